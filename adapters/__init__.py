@@ -1,0 +1,1 @@
+"""Parameter-efficient adapters (PEFT) trained with Accelerate/DeepSpeed on the claims."""

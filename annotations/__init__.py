@@ -1,0 +1,1 @@
+"""Human judgments of explanations: collection, agreement and significance tests."""

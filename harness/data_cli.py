@@ -1,0 +1,145 @@
+"""``logic-claims data build`` and ``logic-claims data stats``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from logic_claims.harness import data
+from logic_claims.harness.io import atomic_path, write_json
+
+SOURCE_HELP = (
+    "directory holding negative.csv and positive.csv (default: $LOGIC_CLAIMS_DATA, else "
+    "the upstream files, downloaded once to the cache and checked by sha256)"
+)
+
+
+def cmd_build(args: argparse.Namespace) -> None:
+    source = data.resolve_source(args.source)
+    result = data.build(source, seed=args.seed, ratios=tuple(args.ratios))
+    data.write_dataset(result, Path(args.out))
+    m = result.manifest
+    print(f"wrote {args.out}/{{{','.join(data.SPLITS)}}}.jsonl and manifest.json")
+    g = m["generics"]
+    print(
+        f"generics: {g['as_written']} as written, {g['case_and_space_normalised']} after "
+        f"case/space normalisation, {g['normalised']} after also ignoring the final period "
+        f"(split on the last); per split {g['per_split']}"
+    )
+    for split in data.SPLITS:
+        c = m["counts"][split]
+        print(f"{split:>10}: {c['claims']:>6} claims  {c['per_quantifier']}")
+    x = m["contrast"]
+    print(
+        f"contrast: {x['exceptions_parsed']} exceptions parsed, "
+        f"{x['exceptions_left_out_unparsable']} left out (no clean 'K do not P' form), "
+        f"{x['claims_left_out_for_balance']} claims left out to balance labels"
+    )
+
+
+def describe(values: list[int]) -> dict[str, float]:
+    return {"min": min(values), "mean": round(sum(values) / len(values), 2), "max": max(values)}
+
+
+def cmd_stats(args: argparse.Namespace) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    source = data.resolve_source(args.source)
+    stats: dict[str, Any] = {}
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    for row_index, name in enumerate(("negative", "positive")):
+        rows = data.read_source(source / f"{name}.csv", name)
+        stats[name] = {"rows": len(rows), "distinct_generics": len({r.generic for r in rows})}
+        for col_index, column in enumerate(("generic", "exemplar")):
+            texts = [getattr(r, column) for r in rows]
+            if column == "generic":  # each generic once, as the study's analysis counted
+                texts = list(dict.fromkeys(texts))
+            words = [len(t.split()) for t in texts]
+            stats[name][column] = {
+                "chars": describe([len(t) for t in texts]),
+                "words": describe(words),
+            }
+            ax = axes[row_index][col_index]
+            ax.hist(words, bins=range(1, max(words) + 2), color="#4C72B0")
+            ax.set_title(f"{name}.csv: {column}s ({len(texts):,})")
+            ax.set_xlabel("words")
+            ax.set_ylabel("count")
+    fig.tight_layout()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "length_histogram.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    write_json(out / "stats.json", stats)
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return
+    header = ("file", "column", "n", "chars min/mean/max", "words min/mean/max")
+    print(f"{header[0]:<10}{header[1]:<10}{header[2]:>8}  {header[3]:>22}  {header[4]:>20}")
+    for name, s in stats.items():
+        for column in ("generic", "exemplar"):
+            c, w = s[column]["chars"], s[column]["words"]
+            n = s["distinct_generics"] if column == "generic" else s["rows"]
+            print(
+                f"{name:<10}{column:<10}{n:>8}  {c['min']:>6}/{c['mean']:>7}/{c['max']:>6}"
+                f"  {w['min']:>5}/{w['mean']:>6}/{w['max']:>5}"
+            )
+    print(f"wrote {out / 'stats.json'} and {out / 'length_histogram.png'}")
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "data",
+        help="build the claims dataset and describe its sources",
+        description="Build the logic-claims dataset and describe its sources.",
+    )
+    sub = parser.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
+    build = sub.add_parser(
+        "build",
+        help="build train/validation/test/contrast JSONL files and a manifest",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""\
+Turn the generics/exemplars CSVs into true/false claims.
+
+  negative.csv (generic + exception) -> "All <g>" (false), "Not all <g>" (true)
+  positive.csv (generic + instance)  -> "Some <g>" (true), "No <g>" (false)
+
+Splits are by generic (hash of its normalised text), so no generic is in two
+splits. validation/test hold one claim per generic and quantifier; train keeps
+every exemplar. contrast.jsonl holds test-generic claims whose truth the
+quantifier does not give (tautologies, negated exceptions), balanced so a
+quantifier-only rule scores 0.5. The output directory is replaced atomically.""",
+    )
+    build.add_argument("--source", help=SOURCE_HELP)
+    build.add_argument(
+        "--out", default="data/logic_claims", help="output directory (default: %(default)s)"
+    )
+    build.add_argument(
+        "--seed", type=int, default=0, help="salt of the split hash (default: %(default)s)"
+    )
+    build.add_argument(
+        "--ratios",
+        type=float,
+        nargs=3,
+        default=(0.90, 0.05, 0.05),
+        metavar=("TRAIN", "VALIDATION", "TEST"),
+        help="split fractions of the generics (default: 0.90 0.05 0.05)",
+    )
+    build.set_defaults(func=cmd_build)
+
+    stats = sub.add_parser(
+        "stats",
+        help="length statistics of generics and exemplars, and a histogram PNG",
+        description="Character and word counts (min/mean/max) of the generics and exemplars "
+        "of each source file, as the study's dataset analysis reported, plus a histogram.",
+    )
+    stats.add_argument("--source", help=SOURCE_HELP)
+    stats.add_argument(
+        "--out", default="reports/data_stats", help="output directory (default: %(default)s)"
+    )
+    stats.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    stats.set_defaults(func=cmd_stats)
