@@ -13,6 +13,7 @@ from logic_claims.harness.errors import InputError
 COMMAND_MODULES = (
     "logic_claims.harness.data_cli",
     "logic_claims.harness.models",
+    "logic_claims.harness.evaluate",
 )
 
 DESCRIPTION = """\

@@ -1,0 +1,217 @@
+"""``logic-claims eval``: lm-eval's ``simple_evaluate`` on the logic_claims tasks.
+
+Same tasks, same metrics and same output files as
+``lm_eval --model hf --model_args pretrained=M[,peft=A] --tasks logic_claims --include_path tasks``;
+the wrapper only skips indexing lm-eval's ~10k built-in tasks (15-20 s a run), resolves
+embedded model names, and prints the per-quantifier table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from logic_claims.harness.errors import InputError
+from logic_claims.tasks import TASKS_DIR
+
+DEFAULT_TASKS = ("logic_claims",)
+
+
+def task_manager(data_dir: str | Path | None = None) -> Any:
+    """lm-eval's TaskManager over this project's tasks only."""
+    from lm_eval.tasks import TaskManager
+
+    metadata = {"data_dir": str(Path(data_dir).resolve())} if data_dir else None
+    return TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=metadata)
+
+
+def run_eval(
+    model: str | None,
+    *,
+    peft: str | Path | None = None,
+    tasks: Sequence[str] = DEFAULT_TASKS,
+    limit: int | float | None = None,
+    output_dir: str | Path | None = None,
+    batch_size: int | str = 8,
+    apply_chat_template: bool = False,
+    gen_kwargs: dict[str, Any] | None = None,
+    model_args: dict[str, Any] | None = None,
+    backend: str = "hf",
+    device: str | None = None,
+    data_dir: str | Path | None = None,
+    log_samples: bool = True,
+) -> dict[str, Any]:
+    """Run lm-eval and return its results dict (with ``samples`` when ``log_samples``).
+
+    ``model`` is an embedded model name, a local directory or a hub id. ``limit`` is
+    lm-eval's: per subtask (each quantifier), an int count or a float fraction.
+    With ``output_dir``, writes lm-eval's own files there (``results_*.json`` and
+    ``samples_<task>_*.jsonl``), exactly what ``lm_eval --output_path --log_samples`` writes.
+    """
+    from lm_eval import simple_evaluate
+    from lm_eval.loggers import EvaluationTracker
+    from logic_claims.harness.models import resolve_model
+
+    args: dict[str, Any] = {"pretrained": resolve_model(model), **(model_args or {})}
+    if peft is not None:
+        if not (Path(peft) / "adapter_config.json").is_file():
+            raise InputError("not a PEFT adapter directory (no adapter_config.json)", peft)
+        args["peft"] = str(peft)
+    manager = task_manager(data_dir)
+    unknown = [t for t in tasks if t not in manager.all_tasks]
+    if unknown:
+        raise InputError(
+            f"unknown task(s) {', '.join(unknown)}; see `logic-claims eval --list-tasks`"
+        )
+    if device is None:  # lm-eval's hf backend assumes CUDA otherwise
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    tracker = EvaluationTracker(output_path=str(output_dir)) if output_dir else None
+    results = simple_evaluate(
+        model=backend,
+        model_args=args,
+        tasks=list(tasks),
+        limit=limit,
+        batch_size=batch_size,
+        device=device,
+        log_samples=log_samples,
+        evaluation_tracker=tracker,
+        task_manager=manager,
+        apply_chat_template=apply_chat_template,
+        gen_kwargs=gen_kwargs,
+    )
+    if results is None:  # non-zero ranks under accelerate launch
+        return {}
+    if tracker is not None:
+        samples = results.get("samples")
+        tracker.save_results_aggregated(results=results, samples=samples)
+        for task_name in results.get("configs", {}):
+            if samples and task_name in samples:
+                tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
+    return results
+
+
+def format_tables(results: dict[str, Any]) -> str:
+    """lm-eval's own markdown tables: per task, then per group."""
+    from lm_eval.utils import make_table
+
+    text = make_table(results)
+    if results.get("groups"):
+        text += "\n" + make_table(results, "groups")
+    return text
+
+
+def _parse_kv(text: str | None) -> dict[str, Any]:
+    """``a=1,b=x`` -> {"a": 1, "b": "x"} (lm-eval's model_args syntax)."""
+    out: dict[str, Any] = {}
+    for part in filter(None, (text or "").split(",")):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise InputError(f"expected key=value, got {part!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    if args.list_tasks:
+        manager = task_manager()
+        for name in sorted(manager.all_tasks):
+            print(name)
+        return
+    results = run_eval(
+        args.model,
+        peft=args.peft,
+        tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
+        limit=args.limit,
+        output_dir=args.output,
+        batch_size=args.batch_size,
+        apply_chat_template=args.apply_chat_template,
+        gen_kwargs=_parse_kv(args.gen_kwargs) or None,
+        model_args=_parse_kv(args.model_args) or None,
+        backend=args.backend,
+        device=args.device,
+        data_dir=args.data_dir,
+    )
+    if results:
+        print(format_tables(results))
+        if args.output:
+            print(f"results and samples written under {args.output}")
+
+
+def _limit(text: str) -> int | float:
+    value = float(text)
+    return int(value) if value >= 1 and value.is_integer() else value
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="evaluate a model (and optional PEFT adapter) with lm-eval on the logic_claims tasks",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""\
+Run lm-eval's simple_evaluate on the logic_claims tasks and print lm-eval's tables.
+
+Equivalent lm-eval command (slower to start, it indexes every built-in task):
+  lm_eval --model hf --model_args pretrained=MODEL[,peft=ADAPTER] \\
+          --tasks logic_claims --include_path tasks --log_samples --output_path OUT
+
+Tasks (groups aggregate their subtasks weighted by size):
+  logic_claims              generate, study scoring: correct/tie/wrong (test split)
+    logic_claims_universal    all + not_all       logic_claims_existential  some + no
+    logic_claims_{all,not_all,some,no}
+  logic_claims_mc           log-likelihood " True" vs " False": acc
+  logic_claims_contrast     contrast split (truth not given by the quantifier), generate
+  logic_claims_contrast_mc  contrast split, log-likelihood
+
+examples:
+  logic-claims eval --limit 20                         # embedded SmolLM2-135M-Instruct
+  logic-claims eval --model meta-llama/Llama-2-7b-chat-hf --peft runs/peft8 \\
+      --tasks logic_claims,logic_claims_contrast --output runs/eval/peft8""",
+    )
+    parser.add_argument(
+        "--model",
+        default="smollm2-135m-instruct",
+        help="embedded model name, local HF directory or hub id (default: %(default)s)",
+    )
+    parser.add_argument("--peft", help="PEFT adapter directory to load on top of --model")
+    parser.add_argument(
+        "--tasks",
+        default=",".join(DEFAULT_TASKS),
+        help="comma-separated tasks or groups (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--limit",
+        type=_limit,
+        help="examples per subtask (an int) or a fraction (a float < 1); lm-eval's --limit",
+    )
+    parser.add_argument("--output", help="directory for lm-eval's results JSON and samples JSONL")
+    parser.add_argument("--batch-size", default=8, help="lm-eval batch size or 'auto' (default: 8)")
+    parser.add_argument(
+        "--apply-chat-template",
+        action="store_true",
+        help="wrap each prompt in the model's chat template (instruct/chat models)",
+    )
+    parser.add_argument("--gen-kwargs", help="generation overrides, e.g. max_gen_toks=64")
+    parser.add_argument(
+        "--model-args", help="extra model_args, e.g. dtype=float16,parallelize=True"
+    )
+    parser.add_argument(
+        "--backend",
+        default="hf",
+        help="lm-eval model backend: hf (default), vllm, ... (must accept pretrained=)",
+    )
+    parser.add_argument("--device", help="device for the hf backend, e.g. cuda:0 (default: auto)")
+    parser.add_argument(
+        "--data-dir",
+        help="a directory from `logic-claims data build` (default: build from "
+        "$LOGIC_CLAIMS_DATA or the verified download, cached)",
+    )
+    parser.add_argument("--list-tasks", action="store_true", help="list the task names and exit")
+    parser.set_defaults(func=cmd_eval)
