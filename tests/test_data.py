@@ -127,7 +127,7 @@ def test_claims_keep_proper_nouns_and_lower_common_nouns(small_source: Path) -> 
     targets = {r["target"] for r in result.splits["test"]}
     # Never seen mid-sentence: unsure, so the case is left as written.
     assert "False, Basenjis do not bark." in targets
-    assert "False, birds fly south." not in targets  # "No birds fly." uses its instance
+    assert "False, birds fly south." in targets  # "No birds fly." cites the instance
     assert "True, birds fly south." in targets
 
 
