@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "logic_claims.harness.data_cli",
     "logic_claims.harness.models",
     "logic_claims.harness.evaluate",
+    "logic_claims.annotations.cli",
 )
 
 DESCRIPTION = """\

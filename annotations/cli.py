@@ -1,0 +1,643 @@
+"""``logic-claims annotate ...``: collect judgments of explanations, then score them.
+
+Nothing here imports pandas, torch or the statistics at module level, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from logic_claims.harness.errors import InputError
+
+RATINGS_HELP = (
+    "judgments: an annotation store (.sqlite from `annotate new`/`import-legacy`), a wide "
+    "CSV (item_id,system,annotator,factual,justified,...) or a JSONL file"
+)
+DIMENSION_HELP = (
+    "a dimension NAME[:LABEL/LABEL/...[:DEFINITION]], repeatable (default: factual and "
+    "justified, labels 0/1)"
+)
+
+
+def _names(text: str, what: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise InputError(f"{what}: give at least one name, comma-separated")
+    if len(set(names)) != len(names):
+        raise InputError(f"{what}: a name is given twice ({text})")
+    return names
+
+
+# -- annotate new ---------------------------------------------------------------------
+
+
+def cmd_new(args: argparse.Namespace) -> None:
+    from logic_claims.annotations.samples import default_system_name, read_samples
+    from logic_claims.annotations.store import (
+        create_atomically,
+        parse_dimensions,
+        plan_assignments,
+    )
+
+    annotators = _names(args.annotators, "--annotators")
+    dimensions = parse_dimensions(args.dimension)
+    if args.system and len(args.system) != len(args.samples):
+        raise InputError(
+            f"--system given {len(args.system)} times for {len(args.samples)} --samples files: "
+            "give one --system per --samples, in the same order, or none"
+        )
+    per_system: dict[str, list[Any]] = {}
+    sources: dict[str, list[str]] = {}
+    for n, path in enumerate(args.samples):
+        system = args.system[n] if args.system else default_system_name(path)
+        per_system.setdefault(system, []).extend(read_samples(path))
+        sources.setdefault(system, []).append(str(path))
+    chosen = _choose(per_system, args.limit, args.seed)
+    item_ids = sorted({s.item.item_id for samples in chosen.values() for s in samples})
+    plan = plan_assignments(item_ids, annotators, args.per_item, args.seed)
+
+    def build(store: Any) -> None:
+        for system, samples in chosen.items():
+            for sample in samples:
+                where = f"{sample.task or 'samples'}:{sample.line}"
+                store.add_item(sample.item, system, where)
+        for annotator, items in plan.items():
+            store.add_annotator(annotator)
+            for position, item_id in enumerate(items):
+                store.assign(item_id, annotator, position)
+
+    info = {
+        "seed": args.seed,
+        "per_item": args.per_item,
+        "limit": args.limit,
+        "samples": sources,
+    }
+    create_atomically(args.store, build, dimensions, info)
+    print(f"wrote {args.store}: {len(item_ids)} items to judge")
+    for system, samples in chosen.items():
+        print(f"  system {system}: {len(samples)} answers from {', '.join(sources[system])}")
+    shared = sum(
+        1 for n in Counter(s.item.item_id for v in chosen.values() for s in v).values() if n > 1
+    )
+    if shared:
+        print(f"  {shared} items are identical answers of several systems (judged once)")
+    for annotator, items in plan.items():
+        print(f"  rater {annotator}: {len(items)} items")
+    print(
+        f"next: logic-claims annotate serve --store {args.store}   (or annotate tui "
+        f"--store {args.store} --annotator {annotators[0]})"
+    )
+
+
+def _choose(per_system: dict[str, list[Any]], limit: int | None, seed: int) -> dict[str, list[Any]]:
+    """Up to ``limit`` answers per system, preferring claims every system answered (so
+    comparisons are paired), chosen with the seed."""
+    import random
+
+    # One answer per claim per system (a claim run under two tasks counts once).
+    deduped: dict[str, list[Any]] = {}
+    for system, samples in per_system.items():
+        first: dict[str, Any] = {}
+        for sample in samples:
+            first.setdefault(sample.item.pair_id, sample)
+        deduped[system] = list(first.values())
+    if limit is None:
+        return deduped
+    rng = random.Random(seed)
+    claim_sets = [{s.item.pair_id for s in samples} for samples in deduped.values()]
+    common = sorted(set.intersection(*claim_sets))
+    rest = sorted(set.union(*claim_sets) - set(common))
+    rng.shuffle(common)
+    rng.shuffle(rest)
+    rank = {pair_id: n for n, pair_id in enumerate(common + rest)}
+    return {
+        system: sorted(samples, key=lambda s: rank[s.item.pair_id])[:limit]
+        for system, samples in deduped.items()
+    }
+
+
+# -- status, tui, serve -----------------------------------------------------------------
+
+
+def cmd_status(args: argparse.Namespace) -> None:
+    from logic_claims.annotations.store import Store
+
+    with Store.open(args.store) as store:
+        summary = store.summary()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return
+    dims = ", ".join(f"{d['name']} ({'/'.join(d['labels'])})" for d in summary["dimensions"])
+    print(f"{summary['store']}: {summary['items']} items, {summary['judgments']} judgments")
+    print(f"dimensions: {dims}")
+    for system, n in summary["systems"].items():
+        print(f"  system {system}: {n} answers")
+    for rater, p in summary["raters"].items():
+        print(f"  rater {rater}: {p['done']}/{p['assigned']} items done")
+
+
+def cmd_tui(args: argparse.Namespace) -> None:
+    from logic_claims.annotations.tui import run_tui
+
+    counts = run_tui(args.store, args.annotator)
+    print(
+        f"this session: {counts['judged']} judgments, {counts['undone']} undone, "
+        f"{counts['skipped']} skips"
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import urllib.parse
+
+    from logic_claims.annotations.store import Store
+    from logic_claims.annotations.web import make_server
+
+    try:
+        server = make_server(args.store, args.host, args.port)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {args.host}:{args.port} ({exc.strerror})") from exc
+    with Store.open(args.store) as store:
+        raters = store.annotators()
+    print(f"serving {args.store} at {server.url}  (Ctrl-C to stop)")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print("warning: reachable from other machines; the page has no login", file=sys.stderr)
+    for name in raters:
+        print(f"  {name}: {server.url}?annotator={urllib.parse.quote(name)}")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped; every judgment is already saved")
+    finally:
+        server.server_close()
+
+
+# -- import / export ----------------------------------------------------------------------
+
+
+def _rater_map(pairs: list[str] | None) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        key, sep, name = pair.partition("=")
+        if not sep or not key.strip() or not name.strip():
+            raise InputError(f"--rater-map expects ID=NAME, got {pair!r}")
+        out[key.strip()] = name.strip()
+    return out
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from logic_claims.annotations.ratings import file_format, import_judgments, read_judgments
+    from logic_claims.annotations.store import Store
+
+    path = Path(args.file)
+    fmt = args.format or file_format(path)
+    with Store.open(args.store) as store:
+        if fmt == "labelstudio":
+            from logic_claims.annotations.labelstudio import read_completions
+
+            judgments = read_completions(path, store.dims_by_name, _rater_map(args.rater_map))
+        elif fmt in ("csv", "jsonl"):
+            judgments = read_judgments(path, store.dimensions, fmt)
+        else:
+            raise InputError("import reads CSV, JSONL or Label Studio JSON, not a store", path)
+        if not judgments:
+            raise InputError("no judgments in the file", path)
+        result = import_judgments(
+            store,
+            judgments,
+            path,
+            on_conflict=args.on_conflict,
+            add_annotators=args.add_annotators,
+        )
+    print(f"imported {path} into {args.store}: {result.describe()}")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from logic_claims.annotations.ratings import export_csv, export_jsonl
+    from logic_claims.annotations.store import Store
+
+    out = Path(args.out)
+    fmt = args.format or {".csv": "csv", ".jsonl": "jsonl", ".json": "labelstudio"}.get(
+        out.suffix.lower()
+    )
+    if fmt is None:
+        raise InputError("give --format csv|jsonl|labelstudio (or end --out in .csv/.jsonl/.json)")
+    with Store.open(args.store) as store:
+        if fmt == "csv":
+            n = export_csv(store, out)
+            print(f"wrote {out}: {n} rows (item, system, rater; empty cell = not rated)")
+        elif fmt == "jsonl":
+            n = export_jsonl(store, out)
+            print(f"wrote {out}: {n} judgments (one per line and system)")
+        else:
+            from logic_claims.annotations.labelstudio import export_tasks
+
+            config = out.with_suffix(".xml")
+            n = export_tasks(store, out, config)
+            print(f"wrote {out} ({n} Label Studio tasks, blinded) and {config} (labeling config)")
+
+
+def cmd_import_legacy(args: argparse.Namespace) -> None:
+    from logic_claims.annotations.legacy import read_legacy
+    from logic_claims.annotations.ratings import ImportResult
+    from logic_claims.annotations.store import (
+        DEFAULT_DIMENSIONS,
+        Rating,
+        Store,
+        create_atomically,
+    )
+
+    path = Path(args.file)
+    rows = read_legacy(path, args.system)
+    result = ImportResult()
+
+    def apply(store: Store) -> None:
+        for name in ("factual", "justified"):
+            if name not in store.dims_by_name:
+                raise InputError(f"store has no {name!r} dimension", store.path)
+        if args.annotator not in store.annotators():
+            store.add_annotator(args.annotator)
+            result.annotators_added.append(args.annotator)
+        for row in rows:
+            source = f"{path.name}:{row.line}"
+            store.add_item(row.item, args.system, source)
+            store.assign(row.item.item_id, args.annotator)
+            for dim, value in (("factual", row.factual), ("justified", row.justified)):
+                rating = Rating(row.item.item_id, args.annotator, dim, value)
+                try:
+                    (res,) = store.rate_many([(rating, source, None)])
+                except InputError as exc:
+                    raise InputError(exc.problem, path, row.line) from exc
+                setattr(result, res.status, getattr(result, res.status) + 1)
+
+    store_path = Path(args.store)
+    if store_path.exists():
+        with Store.open(store_path) as store, store.transaction():
+            apply(store)
+    else:
+        create_atomically(store_path, apply, DEFAULT_DIMENSIONS, {"legacy": True})
+    print(
+        f"imported {len(rows)} judged answers of system {args.system} by {args.annotator} "
+        f"into {store_path}: {result.describe()}"
+    )
+
+
+# -- reports ------------------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from logic_claims.annotations.ratings import load_ratings
+    from logic_claims.annotations.store import parse_dimensions
+
+    ratings = load_ratings(args.ratings, parse_dimensions(args.dimension))
+    if ratings.empty:
+        raise InputError("no judgments yet", args.ratings)
+    return ratings
+
+
+def _reports() -> Any:
+    try:
+        from logic_claims.annotations import reports
+    except ImportError as exc:  # pragma: no cover - only before the statistics land
+        raise InputError(f"the statistics module is not available ({exc})") from exc
+    return reports
+
+
+def _emit(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    from logic_claims.harness.io import write_text
+
+    reports = _reports()
+    if getattr(args, "html", None):
+        write_text(args.html, reports.render_html(report))
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        print(reports.render_text(report))
+    if getattr(args, "html", None):
+        print(f"wrote {args.html}", file=sys.stderr)
+
+
+def cmd_scores(args: argparse.Namespace) -> None:
+    ratings = _load(args)
+    by = _names(args.by, "--by") if args.by else []
+    unknown = [c for c in by if c not in ratings.columns]
+    if unknown:
+        raise InputError(
+            f"--by: unknown column(s) {', '.join(unknown)} (use system, quantifier, "
+            "claim_type, annotator, ...)"
+        )
+    _emit(args, _reports().scores_report(ratings, by=by))
+
+
+def cmd_agreement(args: argparse.Namespace) -> None:
+    _emit(args, _reports().agreement_report(_load(args)))
+
+
+def cmd_compare(args: argparse.Namespace) -> None:
+    ratings = _load(args)
+    systems = _names(args.systems, "--systems")
+    known = set(ratings["system"])
+    unknown = [s for s in systems if s not in known]
+    if unknown:
+        raise InputError(
+            f"--systems: no judgments of {', '.join(unknown)} (have: {', '.join(sorted(known))})",
+            args.ratings,
+        )
+    if len(systems) < 2:
+        raise InputError("--systems: name at least two systems to compare")
+    if args.baseline and args.baseline not in systems:
+        raise InputError(f"--baseline {args.baseline} is not one of --systems")
+    _emit(args, _reports().compare_report(ratings, systems=systems, baseline=args.baseline))
+
+
+# -- argparse ------------------------------------------------------------------------------
+
+
+def _sub(sub: Any, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        name,
+        help=help,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _report_args(parser: argparse.ArgumentParser, html: bool = True) -> None:
+    parser.add_argument("ratings", metavar="RATINGS", help=RATINGS_HELP)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    if html:
+        parser.add_argument("--html", metavar="OUT.html", help="also write an HTML page")
+    parser.add_argument(
+        "--dimension", action="append", metavar="SPEC", help=DIMENSION_HELP + " (CSV/JSONL only)"
+    )
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "annotate",
+        help="collect human judgments of explanations (factual, justified) and score them",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""\
+Human judgments of the models' explanations.
+
+  1. annotate new      build a blinded, shuffled set from lm-eval --log_samples files
+  2. annotate serve    raters judge in a local web page (or: annotate tui, in a terminal)
+  3. annotate scores / agreement / compare     rates, inter-rater agreement, tests
+
+Every judgment is committed to one SQLite store the moment it is given. Teams that use
+Label Studio: annotate export --format labelstudio, then annotate import the export.
+
+example:
+  logic-claims eval --model smollm2-135m-instruct --limit 20 --output runs/eval/base
+  logic-claims annotate new --samples runs/eval/base/*/samples_logic_claims_all_*.jsonl \\
+      --per-item 2 --annotators ann,bob,cem --store ratings.sqlite
+  logic-claims annotate serve --store ratings.sqlite
+  logic-claims annotate agreement ratings.sqlite --html agreement.html""",
+    )
+    sub = parser.add_subparsers(dest="annotate_command", required=True, metavar="COMMAND")
+
+    new = _sub(
+        sub,
+        "new",
+        "create an annotation set from lm-eval --log_samples files",
+        """\
+Create an annotation store from the per-sample files of one or more systems.
+
+Each item is a claim plus one system's answer (resps[0][0]); its id is a hash of the two
+texts, so identical answers of two systems are judged once and count for both. Raters
+never see which system answered. Each item goes to --per-item raters, loads balanced;
+each rater gets the items in their own seeded random order. The store is written
+atomically: on any error nothing is left behind.
+
+The system name comes from lm-eval's results_<date>.json beside the samples file
+(model, plus +adapter for a PEFT run); override it with one --system per --samples.
+
+examples:
+  logic-claims annotate new --store ratings.sqlite --per-item 2 --annotators ann,bob,cem \\
+      --samples runs/base/m/samples_logic_claims_all_2024.jsonl --system base \\
+      --samples runs/peft8/m/samples_logic_claims_all_2024.jsonl --system peft8
+  logic-claims annotate new --store pilot.sqlite --per-item 3 --annotators a,b,c \\
+      --samples runs/base/m/samples_*.jsonl --limit 50 \\
+      --dimension factual --dimension justified --dimension fluency:bad/ok/good""",
+    )
+    new.add_argument(
+        "--samples",
+        action="append",
+        required=True,
+        metavar="SAMPLES.jsonl",
+        help="an lm-eval samples_<task>_<date>.jsonl file (repeat for more files/systems)",
+    )
+    new.add_argument(
+        "--system",
+        action="append",
+        metavar="NAME",
+        help="system name of the --samples file at the same position (default: from "
+        "lm-eval's results JSON beside it)",
+    )
+    new.add_argument("--per-item", type=int, required=True, metavar="K", help="raters per item")
+    new.add_argument(
+        "--annotators", required=True, metavar="A,B,C", help="comma-separated rater names"
+    )
+    new.add_argument("--store", required=True, help="the store to create (must not exist)")
+    new.add_argument(
+        "--seed", type=int, default=0, help="seed of assignment and orders (default: 0)"
+    )
+    new.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="at most N answers per system, claims all systems answered first (paired)",
+    )
+    new.add_argument("--dimension", action="append", metavar="SPEC", help=DIMENSION_HELP)
+    new.set_defaults(func=cmd_new)
+
+    status = _sub(
+        sub,
+        "status",
+        "items, systems and each rater's progress",
+        "Show what a store holds and how far each rater is.\n\n"
+        "example:\n  logic-claims annotate status --store ratings.sqlite",
+    )
+    status.add_argument("--store", required=True)
+    status.add_argument("--json", action="store_true", help="print as JSON")
+    status.set_defaults(func=cmd_status)
+
+    tui = _sub(
+        sub,
+        "tui",
+        "judge items in the terminal, one key per answer",
+        """\
+Judge your items in a terminal. One key per answer, committed at once:
+  0 / n   no       1 / y   yes      (labels of other dimensions: 1..9)
+  u       undo the last judgment (also across sessions)
+  s       skip the item for now      q   quit (run again to resume)
+
+example:
+  logic-claims annotate tui --store ratings.sqlite --annotator ann""",
+    )
+    tui.add_argument("--store", required=True)
+    tui.add_argument("--annotator", required=True, help="your rater name in this set")
+    tui.set_defaults(func=cmd_tui)
+
+    serve = _sub(
+        sub,
+        "serve",
+        "a local web page for raters (127.0.0.1 by default)",
+        """\
+Serve a web page where raters judge their items one at a time: the claim, the answer
+and the questions with their definitions, keyboard shortcuts (0/1 or n/y, u undo,
+s skip), progress, and resume on reload (each rater's URL: /?annotator=NAME).
+
+The page has no login: it binds to 127.0.0.1 unless --host says otherwise. To let a
+colleague rate from their machine, prefer an SSH tunnel (ssh -L 8765:127.0.0.1:8765).
+
+example:
+  logic-claims annotate serve --store ratings.sqlite --port 8765""",
+    )
+    serve.add_argument("--store", required=True)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default: %(default)s)")
+    serve.set_defaults(func=cmd_serve)
+
+    imp = _sub(
+        sub,
+        "import",
+        "add judgments from a CSV, JSONL or Label Studio export to a store",
+        """\
+Add judgments to an existing store, all or nothing: an unknown item or rater, a value
+outside a dimension's labels, or a conflict (a rater's judgment that differs from the
+stored one) stops the import with file:line, and the store is left unchanged.
+
+Formats (by suffix or --format): .csv wide (item_id,system,annotator,factual,...),
+.jsonl (one judgment per line), .json Label Studio export of tasks made by
+`annotate export --format labelstudio` (raters from completed_by; map user ids to
+names with --rater-map 3=ann).
+
+examples:
+  logic-claims annotate import extra.csv --store ratings.sqlite
+  logic-claims annotate import project-1-at-2024.json --store ratings.sqlite \\
+      --rater-map 1=ann --rater-map 2=bob""",
+    )
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--store", required=True)
+    imp.add_argument("--format", choices=("csv", "jsonl", "labelstudio"))
+    imp.add_argument(
+        "--on-conflict",
+        choices=("error", "keep", "replace"),
+        default="error",
+        help="a judgment that differs from the stored one: error (default, nothing "
+        "imported), keep the stored one, or replace it (logged)",
+    )
+    imp.add_argument(
+        "--add-annotators", action="store_true", help="add raters the store does not know"
+    )
+    imp.add_argument(
+        "--rater-map",
+        action="append",
+        metavar="ID=NAME",
+        help="Label Studio user id or email -> rater name (repeatable)",
+    )
+    imp.set_defaults(func=cmd_import)
+
+    exp = _sub(
+        sub,
+        "export",
+        "write a store's judgments as CSV / JSONL, or its items as Label Studio tasks",
+        """\
+Export a store.
+  csv          wide: item_id,system,annotator,<dimensions>,quantifier,claim_type,label,
+               pair_id,claim,answer; one row per item, system and rater (empty = not rated)
+  jsonl        one judgment per line and system, with time and item metadata
+  labelstudio  OUT.json tasks (data: item_id, claim, answer; blinded) and OUT.xml, the
+               labeling config to paste into the Label Studio project
+
+examples:
+  logic-claims annotate export --store ratings.sqlite --out ratings.csv
+  logic-claims annotate export --store ratings.sqlite --out tasks.json --format labelstudio""",
+    )
+    exp.add_argument("--store", required=True)
+    exp.add_argument("--out", required=True)
+    exp.add_argument("--format", choices=("csv", "jsonl", "labelstudio"))
+    exp.set_defaults(func=cmd_export)
+
+    legacy = _sub(
+        sub,
+        "import-legacy",
+        "read one of the study's human-evaluation CSVs into a store",
+        """\
+Read the study's human_model4.csv / human_model6.csv (no header, no quoting:
+index,claim,output,factual,justified, with commas inside claim and output) into a store
+(created if missing). The claim is the sentence starting All/Not all/Some/No up to its
+'.', the quantifier comes from its first words, and the gold label from the
+quantifier (All: false, Not all: true, Some: true, No: false).
+
+example (the study's explanation numbers per universal/existential claims):
+  logic-claims annotate import-legacy ../shared/data/seed-results/human_model4.csv \\
+      --system peft-model4 --annotator study --store study.sqlite
+  logic-claims annotate import-legacy ../shared/data/seed-results/human_model6.csv \\
+      --system peft-model6 --annotator study --store study.sqlite
+  logic-claims annotate scores study.sqlite --by system,claim_type""",
+    )
+    legacy.add_argument("file", metavar="FILE")
+    legacy.add_argument("--system", required=True, help="name of the system that answered")
+    legacy.add_argument("--annotator", required=True, help="name of the person who judged")
+    legacy.add_argument("--store", required=True, help="store to add to (created if missing)")
+    legacy.set_defaults(func=cmd_import_legacy)
+
+    scores = _sub(
+        sub,
+        "scores",
+        "factual / justified rates per group, with Wilson 95% intervals",
+        """\
+Rates of each dimension per group (--by columns of the ratings), with Wilson 95%
+intervals. How raters are combined is stated in the output.
+
+examples:
+  logic-claims annotate scores ratings.sqlite --by system,quantifier
+  logic-claims annotate scores ratings.csv --by system,claim_type --json""",
+    )
+    _report_args(scores)
+    scores.add_argument(
+        "--by",
+        metavar="COLS",
+        help="comma-separated grouping columns: system, quantifier, claim_type, annotator",
+    )
+    scores.set_defaults(func=cmd_scores)
+
+    agreement = _sub(
+        sub,
+        "agreement",
+        "inter-rater agreement per dimension (alpha, kappas, AC1, prevalence)",
+        """\
+Per dimension: items and raters, percent agreement, Krippendorff's alpha (nominal) with
+a bootstrap 95% interval, Fleiss' kappa, pairwise Cohen's kappa, Gwet's AC1 and the
+prevalence of each label. Text, JSON, and an HTML page with a plot.
+
+example:
+  logic-claims annotate agreement ratings.sqlite --html agreement.html""",
+    )
+    _report_args(agreement)
+    agreement.set_defaults(func=cmd_agreement)
+
+    compare = _sub(
+        sub,
+        "compare",
+        "are system A's explanations better than B's? paired tests, Holm-corrected",
+        """\
+Compare systems on each dimension: McNemar's exact test on per-item labels and a
+paired test on rater means for items answering the same claim; Fisher's exact or a
+permutation test when items are not paired. Effect sizes with intervals; Holm
+correction across comparisons. The report says which test was used and why.
+
+example:
+  logic-claims annotate compare ratings.sqlite --systems base,peft8 --baseline base""",
+    )
+    _report_args(compare)
+    compare.add_argument("--systems", required=True, metavar="A,B[,C]", help="systems to compare")
+    compare.add_argument("--baseline", help="compare each system with this one only")
+    compare.set_defaults(func=cmd_compare)

@@ -1,0 +1,215 @@
+"""Label Studio: export a set's items as tasks (plus a labeling config), import completions.
+
+Tasks are blinded like every view of the set: ``data`` holds ``item_id``, ``claim`` and
+``answer``, never the system. The labeling config has one ``<Choices>`` per dimension,
+named after it, so a completed task's ``annotations[].result[]`` entries read
+``{"from_name": "factual", "type": "choices", "value": {"choices": ["1"]}}``.
+
+Label Studio's JSON export names raters by user id (``"completed_by": 3``) or, in some
+versions, by a user object with an email; ``rater_map`` turns either into the set's
+rater names (``{"3": "alice", "bob@lab.org": "bob"}``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+from logic_claims.annotations.ratings import ANY_SYSTEM, Judgment
+from logic_claims.annotations.store import Dimension, Store, item_id_of
+from logic_claims.harness.errors import InputError
+from logic_claims.harness.io import write_json, write_text
+
+
+def labeling_config(dimensions: tuple[Dimension, ...]) -> str:
+    """Label Studio labeling-config XML: the claim, the answer, one choice per dimension."""
+    lines = [
+        "<View>",
+        '  <Header value="Claim"/>',
+        '  <Text name="claim" value="$claim"/>',
+        '  <Header value="The model\'s answer"/>',
+        '  <Text name="answer" value="$answer"/>',
+    ]
+    for dim in dimensions:
+        title = f"{dim.question} {dim.definition}".strip() or dim.name
+        lines.append(f"  <Header value={quoteattr(title)}/>")
+        lines.append(
+            f'  <Choices name={quoteattr(dim.name)} toName="answer" choice="single"'
+            ' showInLine="true" required="true">'
+        )
+        for label in dim.labels:
+            hint = (
+                {"1": "yes", "0": "no"}.get(label, label)
+                if set(dim.labels) == {"0", "1"}
+                else label
+            )
+            lines.append(f"    <Choice value={quoteattr(label)} hint={quoteattr(hint)}/>")
+        lines.append("  </Choices>")
+    lines.append("</View>")
+    return "\n".join(lines) + "\n"
+
+
+def export_tasks(store: Store, out: str | Path, config_out: str | Path | None = None) -> int:
+    """Write the set's items as Label Studio tasks (JSON) and the labeling config (XML)."""
+    out = Path(out)
+    rows = store.conn.execute(
+        "SELECT i.item_id, i.claim, i.answer FROM items i"
+        " LEFT JOIN (SELECT item_id, MIN(position) AS pos FROM assignments GROUP BY item_id) a"
+        " ON a.item_id = i.item_id ORDER BY a.pos, i.item_id"
+    ).fetchall()
+    tasks = [
+        {"data": {"item_id": r["item_id"], "claim": r["claim"], "answer": r["answer"]}}
+        for r in rows
+    ]
+    write_json(out, tasks)
+    write_text(config_out or out.with_suffix(".xml"), labeling_config(store.dimensions))
+    return len(tasks)
+
+
+def _array_elements(text: str, path: Path) -> list[tuple[Any, int]]:
+    """The elements of a top-level JSON array with the line each starts on."""
+    decoder = json.JSONDecoder()
+    idx = len(text) - len(text.lstrip())
+    if not text[idx:].startswith("["):
+        raise InputError(
+            "not a Label Studio JSON export (expected a list of tasks)",
+            path,
+            text.count("\n", 0, idx) + 1,
+        )
+    idx += 1
+    out = []
+    while True:
+        while idx < len(text) and text[idx] in " \t\r\n":
+            idx += 1
+        if idx < len(text) and text[idx] == "]":
+            return out
+        line = text.count("\n", 0, idx) + 1
+        try:
+            value, idx = decoder.raw_decode(text, idx)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON ({exc.msg})", path, exc.lineno) from exc
+        out.append((value, line))
+        while idx < len(text) and text[idx] in " \t\r\n":
+            idx += 1
+        if idx < len(text) and text[idx] == ",":
+            idx += 1
+        elif idx < len(text) and text[idx] == "]":
+            return out
+        else:
+            raise InputError(
+                "not valid JSON (expected ',' or ']')", path, text.count("\n", 0, idx) + 1
+            )
+
+
+def _rater(completed_by: Any, rater_map: dict[str, str]) -> str | None:
+    if isinstance(completed_by, dict):
+        for key in ("email", "id", "username"):
+            value = completed_by.get(key)
+            if value is not None and str(value) in rater_map:
+                return rater_map[str(value)]
+        value = completed_by.get("email") or completed_by.get("username") or completed_by.get("id")
+        return None if value is None else str(value)
+    if completed_by is None:
+        return None
+    return rater_map.get(str(completed_by), str(completed_by))
+
+
+def read_completions(
+    path: str | Path, dims: dict[str, Dimension], rater_map: dict[str, str] | None = None
+) -> list[Judgment]:
+    """Judgments in a Label Studio JSON export; InputError names file and line."""
+    path = Path(path)
+    rater_map = rater_map or {}
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise InputError("no such file", path) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 (byte offset {exc.start})", path) from exc
+    if not text.strip():
+        raise InputError("empty file", path)
+    tasks = _array_elements(text, path)
+    if not tasks:
+        raise InputError("no tasks in the file", path)
+    out: list[Judgment] = []
+    for task, line in tasks:
+        if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+            raise InputError("a Label Studio task needs a 'data' object", path, line)
+        data = task["data"]
+        item_id = data.get("item_id")
+        if not item_id:
+            if not (data.get("claim") and data.get("answer")):
+                raise InputError("task data has no item_id (nor claim and answer)", path, line)
+            item_id = item_id_of(str(data["claim"]), str(data["answer"]))
+        annotations = task.get("annotations", [])
+        if not isinstance(annotations, list):
+            raise InputError("'annotations' must be a list", path, line)
+        for annotation in annotations:
+            if not isinstance(annotation, dict):
+                raise InputError("an annotation must be an object", path, line)
+            if annotation.get("was_cancelled"):
+                continue  # the rater skipped the task
+            rater = _rater(annotation.get("completed_by"), rater_map)
+            if not rater:
+                raise InputError("annotation without completed_by", path, line)
+            when = annotation.get("updated_at") or annotation.get("created_at")
+            for result in annotation.get("result", []) or []:
+                if not isinstance(result, dict) or result.get("type") != "choices":
+                    continue  # other control tags (e.g. a comment box) are not judgments
+                name = result.get("from_name")
+                dim = dims.get(str(name))
+                if dim is None:
+                    raise InputError(
+                        f"unknown dimension {name!r} in result (this set has: {', '.join(dims)})",
+                        path,
+                        line,
+                    )
+                choices = (result.get("value") or {}).get("choices") or []
+                if len(choices) != 1:
+                    raise InputError(f"{name}: expected one choice, got {choices!r}", path, line)
+                value = str(choices[0])
+                if value not in dim.labels:
+                    raise InputError(
+                        f"{name}: value {value!r} is not one of {'/'.join(dim.labels)}",
+                        path,
+                        line,
+                    )
+                out.append(Judgment(str(item_id), ANY_SYSTEM, rater, dim.name, value, line, when))
+    return out
+
+
+def completed_example(
+    tasks: list[dict[str, Any]],
+    judgments: dict[tuple[str, str], dict[str, str]],
+    ids: dict[str, int],
+) -> list[dict[str, Any]]:
+    """Tasks with completions in Label Studio's export shape (for docs and tests):
+    ``judgments[(item_id, rater)] = {dimension: label}``, ``ids[rater] = user id``."""
+    out = []
+    for n, task in enumerate(tasks, start=1):
+        item_id = task["data"]["item_id"]
+        annotations = []
+        for (judged, rater), values in judgments.items():
+            if judged != item_id:
+                continue
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "completed_by": ids[rater],
+                    "was_cancelled": False,
+                    "created_at": "2024-01-01T00:00:00.000000Z",
+                    "result": [
+                        {
+                            "from_name": dim,
+                            "to_name": "answer",
+                            "type": "choices",
+                            "value": {"choices": [label]},
+                        }
+                        for dim, label in values.items()
+                    ],
+                }
+            )
+        out.append({"id": n, "data": task["data"], "annotations": annotations})
+    return out

@@ -1,0 +1,108 @@
+"""The study's human-evaluation CSVs (``human_model4.csv``, ``human_model6.csv``).
+
+No header and no quoting: ``index,claim,output,factual,justified,`` where the claim and
+the output may themselves contain commas. The last three fields (factual, justified and
+an empty one the study's writer left by ending each line with a comma) are taken from
+the right; what is left is ``index,claim,output``. The claim is one sentence starting
+with All / Not all / Some / No and ending with '.', so the split between claim and
+output is the comma after the first such '.', preferring the one where the output
+starts with the model's verdict ("True"/"False"), as every output in the study does but
+two degenerate ones.
+
+Item ids here include the system. The study judged each model's outputs in a separate,
+unblinded pass, and the same answer to the same claim judged in both passes did not
+always get the same label (human_model4.csv line 49 and human_model6.csv line 613:
+factual 0, then 1). A judgment made while reading model4's file is a judgment of
+model4's answer, so each file's items are its own; ``pair_id`` (the claim) still pairs
+the two systems' answers for comparisons.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from logic_claims.annotations.store import Item, content_hash, quantifier_of
+from logic_claims.harness.errors import InputError
+
+# The claims the study built: "All X" and "Not all X" false/true from exceptions,
+# "Some X" / "No X" true/false from instances.
+GOLD_LABEL = {"all": False, "not_all": True, "some": True, "no": False}
+_VERDICT = re.compile(r"^\s*(true|false)\b", re.IGNORECASE)
+
+
+@dataclass
+class LegacyRow:
+    index: str
+    item: Item
+    factual: str
+    justified: str
+    line: int
+
+
+def split_claim_output(middle: str) -> tuple[str, str] | None:
+    """``claim,output`` -> (claim, output), or None if no comma gives a claim."""
+    candidates = []
+    for match in re.finditer(",", middle):
+        claim, output = middle[: match.start()].strip(), middle[match.end() :]
+        if claim.endswith(".") and quantifier_of(claim) is not None:
+            candidates.append((claim, output.strip()))
+    if not candidates:
+        return None
+    for claim, output in candidates:
+        if _VERDICT.match(output):
+            return claim, output
+    return candidates[0]
+
+
+def read_legacy(path: str | Path, system: str) -> list[LegacyRow]:
+    """Rows of one of the study's human-evaluation files of ``system``'s answers;
+    InputError names file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputError("no such file", path) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 (byte offset {exc.start})", path) from exc
+    if not text.strip():
+        raise InputError("empty file (no judgments)", path)
+    rows: list[LegacyRow] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.rstrip("\r\n").split(",")
+        if len(fields) < 6 or fields[-1].strip() != "":
+            raise InputError(
+                "expected index,claim,output,factual,justified, (a trailing comma, no header)",
+                path,
+                lineno,
+            )
+        factual, justified = fields[-3].strip(), fields[-2].strip()
+        for name, value in (("factual", factual), ("justified", justified)):
+            if value not in ("0", "1"):
+                raise InputError(f"{name} must be 0 or 1, got {value!r}", path, lineno)
+        index = fields[0].strip()
+        if not index.isdigit():
+            raise InputError(f"first field must be the study's index, got {index!r}", path, lineno)
+        split = split_claim_output(",".join(fields[1:-3]))
+        if split is None:
+            raise InputError(
+                "no claim found (a sentence starting with All/Not all/Some/No and ending "
+                "with '.', followed by a comma)",
+                path,
+                lineno,
+            )
+        claim, output = split
+        quantifier = quantifier_of(claim)
+        item = Item(
+            claim=claim,
+            answer=output,
+            quantifier=quantifier,
+            label=GOLD_LABEL.get(quantifier or ""),
+            doc_id=index,
+            item_id=content_hash(system, claim, output),
+        )
+        rows.append(LegacyRow(index, item, factual, justified, lineno))
+    return rows

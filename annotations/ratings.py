@@ -1,0 +1,528 @@
+"""RATINGS: judgments as a pandas DataFrame, read from a CSV, a JSONL file or the store.
+
+The DataFrame has one row per judgment and system (an item answered identically by two
+systems is judged once and appears once per system)::
+
+    item_id    str   hash of claim + answer
+    system     str   who gave the answer (hidden from raters)
+    annotator  str
+    dimension  str   "factual", "justified", or a dimension defined at set creation
+    value      str   a label of the dimension ("0"/"1" for the binary defaults)
+    quantifier str   all / not_all / some / no (None if unknown)
+    claim_type str   universal (all, not_all) / existential (some, no), the study's split
+    claim, answer    the texts (None if the file has no such columns)
+    label      boolean (nullable)  the claim's gold truth value
+    pair_id    str   hash of the claim: the items that answer the same claim
+    time       str   ISO time the judgment was given (None if unknown)
+
+File formats
+  wide CSV  ``item_id,system,annotator,factual,justified[,quantifier,label,pair_id,claim,
+            answer,claim_type]``; an empty cell = not rated. Columns other than these and
+            the dimensions are an error.
+  JSONL     one judgment per line ``{"item_id", "system", "annotator", "dimension",
+            "value"[, "time", metadata...]}``, or one wide row per line (no "dimension").
+  store     the SQLite file from ``logic-claims annotate new`` / ``import-legacy``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from logic_claims.annotations.store import (
+    DEFAULT_DIMENSIONS,
+    Dimension,
+    OnConflict,
+    Rating,
+    Store,
+    claim_type_of,
+    is_store_file,
+    item_id_of,
+    pair_id_of,
+    quantifier_of,
+)
+from logic_claims.harness.errors import InputError
+from logic_claims.harness.io import atomic_path, write_jsonl
+
+KEY_COLUMNS = ("item_id", "system", "annotator")
+META_COLUMNS = ("quantifier", "claim_type", "label", "pair_id", "claim", "answer")
+LONG_COLUMNS = ("dimension", "value", "time")
+COLUMNS = (
+    "item_id",
+    "system",
+    "annotator",
+    "dimension",
+    "value",
+    "quantifier",
+    "claim_type",
+    "claim",
+    "answer",
+    "label",
+    "pair_id",
+    "time",
+)
+# Label Studio tasks are blinded: a completion names the item, never the system, so its
+# judgments apply to whichever system(s) gave that answer.
+ANY_SYSTEM = "*"
+_TRUE = {"1", "true", "True", "TRUE"}
+_FALSE = {"0", "false", "False", "FALSE"}
+
+
+@dataclass
+class Judgment:
+    """One judgment read from a file, with where it came from."""
+
+    item_id: str
+    system: str
+    annotator: str
+    dimension: str
+    value: str
+    line: int
+    time: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _parse_label(value: Any, path: Path, line: int) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InputError(f"label must be true/false (or empty), got {value!r}", path, line)
+
+
+def _meta(record: dict[str, Any], path: Path, line: int) -> dict[str, Any]:
+    meta = {k: record.get(k) for k in META_COLUMNS if record.get(k) not in (None, "")}
+    if "label" in meta:
+        meta["label"] = _parse_label(meta["label"], path, line)
+    claim = meta.get("claim")
+    if claim:
+        meta.setdefault("pair_id", pair_id_of(claim))
+        meta.setdefault("quantifier", quantifier_of(claim))
+    quantifier = meta.get("quantifier")
+    if quantifier is not None and quantifier not in ("all", "not_all", "some", "no"):
+        raise InputError(f"quantifier must be all/not_all/some/no, got {quantifier!r}", path, line)
+    meta.setdefault("claim_type", claim_type_of(quantifier))
+    return meta
+
+
+def _keys(record: dict[str, Any], path: Path, line: int) -> tuple[str, str, str]:
+    out = []
+    for key in KEY_COLUMNS:
+        value = record.get(key)
+        value = "" if value is None else str(value).strip()
+        if not value and key == "item_id" and record.get("claim") and record.get("answer"):
+            value = item_id_of(str(record["claim"]), str(record["answer"]))
+        if not value:
+            raise InputError(f"missing {key}", path, line)
+        out.append(value)
+    return out[0], out[1], out[2]
+
+
+def _check_value(dim: Dimension, value: Any, path: Path, line: int) -> str:
+    text = str(value).strip()
+    # JSON may carry 1, 1.0 or true for the label "1".
+    if isinstance(value, bool) or (isinstance(value, float) and value.is_integer()):
+        text = str(int(value))
+    if text not in dim.labels:
+        raise InputError(
+            f"{dim.name}: value {text!r} is not one of {'/'.join(dim.labels)}", path, line
+        )
+    return text
+
+
+def _unknown_column(name: str, dims: dict[str, Dimension], path: Path, line: int) -> InputError:
+    return InputError(
+        f"unknown column {name!r} (expected {','.join(KEY_COLUMNS)}, dimensions "
+        f"{','.join(dims)}, optional {','.join(META_COLUMNS)}; declare another dimension "
+        "with --dimension NAME:LABEL/LABEL)",
+        path,
+        line,
+    )
+
+
+def _wide(
+    record: dict[str, Any], dims: dict[str, Dimension], path: Path, line: int
+) -> Iterator[Judgment]:
+    for name in record:
+        if name not in KEY_COLUMNS and name not in META_COLUMNS and name not in dims:
+            raise _unknown_column(name, dims, path, line)
+    item_id, system, annotator = _keys(record, path, line)
+    meta = _meta(record, path, line)
+    for name, dim in dims.items():
+        value = record.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue  # empty = not rated
+        yield Judgment(
+            item_id, system, annotator, name, _check_value(dim, value, path, line), line, None, meta
+        )
+
+
+def read_csv(path: Path, dims: dict[str, Dimension]) -> list[Judgment]:
+    text = _read_text(path)
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError("empty file (no header)", path, 1) from None
+    header = [h.strip() for h in header]
+    for key in KEY_COLUMNS:
+        if key not in header:
+            raise InputError(
+                f"no {key!r} column: a ratings CSV starts with "
+                f"item_id,system,annotator,{','.join(dims)}",
+                path,
+                1,
+            )
+    for name in header:
+        if name not in KEY_COLUMNS and name not in META_COLUMNS and name not in dims:
+            raise _unknown_column(name, dims, path, 1)
+    if len(set(header)) != len(header):
+        raise InputError("a column appears twice in the header", path, 1)
+    out: list[Judgment] = []
+    rows = 0
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise InputError(f"{len(row)} fields, header has {len(header)}", path, line)
+        rows += 1
+        out.extend(_wide(dict(zip(header, row, strict=True)), dims, path, line))
+    if rows == 0:
+        raise InputError("no rows after the header", path)
+    return out
+
+
+def read_jsonl(path: Path, dims: dict[str, Dimension]) -> list[Judgment]:
+    text = _read_text(path)
+    out: list[Judgment] = []
+    rows = 0
+    for line, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON ({exc.msg})", path, line) from exc
+        if not isinstance(record, dict):
+            raise InputError("expected a JSON object", path, line)
+        rows += 1
+        if "dimension" not in record:
+            out.extend(_wide(record, dims, path, line))
+            continue
+        for name in record:
+            if name not in KEY_COLUMNS + META_COLUMNS + LONG_COLUMNS:
+                raise InputError(
+                    f"unknown field {name!r} (a judgment has {','.join(KEY_COLUMNS)},"
+                    f"dimension,value[,time,{','.join(META_COLUMNS)}])",
+                    path,
+                    line,
+                )
+        item_id, system, annotator = _keys(record, path, line)
+        dim = dims.get(str(record["dimension"]))
+        if dim is None:
+            raise InputError(
+                f"unknown dimension {record['dimension']!r} (known: {','.join(dims)}; declare "
+                "others with --dimension NAME:LABEL/LABEL)",
+                path,
+                line,
+            )
+        value = record.get("value")
+        if value is None or value == "":
+            continue
+        out.append(
+            Judgment(
+                item_id,
+                system,
+                annotator,
+                dim.name,
+                _check_value(dim, value, path, line),
+                line,
+                record.get("time"),
+                _meta(record, path, line),
+            )
+        )
+    if rows == 0:
+        raise InputError("empty file (no judgments)", path)
+    return out
+
+
+def _read_text(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise InputError("no such file", path) from exc
+    except IsADirectoryError as exc:
+        raise InputError("is a directory, expected a file", path) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 (byte offset {exc.start})", path) from exc
+    if not text.strip():
+        raise InputError("empty file", path)
+    return text
+
+
+def file_format(path: str | Path) -> str:
+    """ "store", "csv", "jsonl" or "labelstudio", from content first, then the suffix."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file", path)
+    if is_store_file(path):
+        return "store"
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix == ".json":
+        return "labelstudio"
+    raise InputError(
+        "unknown ratings format: expected an annotation store, .csv, .jsonl, or Label Studio .json",
+        path,
+    )
+
+
+def read_judgments(
+    path: str | Path, dimensions: Sequence[Dimension] = DEFAULT_DIMENSIONS, fmt: str | None = None
+) -> list[Judgment]:
+    """Judgments of a CSV / JSONL / Label Studio file, validated against ``dimensions``."""
+    path = Path(path)
+    fmt = fmt or file_format(path)
+    dims = {d.name: d for d in dimensions}
+    if fmt == "csv":
+        return read_csv(path, dims)
+    if fmt == "jsonl":
+        return read_jsonl(path, dims)
+    if fmt == "labelstudio":
+        from logic_claims.annotations.labelstudio import read_completions
+
+        return read_completions(path, dims)
+    raise InputError(f"cannot read judgments from a {fmt} file here", path)
+
+
+def check_conflicts(judgments: Iterable[Judgment], path: Path) -> None:
+    """Two lines that judge the same (item, annotator, dimension) differently: an error."""
+    seen: dict[tuple[str, str, str], Judgment] = {}
+    for j in judgments:
+        key = (j.item_id, j.annotator, j.dimension)
+        first = seen.setdefault(key, j)
+        if first.value != j.value:
+            raise InputError(
+                f"conflict: {j.annotator} rated item {j.item_id} {j.dimension}={j.value} here "
+                f"but {first.value} on line {first.line}",
+                path,
+                j.line,
+            )
+
+
+def frame_from_judgments(judgments: Sequence[Judgment], path: Path) -> Any:
+    import pandas as pd
+
+    check_conflicts(judgments, path)
+    # Metadata may be given on some rows of an item only: share it across the item's rows.
+    item_meta: dict[str, dict[str, Any]] = {}
+    for j in judgments:
+        item_meta.setdefault(j.item_id, {}).update(
+            {k: v for k, v in j.meta.items() if v is not None}
+        )
+    rows = {}
+    for j in judgments:
+        meta = item_meta[j.item_id]
+        key = (j.item_id, j.system, j.annotator, j.dimension)
+        rows.setdefault(
+            key,
+            {
+                "item_id": j.item_id,
+                "system": j.system,
+                "annotator": j.annotator,
+                "dimension": j.dimension,
+                "value": j.value,
+                **{k: meta.get(k) for k in ("quantifier", "claim_type", "claim", "answer")},
+                "label": meta.get("label"),
+                "pair_id": meta.get("pair_id"),
+                "time": j.time,
+            },
+        )
+    return _typed(pd.DataFrame(list(rows.values()), columns=list(COLUMNS)))
+
+
+def _typed(frame: Any) -> Any:
+    for column in COLUMNS:
+        if column == "label":
+            frame[column] = frame[column].astype("boolean")
+        else:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame.reset_index(drop=True)
+
+
+def store_frame(store: Store) -> Any:
+    import pandas as pd
+
+    query = """
+        SELECT r.item_id, s.system, r.annotator, r.dimension, r.value, i.quantifier,
+               i.claim, i.answer, i.label, i.pair_id, r.created_at AS time
+        FROM ratings r JOIN items i ON i.item_id = r.item_id
+        JOIN item_systems s ON s.item_id = r.item_id
+        ORDER BY r.id, s.system
+    """
+    rows = [dict(r) for r in store.conn.execute(query)]
+    for row in rows:
+        row["claim_type"] = claim_type_of(row["quantifier"])
+        row["label"] = None if row["label"] is None else bool(row["label"])
+    return _typed(pd.DataFrame(rows, columns=list(COLUMNS)))
+
+
+def load_ratings(path: str | Path, dimensions: Sequence[Dimension] | None = None) -> Any:
+    """RATINGS (a store, CSV or JSONL) -> DataFrame (see the module doc for columns).
+
+    ``dimensions`` declares the dimensions of a CSV/JSONL file (default: factual and
+    justified, 0/1); a store knows its own.
+    """
+    path = Path(path)
+    fmt = file_format(path)
+    if fmt == "store":
+        with Store.open(path) as store:
+            return store_frame(store)
+    if fmt == "labelstudio":
+        raise InputError(
+            "a Label Studio export names no systems (tasks are blinded): import it into the "
+            "set's store with `logic-claims annotate import FILE --store S`, then use the store",
+            path,
+        )
+    judgments = read_judgments(path, dimensions or DEFAULT_DIMENSIONS, fmt)
+    return frame_from_judgments(judgments, path)
+
+
+# -- into and out of a store ---------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    new: int = 0
+    same: int = 0
+    replaced: int = 0
+    kept: int = 0
+    annotators_added: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        text = f"{self.new} new judgments, {self.same} already there"
+        if self.replaced:
+            text += f", {self.replaced} replaced (conflicts, --on-conflict replace)"
+        if self.kept:
+            text += f", {self.kept} conflicts kept as stored (--on-conflict keep)"
+        if self.annotators_added:
+            text += f"; new raters: {', '.join(self.annotators_added)}"
+        return text
+
+
+def import_judgments(
+    store: Store,
+    judgments: Sequence[Judgment],
+    path: Path,
+    *,
+    on_conflict: OnConflict = "error",
+    add_annotators: bool = False,
+) -> ImportResult:
+    """Apply judgments to the store in ONE transaction: any error (an unknown item or rater,
+    a conflict under on_conflict="error") leaves the store exactly as it was."""
+    check_conflicts(judgments, path)
+    result = ImportResult()
+    known = set(store.annotators())
+    with store.transaction():
+        for j in judgments:
+            if not store.has_item(j.item_id):
+                raise InputError(f"unknown item {j.item_id!r} (not in {store.path})", path, j.line)
+            systems = store.item_systems(j.item_id)
+            if j.system not in systems and j.system != ANY_SYSTEM:
+                raise InputError(
+                    f"item {j.item_id} has no answer from system {j.system!r} in this set "
+                    f"(it has: {', '.join(systems)})",
+                    path,
+                    j.line,
+                )
+            if j.annotator not in known:
+                if not add_annotators:
+                    raise InputError(
+                        f"unknown rater {j.annotator!r} (this set has: "
+                        f"{', '.join(sorted(known)) or 'none'}; pass --add-annotators to "
+                        "add raters from the file)",
+                        path,
+                        j.line,
+                    )
+                store.add_annotator(j.annotator)
+                known.add(j.annotator)
+                result.annotators_added.append(j.annotator)
+            store.check_value(j.dimension, j.value)
+            store.assign(j.item_id, j.annotator)
+            try:
+                (res,) = store.rate_many(
+                    [(Rating(j.item_id, j.annotator, j.dimension, j.value), str(path), j.time)],
+                    on_conflict=on_conflict,
+                )
+            except InputError as exc:
+                raise InputError(exc.problem, path, j.line) from exc
+            setattr(result, res.status, getattr(result, res.status) + 1)
+    return result
+
+
+def export_csv(store: Store, out: str | Path) -> int:
+    """Wide CSV: one row per (item, system, annotator) assigned or judged; empty = not rated."""
+    dims = [d.name for d in store.dimensions]
+    query = """
+        SELECT x.item_id, s.system, x.annotator, i.quantifier, i.label, i.pair_id, i.claim,
+               i.answer
+        FROM (SELECT item_id, annotator, MIN(position) AS pos FROM (
+                  SELECT item_id, annotator, position FROM assignments
+                  UNION ALL SELECT item_id, annotator, 1e18 FROM ratings)
+              GROUP BY item_id, annotator) x
+        JOIN items i ON i.item_id = x.item_id JOIN item_systems s ON s.item_id = x.item_id
+        ORDER BY x.annotator, x.pos, s.system
+    """
+    values: dict[tuple[str, str], dict[str, str]] = {}
+    for r in store.conn.execute("SELECT item_id, annotator, dimension, value FROM ratings"):
+        values.setdefault((r[0], r[1]), {})[r[2]] = r[3]
+    header = ["item_id", "system", "annotator", *dims, *META_COLUMNS]
+    n = 0
+    with atomic_path(out) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for r in store.conn.execute(query):
+            given = values.get((r["item_id"], r["annotator"]), {})
+            label = "" if r["label"] is None else ("true" if r["label"] else "false")
+            writer.writerow(
+                [r["item_id"], r["system"], r["annotator"], *(given.get(d, "") for d in dims),
+                 r["quantifier"] or "", claim_type_of(r["quantifier"]) or "", label,
+                 r["pair_id"], r["claim"], r["answer"]]
+            )  # fmt: skip
+            n += 1
+    return n
+
+
+def export_jsonl(store: Store, out: str | Path) -> int:
+    """One judgment (per system) per line, with time and item metadata."""
+    frame = store_frame(store)
+    records = []
+    for row in frame.to_dict("records"):
+        label = row["label"]
+        row["label"] = None if label is None or label is getattr(label, "NA", None) else bool(label)
+        records.append({k: (None if _isna(v) else v) for k, v in row.items()})
+    write_jsonl(out, records)
+    return len(records)
+
+
+def _isna(value: Any) -> bool:
+    try:
+        import pandas as pd
+
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False

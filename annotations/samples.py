@@ -1,0 +1,138 @@
+"""Read the per-sample files that ``lm_eval --log_samples`` (or ``logic-claims eval --output``)
+writes, ``samples_<task>_<date>.jsonl``, into items to judge.
+
+Each record holds ``doc`` (our claim record: claim, quantifier, label, target, id),
+``resps`` (``resps[0][0]`` is the model's full generated answer) and ``filtered_resps``.
+A log-likelihood task (``logic_claims_mc_*``) has no free-text answer, so there is
+nothing to judge; such a file is refused with a one-line error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from logic_claims.annotations.store import Item
+from logic_claims.harness.errors import InputError
+
+_SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d\d-\d\dT[\d.\-]+)\.jsonl$")
+NOT_LM_EVAL = (
+    "not an lm-eval --log_samples record ({why}); expected a samples_<task>_<date>.jsonl "
+    "written by `lm_eval --log_samples --output_path DIR` or `logic-claims eval --output DIR`"
+)
+
+
+@dataclass
+class SampleItem:
+    item: Item
+    task: str | None
+    line: int
+
+
+def _answer_of(record: dict[str, Any]) -> str | None:
+    """The model's full answer: ``resps[0][0]``, else ``filtered_resps[0]``."""
+    resps = record.get("resps")
+    if (
+        isinstance(resps, list)
+        and resps
+        and isinstance(resps[0], list)
+        and resps[0]
+        and isinstance(resps[0][0], str)
+    ):
+        return resps[0][0]
+    filtered = record.get("filtered_resps")
+    if isinstance(filtered, list) and filtered and isinstance(filtered[0], str):
+        return filtered[0]
+    return None
+
+
+def read_samples(path: str | Path) -> list[SampleItem]:
+    """Items of one samples file, one per doc (lm-eval repeats a doc once per filter;
+    the first filter's record is kept). Raises InputError naming file and line."""
+    path = Path(path)
+    match = _SAMPLES_NAME.match(path.name)
+    task = match["task"] if match else None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputError("no such file", path) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 (byte offset {exc.start})", path) from exc
+    if not text.strip():
+        raise InputError("empty file (no samples)", path)
+    out: list[SampleItem] = []
+    seen: set[Any] = set()
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(NOT_LM_EVAL.format(why=f"not JSON: {exc.msg}"), path, lineno) from exc
+        if not isinstance(record, dict):
+            raise InputError(NOT_LM_EVAL.format(why="not a JSON object"), path, lineno)
+        missing = [k for k in ("doc", "doc_id", "resps") if k not in record]
+        if missing:
+            raise InputError(NOT_LM_EVAL.format(why=f"no {', '.join(missing)}"), path, lineno)
+        doc = record["doc"]
+        if not isinstance(doc, dict) or not isinstance(doc.get("claim"), str):
+            raise InputError(
+                "lm-eval record whose doc has no 'claim': not a logic_claims task", path, lineno
+            )
+        answer = _answer_of(record)
+        if answer is None:
+            raise InputError(
+                "no free-text answer in resps (a log-likelihood task such as logic_claims_mc?"
+                " only generation tasks can be judged)",
+                path,
+                lineno,
+            )
+        key = record["doc_id"]
+        if key in seen:  # the same doc under another filter
+            continue
+        seen.add(key)
+        label = doc.get("label")
+        if label is not None and not isinstance(label, bool):
+            raise InputError(f"doc label must be true/false, got {label!r}", path, lineno)
+        item = Item(
+            claim=doc["claim"].strip(),
+            answer=answer.strip(),
+            quantifier=doc.get("quantifier"),
+            label=label,
+            target=None if doc.get("target") is None else str(doc["target"]),
+            doc_id=None if doc.get("id") is None else str(doc["id"]),
+        )
+        out.append(SampleItem(item, task, lineno))
+    return out
+
+
+def default_system_name(path: str | Path) -> str:
+    """The system a samples file belongs to, from lm-eval's own files.
+
+    lm-eval writes ``results_<date>.json`` beside ``samples_<task>_<date>.jsonl``; its
+    ``config.model_args`` names the model and any PEFT adapter: ``<model>`` or
+    ``<model>+<adapter>`` (directory names). Without it, the folder lm-eval made for
+    the model (``__path__to__model``) gives ``model``.
+    """
+    path = Path(path)
+    match = _SAMPLES_NAME.match(path.name)
+    if match:
+        results = path.parent / f"results_{match['date']}.json"
+        if results.is_file():
+            try:
+                config = json.loads(results.read_text(encoding="utf-8")).get("config", {})
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                config = {}
+            args = config.get("model_args")
+            if isinstance(args, str):  # the command line's "pretrained=x,peft=y"
+                args = dict(p.split("=", 1) for p in args.split(",") if "=" in p)
+            if isinstance(args, dict) and args.get("pretrained"):
+                name = Path(str(args["pretrained"]).rstrip("/")).name
+                if args.get("peft"):
+                    name += "+" + Path(str(args["peft"]).rstrip("/")).name
+                return name
+    folder = path.resolve().parent.name
+    return folder.split("__")[-1] or folder or path.stem

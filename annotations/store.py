@@ -1,0 +1,723 @@
+"""The annotation store: one SQLite file (WAL) that is the source of truth for judgments.
+
+Every judgment is committed in its own transaction the moment it is given, with
+``synchronous=FULL``, so killing the rater's process (or the server) loses nothing that
+was acknowledged. Several processes and threads may write at once: each opens its own
+connection and writes under ``BEGIN IMMEDIATE``, which SQLite serialises.
+
+Tables
+  meta          key/value: schema version, the dimensions and their labels, creation info
+  items         one claim plus one answer; ``item_id`` is a hash of the two texts, so two
+                systems that gave the same answer to the same claim share the item (and
+                the raters judge it once)
+  item_systems  which system(s) gave each item's answer (raters never see this)
+  annotators    the raters of this set
+  assignments   which rater judges which item, in which (per-rater shuffled) order
+  ratings       the current judgment per (item, annotator, dimension)
+  rating_log    every change, append-only: set, replace, undo (an audit trail)
+
+A second judgment of the same (item, annotator, dimension) with a different value is a
+*conflict*: it is reported, never silently written over (``on_conflict="replace"`` or an
+undo first are the two explicit ways to change a judgment).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import random
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from logic_claims.harness.errors import InputError
+
+SCHEMA_VERSION = 1
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+QUANTIFIER_PREFIXES = (("not all ", "not_all"), ("all ", "all"), ("some ", "some"), ("no ", "no"))
+UNIVERSAL = ("all", "not_all")
+EXISTENTIAL = ("some", "no")
+
+OnConflict = Literal["error", "keep", "replace"]
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One question raters answer about an item, with its allowed labels (nominal)."""
+
+    name: str
+    labels: tuple[str, ...] = ("0", "1")
+    question: str = ""
+    definition: str = ""
+
+    def key_map(self) -> dict[str, str]:
+        """Keyboard key -> label. Single-character labels are their own key ("0"/"1");
+        otherwise labels are numbered 1..9. Binary 0/1 also takes n/y."""
+        if all(len(label) == 1 for label in self.labels) and len(set(self.labels)) == len(
+            self.labels
+        ):
+            keys = {label: label for label in self.labels}
+            if set(self.labels) == {"0", "1"}:
+                keys.update({"n": "0", "y": "1"})
+            return keys
+        return {str(i): label for i, label in enumerate(self.labels, start=1)}
+
+    def key_of(self, label: str) -> str:
+        return next(k for k, v in self.key_map().items() if v == label)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "labels": list(self.labels)}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Dimension:
+        return cls(
+            name=obj["name"],
+            labels=tuple(obj["labels"]),
+            question=obj.get("question", ""),
+            definition=obj.get("definition", ""),
+        )
+
+
+FACTUAL = Dimension(
+    "factual",
+    ("0", "1"),
+    question="Is the explanation factual?",
+    definition="The facts stated are verifiably true.",
+)
+JUSTIFIED = Dimension(
+    "justified",
+    ("0", "1"),
+    question="Does the explanation justify the answer?",
+    definition="The explanation validly leads to the answer.",
+)
+DEFAULT_DIMENSIONS: tuple[Dimension, ...] = (FACTUAL, JUSTIFIED)
+_DEFAULTS_BY_NAME = {d.name: d for d in DEFAULT_DIMENSIONS}
+
+
+def parse_dimension(spec: str) -> Dimension:
+    """``NAME[:LABEL/LABEL/...[:DEFINITION]]`` -> Dimension.
+
+    ``factual`` and ``justified`` alone get their study definitions and 0/1 labels;
+    any other name without labels is binary 0/1.
+    """
+    name, _, rest = spec.partition(":")
+    name = name.strip()
+    labels_text, _, definition = rest.partition(":")
+    if not name or not name.replace("_", "").isalnum():
+        raise InputError(f"dimension name must be letters, digits or _ (got {spec!r})")
+    base = _DEFAULTS_BY_NAME.get(name, Dimension(name))
+    labels = base.labels
+    if labels_text.strip():
+        labels = tuple(label.strip() for label in labels_text.split("/"))
+        if any(not label for label in labels) or len(set(labels)) != len(labels):
+            raise InputError(f"dimension {name}: labels must be distinct and non-empty")
+        if len(labels) < 2:
+            raise InputError(f"dimension {name}: needs at least two labels")
+        if len(labels) > 9 and not all(len(label) == 1 for label in labels):
+            raise InputError(f"dimension {name}: at most 9 multi-character labels (one key each)")
+    definition = definition.strip() or base.definition
+    question = base.question or f"{name.replace('_', ' ').capitalize()}?"
+    return Dimension(name, labels, question, definition)
+
+
+def parse_dimensions(specs: Sequence[str] | None) -> tuple[Dimension, ...]:
+    if not specs:
+        return DEFAULT_DIMENSIONS
+    dims = tuple(parse_dimension(s) for s in specs)
+    names = [d.name for d in dims]
+    if len(set(names)) != len(names):
+        raise InputError(f"dimension given twice: {', '.join(names)}")
+    return dims
+
+
+def content_hash(*parts: str) -> str:
+    """A short stable id of texts (JSON-encoded so ("a,b","c") != ("a","b,c"))."""
+    blob = json.dumps([p.strip() for p in parts], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def item_id_of(claim: str, answer: str) -> str:
+    return content_hash(claim, answer)
+
+
+def pair_id_of(claim: str) -> str:
+    """Key shared by every system's answer to the same claim (paired comparisons)."""
+    return content_hash(claim)
+
+
+def quantifier_of(claim: str) -> str | None:
+    """all / not_all / some / no from the claim's first words; None if none of them."""
+    lowered = claim.strip().lower()
+    for prefix, quantifier in QUANTIFIER_PREFIXES:
+        if lowered.startswith(prefix):
+            return quantifier
+    return None
+
+
+def claim_type_of(quantifier: str | None) -> str | None:
+    """The study's grouping: universal (all, not all) or existential (some, no)."""
+    if quantifier in UNIVERSAL:
+        return "universal"
+    if quantifier in EXISTENTIAL:
+        return "existential"
+    return None
+
+
+@dataclass
+class Item:
+    """A claim and one answer to it (from one or more systems)."""
+
+    claim: str
+    answer: str
+    quantifier: str | None = None
+    label: bool | None = None
+    target: str | None = None
+    doc_id: str | None = None
+    item_id: str = field(default="")
+    pair_id: str = field(default="")
+
+    def __post_init__(self) -> None:
+        self.item_id = self.item_id or item_id_of(self.claim, self.answer)
+        self.pair_id = self.pair_id or pair_id_of(self.claim)
+        if self.quantifier is None:
+            self.quantifier = quantifier_of(self.claim)
+
+
+@dataclass(frozen=True)
+class Rating:
+    item_id: str
+    annotator: str
+    dimension: str
+    value: str
+
+
+@dataclass(frozen=True)
+class RateResult:
+    """What a rate() call did: "new", "same" (already there), "replaced", or "kept"
+    (a conflict resolved in favour of the stored value)."""
+
+    status: str
+    previous: str | None = None
+
+
+class ConflictError(InputError):
+    """A judgment that differs from the one already stored for (item, annotator, dimension)."""
+
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE items (
+    item_id TEXT PRIMARY KEY,
+    claim TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    quantifier TEXT,
+    label INTEGER,
+    target TEXT,
+    doc_id TEXT,
+    pair_id TEXT NOT NULL
+);
+CREATE TABLE item_systems (
+    item_id TEXT NOT NULL REFERENCES items(item_id),
+    system TEXT NOT NULL,
+    source TEXT,
+    PRIMARY KEY (item_id, system)
+);
+CREATE TABLE annotators (name TEXT PRIMARY KEY, added_at TEXT NOT NULL);
+CREATE TABLE assignments (
+    item_id TEXT NOT NULL REFERENCES items(item_id),
+    annotator TEXT NOT NULL REFERENCES annotators(name),
+    position INTEGER NOT NULL,
+    PRIMARY KEY (item_id, annotator)
+);
+CREATE INDEX assignments_order ON assignments (annotator, position);
+CREATE TABLE ratings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    item_id TEXT NOT NULL REFERENCES items(item_id),
+    annotator TEXT NOT NULL REFERENCES annotators(name),
+    dimension TEXT NOT NULL,
+    value TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    source TEXT,
+    UNIQUE (item_id, annotator, dimension)
+);
+CREATE TABLE rating_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    action TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    annotator TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    old_value TEXT,
+    new_value TEXT,
+    source TEXT
+);
+"""
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def is_store_file(path: str | Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a write is committed
+    # exactly when we say and nothing waits in an implicit transaction.
+    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    # FULL: a committed judgment survives a crash of the machine, not just of the process.
+    conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+class Store:
+    """An open annotation store. Not shared between threads: open one per thread."""
+
+    def __init__(self, path: str | Path, conn: sqlite3.Connection):
+        self.path = Path(path)
+        self.conn = conn
+        self.dimensions: tuple[Dimension, ...] = tuple(
+            Dimension.from_json(d) for d in json.loads(self.meta("dimensions"))
+        )
+        self.dims_by_name = {d.name: d for d in self.dimensions}
+
+    # -- opening -------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        dimensions: Sequence[Dimension] = DEFAULT_DIMENSIONS,
+        info: dict[str, Any] | None = None,
+    ) -> Store:
+        """A new, empty store at ``path`` (which must not exist yet)."""
+        path = Path(path)
+        if path.exists():
+            raise InputError("already exists; choose another --store or delete it", path)
+        conn = _connect(path)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.executescript(f"BEGIN;\n{_SCHEMA}\nCOMMIT;")
+        conn.execute("BEGIN IMMEDIATE")
+        rows = {
+            "schema_version": str(SCHEMA_VERSION),
+            "dimensions": json.dumps([d.to_json() for d in dimensions]),
+            "created_at": now(),
+            "info": json.dumps(info or {}),
+        }
+        conn.executemany("INSERT INTO meta VALUES (?, ?)", rows.items())
+        conn.execute("COMMIT")
+        return cls(path, conn)
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        path = Path(path)
+        if not path.is_file():
+            raise InputError("no such store (create one with `logic-claims annotate new`)", path)
+        if not is_store_file(path):
+            raise InputError("not an annotation store (not an SQLite file)", path)
+        conn = _connect(path)
+        try:
+            version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise InputError(f"not an annotation store ({exc})", path) from exc
+        if version is None or int(version[0]) != SCHEMA_VERSION:
+            conn.close()
+            raise InputError(f"unsupported store schema version {version and version[0]}", path)
+        conn.execute("PRAGMA journal_mode = WAL")
+        return cls(path, conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing: on any exception the store is left as it was."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def meta(self, key: str) -> str:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        if row is None:
+            raise InputError(f"store has no {key!r}", self.path)
+        return row[0]
+
+    # -- building a set ------------------------------------------------------------
+    def add_item(self, item: Item, system: str, source: str | None = None) -> None:
+        """Insert an item (or find it by its content id) and record ``system`` gave it.
+
+        Call inside ``transaction()``.
+        """
+        label = None if item.label is None else int(bool(item.label))
+        self.conn.execute(
+            "INSERT OR IGNORE INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                item.item_id,
+                item.claim,
+                item.answer,
+                item.quantifier,
+                label,
+                item.target,
+                item.doc_id,
+                item.pair_id,
+            ),
+        )
+        self.conn.execute(
+            "INSERT OR IGNORE INTO item_systems VALUES (?, ?, ?)", (item.item_id, system, source)
+        )
+
+    def add_annotator(self, name: str) -> None:
+        name = name.strip()
+        if not name:
+            raise InputError("empty annotator name")
+        self.conn.execute("INSERT OR IGNORE INTO annotators VALUES (?, ?)", (name, now()))
+
+    def assign(self, item_id: str, annotator: str, position: int | None = None) -> None:
+        """Give ``item_id`` to ``annotator`` (appended to their queue by default)."""
+        if position is None:
+            row = self.conn.execute(
+                "SELECT COALESCE(MAX(position), -1) + 1 FROM assignments WHERE annotator=?",
+                (annotator,),
+            ).fetchone()
+            position = row[0]
+        self.conn.execute(
+            "INSERT OR IGNORE INTO assignments VALUES (?, ?, ?)", (item_id, annotator, position)
+        )
+
+    # -- looking things up ---------------------------------------------------------
+    def annotators(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT name FROM annotators ORDER BY name")]
+
+    def systems(self) -> list[str]:
+        return [
+            r[0] for r in self.conn.execute("SELECT DISTINCT system FROM item_systems ORDER BY 1")
+        ]
+
+    def has_item(self, item_id: str) -> bool:
+        return (
+            self.conn.execute("SELECT 1 FROM items WHERE item_id=?", (item_id,)).fetchone()
+            is not None
+        )
+
+    def item(self, item_id: str) -> dict[str, Any]:
+        row = self.conn.execute("SELECT * FROM items WHERE item_id=?", (item_id,)).fetchone()
+        if row is None:
+            raise InputError(f"unknown item {item_id!r}", self.path)
+        return dict(row)
+
+    def item_systems(self, item_id: str) -> list[str]:
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT system FROM item_systems WHERE item_id=? ORDER BY system", (item_id,)
+            )
+        ]
+
+    def check_annotator(self, name: str) -> None:
+        known = self.annotators()
+        if name not in known:
+            shown = ", ".join(known) if known else "none yet"
+            raise InputError(f"unknown rater {name!r} (this set has: {shown})", self.path)
+
+    def check_item(self, item_id: str) -> None:
+        if not self.has_item(item_id):
+            raise InputError(f"unknown item {item_id!r} (not in this set)", self.path)
+
+    def check_value(self, dimension: str, value: str) -> Dimension:
+        dim = self.dims_by_name.get(dimension)
+        if dim is None:
+            raise InputError(
+                f"unknown dimension {dimension!r} (this set has: {', '.join(self.dims_by_name)})",
+                self.path,
+            )
+        if value not in dim.labels:
+            raise InputError(
+                f"{dimension}: value {value!r} is not one of {'/'.join(dim.labels)}", self.path
+            )
+        return dim
+
+    def is_assigned(self, item_id: str, annotator: str) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM assignments WHERE item_id=? AND annotator=?", (item_id, annotator)
+        ).fetchone()
+        return row is not None
+
+    def current(self, item_id: str, annotator: str) -> dict[str, str]:
+        """The judgments ``annotator`` has given ``item_id``: dimension -> value."""
+        return {
+            r["dimension"]: r["value"]
+            for r in self.conn.execute(
+                "SELECT dimension, value FROM ratings WHERE item_id=? AND annotator=?",
+                (item_id, annotator),
+            )
+        }
+
+    # -- judging -------------------------------------------------------------------
+    def _rate(
+        self,
+        rating: Rating,
+        source: str | None,
+        on_conflict: OnConflict,
+        at: str | None,
+    ) -> RateResult:
+        row = self.conn.execute(
+            "SELECT value FROM ratings WHERE item_id=? AND annotator=? AND dimension=?",
+            (rating.item_id, rating.annotator, rating.dimension),
+        ).fetchone()
+        at = at or now()
+        if row is None:
+            self.conn.execute(
+                "INSERT INTO ratings (item_id, annotator, dimension, value, created_at, source)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (rating.item_id, rating.annotator, rating.dimension, rating.value, at, source),
+            )
+            self._log("set", rating, None, source)
+            return RateResult("new")
+        previous = row[0]
+        if previous == rating.value:
+            return RateResult("same", previous)
+        if on_conflict == "keep":
+            return RateResult("kept", previous)
+        if on_conflict == "replace":
+            self.conn.execute(
+                "UPDATE ratings SET value=?, created_at=?, source=?"
+                " WHERE item_id=? AND annotator=? AND dimension=?",
+                (rating.value, at, source, rating.item_id, rating.annotator, rating.dimension),
+            )
+            self._log("replace", rating, previous, source)
+            return RateResult("replaced", previous)
+        raise ConflictError(
+            f"conflict: {rating.annotator} already rated item {rating.item_id} "
+            f"{rating.dimension}={previous}, not {rating.value} (undo first, or import with "
+            "--on-conflict keep|replace)",
+            self.path,
+        )
+
+    def _log(self, action: str, rating: Rating, old: str | None, source: str | None) -> None:
+        self.conn.execute(
+            "INSERT INTO rating_log (at, action, item_id, annotator, dimension, old_value,"
+            " new_value, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (now(), action, rating.item_id, rating.annotator, rating.dimension, old,
+             rating.value if action != "undo" else None, source),
+        )  # fmt: skip
+
+    def rate(
+        self,
+        item_id: str,
+        annotator: str,
+        dimension: str,
+        value: str,
+        *,
+        source: str | None = None,
+        on_conflict: OnConflict = "error",
+        require_assignment: bool = True,
+    ) -> RateResult:
+        """Validate and commit one judgment now (its own transaction)."""
+        value = str(value)
+        self.check_value(dimension, value)
+        with self.transaction():
+            self.check_annotator(annotator)
+            self.check_item(item_id)
+            if require_assignment and not self.is_assigned(item_id, annotator):
+                raise InputError(f"item {item_id} is not assigned to {annotator}", self.path)
+            return self._rate(
+                Rating(item_id, annotator, dimension, value), source, on_conflict, None
+            )
+
+    def rate_many(
+        self,
+        ratings: Iterable[tuple[Rating, str | None, str | None]],
+        *,
+        on_conflict: OnConflict = "error",
+    ) -> list[RateResult]:
+        """Apply (rating, source, time) judgments inside the caller's transaction."""
+        return [self._rate(r, source, on_conflict, at) for r, source, at in ratings]
+
+    def undo(self, annotator: str) -> Rating | None:
+        """Withdraw ``annotator``'s most recent judgment (any session); None if none left."""
+        with self.transaction():
+            row = self.conn.execute(
+                "SELECT id, item_id, dimension, value FROM ratings WHERE annotator=?"
+                " ORDER BY created_at DESC, id DESC LIMIT 1",
+                (annotator,),
+            ).fetchone()
+            if row is None:
+                return None
+            rating = Rating(row["item_id"], annotator, row["dimension"], row["value"])
+            self.conn.execute("DELETE FROM ratings WHERE id=?", (row["id"],))
+            self._log("undo", rating, rating.value, "undo")
+            return rating
+
+    # -- a rater's queue -----------------------------------------------------------
+    def progress(self, annotator: str) -> tuple[int, int]:
+        """(items fully judged, items assigned) for ``annotator``."""
+        total = self.conn.execute(
+            "SELECT COUNT(*) FROM assignments WHERE annotator=?", (annotator,)
+        ).fetchone()[0]
+        done = self.conn.execute(
+            "SELECT COUNT(*) FROM (SELECT a.item_id FROM assignments a JOIN ratings r"
+            " ON r.item_id=a.item_id AND r.annotator=a.annotator WHERE a.annotator=?"
+            " GROUP BY a.item_id HAVING COUNT(DISTINCT r.dimension) >= ?)",
+            (annotator, len(self.dimensions)),
+        ).fetchone()[0]
+        return done, total
+
+    def queue(self, annotator: str) -> list[str]:
+        """Item ids assigned to ``annotator`` and not fully judged, in their order."""
+        rows = self.conn.execute(
+            "SELECT a.item_id FROM assignments a LEFT JOIN ratings r"
+            " ON r.item_id=a.item_id AND r.annotator=a.annotator WHERE a.annotator=?"
+            " GROUP BY a.item_id, a.position HAVING COUNT(DISTINCT r.dimension) < ?"
+            " ORDER BY a.position",
+            (annotator, len(self.dimensions)),
+        )
+        return [r[0] for r in rows]
+
+    def next_item(self, annotator: str, skipped: Iterable[str] = ()) -> str | None:
+        """The next item to show: the first unfinished one not skipped; skipped ones come
+        back (in order) when nothing else is left."""
+        queue = self.queue(annotator)
+        skipped = list(dict.fromkeys(skipped))
+        for item_id in queue:
+            if item_id not in skipped:
+                return item_id
+        for item_id in skipped:
+            if item_id in queue:
+                return item_id
+        return None
+
+    def rater_state(
+        self, annotator: str, skipped: Iterable[str] = (), focus: str | None = None
+    ) -> dict[str, Any]:
+        """What a rater sees next: the item (claim and answer only: blinded, no system and
+        no gold label), the dimensions still to judge on it, and their progress.
+
+        ``focus`` (an item just undone) is shown first if it is still unfinished.
+        """
+        self.check_annotator(annotator)
+        done, total = self.progress(annotator)
+        state: dict[str, Any] = {
+            "annotator": annotator,
+            "progress": {"done": done, "total": total},
+            "item": None,
+            "given": {},
+            "pending": [],
+        }
+        queue = self.queue(annotator)
+        item_id = focus if focus in queue else self.next_item(annotator, skipped)
+        if item_id is None:
+            return state
+        item = self.item(item_id)
+        given = self.current(item_id, annotator)
+        state["item"] = {"item_id": item_id, "claim": item["claim"], "answer": item["answer"]}
+        state["given"] = given
+        state["pending"] = [d.name for d in self.dimensions if d.name not in given]
+        state["position"] = total - len(queue) + 1
+        return state
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for `annotate status`."""
+        q = self.conn.execute
+        per_rater = {}
+        for name in self.annotators():
+            done, total = self.progress(name)
+            per_rater[name] = {"done": done, "assigned": total}
+        return {
+            "store": str(self.path),
+            "dimensions": [d.to_json() for d in self.dimensions],
+            "items": q("SELECT COUNT(*) FROM items").fetchone()[0],
+            "systems": {
+                r[0]: r[1]
+                for r in q("SELECT system, COUNT(*) FROM item_systems GROUP BY system ORDER BY 1")
+            },
+            "judgments": q("SELECT COUNT(*) FROM ratings").fetchone()[0],
+            "raters": per_rater,
+            "info": json.loads(self.meta("info")),
+        }
+
+
+def plan_assignments(
+    item_ids: Sequence[str], annotators: Sequence[str], per_item: int, seed: int
+) -> dict[str, list[str]]:
+    """Give each item to ``per_item`` raters, balanced, each rater's list in its own order.
+
+    Items are visited in a seeded random order and each goes to the ``per_item`` raters
+    with the fewest items so far (ties broken at random), so loads differ by at most one
+    and pairs of raters vary (good for agreement statistics). Each rater's list is then
+    shuffled with a seed derived from ``seed`` and the rater's name, so raters see the
+    items, and the systems behind them, in different orders.
+    """
+    if per_item < 1:
+        raise InputError(f"--per-item must be at least 1, got {per_item}")
+    if per_item > len(annotators):
+        raise InputError(
+            f"--per-item {per_item} needs at least {per_item} raters, got {len(annotators)}"
+        )
+    rng = random.Random(seed)
+    order = sorted(set(item_ids))
+    rng.shuffle(order)
+    load = {a: 0 for a in annotators}
+    plan: dict[str, list[str]] = {a: [] for a in annotators}
+    for item_id in order:
+        ranked = sorted(annotators, key=lambda a: (load[a], rng.random()))
+        for annotator in ranked[:per_item]:
+            plan[annotator].append(item_id)
+            load[annotator] += 1
+    for annotator, items in plan.items():
+        items.sort()
+        random.Random(f"{seed}:{annotator}").shuffle(items)
+    return plan
+
+
+def create_atomically(
+    path: str | Path,
+    build: Any,
+    dimensions: Sequence[Dimension] = DEFAULT_DIMENSIONS,
+    info: dict[str, Any] | None = None,
+) -> None:
+    """Create a store by running ``build(store)`` on a temporary file, then renaming it
+    into place: a failure (bad input, Ctrl-C) leaves no half-built store behind."""
+    path = Path(path)
+    if path.exists():
+        raise InputError("already exists; choose another --store or delete it", path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+    try:
+        store = Store.create(tmp, dimensions, info)
+        try:
+            with store.transaction():
+                build(store)
+            # Fold the WAL into the main file so the rename moves one complete file.
+            store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            store.close()
+        os.replace(tmp, path)
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{tmp}{suffix}").unlink(missing_ok=True)
