@@ -34,12 +34,12 @@ def aggregate(metrics: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
     for infix, split, template, metrics in VARIANTS:
         base = f"logic_claims{infix}"
         for kind, quantifiers in QUANTIFIERS.items():
             for quantifier in quantifiers:
-                (HERE / f"{base}_{quantifier}.yaml").write_text(
+                (out / f"{base}_{quantifier}.yaml").write_text(
                     HEADER
                     + f"include: {template}\n"
                     + f"task: {base}_{quantifier}\n"
@@ -49,13 +49,13 @@ def main() -> None:
                     + f"  quantifier: {quoted(quantifier)}\n"
                 )
             subtasks = "\n".join(f"  - {base}_{q}" for q in quantifiers)
-            (HERE / f"_{base}_{kind}.yaml").write_text(
+            (out / f"_{base}_{kind}.yaml").write_text(
                 HEADER
                 + f"group: {base}_{kind}\ntask:\n{subtasks}\n{aggregate(metrics)}\n"
                 + "metadata:\n  version: 1.0\n"
             )
         groups = "\n".join(f"  - {base}_{kind}" for kind in QUANTIFIERS)
-        (HERE / f"_{base}.yaml").write_text(
+        (out / f"_{base}.yaml").write_text(
             HEADER + f"group: {base}\ntask:\n{groups}\n{aggregate(metrics)}\n"
             "metadata:\n  version: 1.0\n"
         )
