@@ -4,7 +4,10 @@ Input: a pandas DataFrame with one row per judgment and the columns ``item_id``,
 ``annotator``, ``dimension``, ``value`` (a label such as ``"0"``/``"1"``), plus optional item
 metadata ``quantifier`` (all/not_all/some/no), ``claim``, ``label``, ``pair_id``. A missing
 rating is an absent row. An item is one system's answer to one claim; the same claim answered by
-two systems gives two items that share ``claim`` (or ``pair_id``, which wins when present).
+two systems gives two items that share ``claim`` (or ``pair_id``, which wins when present). An
+answer given word for word by two systems may be one item judged once and listed under both
+systems (the store does this): it then counts once per system in scores and comparisons, and once
+in agreement.
 
 - :func:`scores_report` - rate of the positive label per group, Wilson intervals.
 - :func:`agreement_report` - per dimension: percent agreement, Krippendorff's alpha (bootstrap
@@ -79,7 +82,7 @@ def prepare(ratings: pd.DataFrame) -> pd.DataFrame:
 
     Rows with an empty value are dropped (not rated). The same (item, annotator, dimension)
     twice with different values is a conflict and an error: the store resolves those, the
-    statistics must not pick one silently. An item belongs to one system.
+    statistics must not pick one silently. An item may be listed under several systems.
     """
     if not isinstance(ratings, pd.DataFrame):
         raise InputError(f"ratings must be a pandas DataFrame, not {type(ratings).__name__}")
@@ -100,9 +103,11 @@ def prepare(ratings: pd.DataFrame) -> pd.DataFrame:
         df[column] = df[column].map(lambda v: str(v).strip())
     if "quantifier" in df.columns:
         df["quantifier"] = df["quantifier"].map(_normalise_quantifier)
-    df = df.drop_duplicates(subset=["item_id", "annotator", "dimension", "value"])
+    df = df.drop_duplicates(subset=["item_id", "system", "annotator", "dimension", "value"])
     key = ["item_id", "annotator", "dimension"]
-    clash = df[df.duplicated(subset=key, keep=False)]
+    # System left out of the key: one judgment of an item listed under two systems is one value.
+    distinct = df.drop_duplicates(subset=[*key, "value"])
+    clash = distinct[distinct.duplicated(subset=key, keep=False)]
     if not clash.empty:
         first = clash.iloc[0]
         values = sorted(clash[(clash[key] == first[key]).all(axis=1)]["value"])
@@ -111,10 +116,6 @@ def prepare(ratings: pd.DataFrame) -> pd.DataFrame:
             f"dimension {first['dimension']!r} has values {values} "
             f"({len(clash.groupby(key))} such conflicts)"
         )
-    systems_per_item = df.groupby("item_id")["system"].nunique()
-    if (systems_per_item > 1).any():
-        item = systems_per_item[systems_per_item > 1].index[0]
-        raise InputError(f"item {item!r} is rated under more than one system")
     return df.reset_index(drop=True)
 
 
@@ -142,13 +143,18 @@ def labels_of(df: pd.DataFrame, dimension: str, labels: Labels = None) -> list[s
     return seen
 
 
-def item_metadata(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per item: system and the metadata columns (first non-empty value per item).
+UNIT = ["system", "item_id"]
 
-    ``quantifier`` is derived from ``claim`` when the column is absent or empty.
+
+def item_metadata(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per (system, item): the metadata columns (first non-empty value per item).
+
+    Indexed by (system, item_id), with ``system`` also a column for grouping. ``quantifier`` is
+    derived from ``claim`` when the column is absent or empty.
     """
-    extra = [c for c in df.columns if c not in ("annotator", "dimension", "value", "item_id")]
-    meta = df.groupby("item_id", sort=False)[extra].first()
+    extra = [c for c in df.columns if c not in ("annotator", "dimension", "value", *UNIT)]
+    meta = df.groupby(UNIT, sort=False)[extra].first()
+    meta.insert(0, "system", meta.index.get_level_values("system"))
     if "claim" in meta.columns:
         derived = meta["claim"].map(lambda c: quantifier_of(c) if isinstance(c, str) else None)
         if "quantifier" in meta.columns:
@@ -176,14 +182,14 @@ def _check_positive(df: pd.DataFrame, dims: Iterable[str], positive, labels: Lab
 
 
 def item_scores(df: pd.DataFrame, dimension: str, positive: str) -> pd.DataFrame:
-    """Per item of one dimension: ``n`` ratings, ``share`` positive, ``majority`` (1, 0, 1/t).
+    """Per (system, item) of one dimension: ``n`` ratings, ``share`` positive, ``majority``.
 
     ``majority`` is 1 when the positive label is the single most frequent label, 0 when it is
     not among the most frequent, and 1/t when it ties with t - 1 other labels (0.5 for a binary
     tie); ``tie`` flags those items.
     """
     sub = df[df["dimension"] == dimension]
-    counts = pd.crosstab(sub["item_id"], sub["value"])
+    counts = pd.crosstab([sub["system"], sub["item_id"]], sub["value"])
     n = counts.sum(axis=1)
     pos = counts[positive] if positive in counts.columns else pd.Series(0, index=counts.index)
     top = counts.max(axis=1)
@@ -291,6 +297,8 @@ def scores_report(
     dims = dimensions_of(df)
     _check_positive(df, dims, positive, labels)
     groups = meta[by].astype(object).where(meta[by].notna(), "(none)") if by else None
+    if groups is not None:  # "system" is an index level too: rename the levels to group by column
+        groups.index = groups.index.set_names(["_system", "_item_id"])
 
     per_dim: dict[str, pd.DataFrame] = {}
     for dim in dims:
@@ -298,24 +306,25 @@ def scores_report(
         scores["score"] = scores["majority"] if combine == "majority" else scores["share"]
         per_dim[dim] = scores
 
-    # group key -> item ids; the quantifier classes are extra groups over the same items
-    members: dict[tuple, pd.Index] = {}
+    # group key -> (system, item_id) units; the quantifier classes are extra groups over them
+    members: dict[tuple, list[tuple[str, str]]] = {}
     if by:
-        for key, index in groups.groupby(by, sort=False).groups.items():
-            members[key if isinstance(key, tuple) else (key,)] = pd.Index(index)
+        grouper = by[0] if len(by) == 1 else by  # a one-element list would give 1-tuples
+        for key, index in groups.groupby(grouper, sort=False).groups.items():
+            members[key if isinstance(key, tuple) else (key,)] = list(index)
         if "quantifier" in by:
             qpos = by.index("quantifier")
-            for key, index in list(members.items()):
+            for key, units in list(members.items()):
                 for name, parts in QUANTIFIER_CLASSES.items():
                     if key[qpos] in parts:
                         ckey = (*key[:qpos], name, *key[qpos + 1 :])
-                        members[ckey] = members.get(ckey, pd.Index([])).append(index)
+                        members[ckey] = members.get(ckey, []) + units
     else:
-        members[()] = meta.index
+        members[()] = list(meta.index)
 
     rows = []
     for key in sorted(members, key=lambda k: _group_sort_key(k, by)):
-        index = members[key]
+        index = pd.MultiIndex.from_tuples(members[key], names=UNIT)
         row: dict[str, Any] = {"group": dict(zip(by, key, strict=True)), "dimensions": {}}
         n_items = 0
         for dim in dims:
@@ -414,7 +423,8 @@ def agreement_report(
     blocks = []
     notes: list[str] = []
     for dim in dims:
-        sub = df[df["dimension"] == dim]
+        # An item listed under two systems was judged once: count it once here.
+        sub = df[df["dimension"] == dim].drop_duplicates(subset=["item_id", "annotator"])
         dim_labels = labels_of(df, dim, labels)
         wide = sub.pivot(index="item_id", columns="annotator", values="value")
         raters = list(wide.columns)
@@ -543,7 +553,8 @@ def _unit_scores(
     if key is None:
         unit = sub["item_id"]
     else:
-        unit = sub["item_id"].map(meta[key]).astype(object)
+        lookup = meta[key].reindex(pd.MultiIndex.from_frame(sub[UNIT]))
+        unit = pd.Series(lookup.to_numpy(), index=sub.index, dtype=object)
         unit = unit.where(unit.notna(), "item:" + sub["item_id"])
     frame = pd.DataFrame(
         {
