@@ -290,14 +290,50 @@ def cmd_import_legacy(args: argparse.Namespace) -> None:
 # -- reports ------------------------------------------------------------------------------
 
 
-def _load(args: argparse.Namespace) -> Any:
-    from logic_claims.annotations.ratings import load_ratings
-    from logic_claims.annotations.store import parse_dimensions
+def _load(args: argparse.Namespace) -> tuple[Any, dict[str, list[str]]]:
+    """The ratings DataFrame and each dimension's full label set (a store knows its own;
+    CSV/JSONL files take --dimension, default factual and justified 0/1)."""
+    from logic_claims.annotations.ratings import file_format, load_ratings
+    from logic_claims.annotations.store import Store, parse_dimensions
 
-    ratings = load_ratings(args.ratings, parse_dimensions(args.dimension))
+    if file_format(args.ratings) == "store":
+        if args.dimension:
+            raise InputError("--dimension is for CSV/JSONL files; a store knows its dimensions")
+        with Store.open(args.ratings) as store:
+            dimensions = store.dimensions
+    else:
+        dimensions = parse_dimensions(args.dimension)
+    ratings = load_ratings(args.ratings, dimensions)
     if ratings.empty:
         raise InputError("no judgments yet", args.ratings)
-    return ratings
+    present = set(ratings["dimension"])
+    labels = {d.name: list(d.labels) for d in dimensions if d.name in present}
+    return ratings, labels
+
+
+def _positive(args: argparse.Namespace, labels: dict[str, list[str]]) -> dict[str, str]:
+    """--positive DIM=LABEL; the binary dimensions default to "1"."""
+    out = {name: "1" for name, dim_labels in labels.items() if "1" in dim_labels}
+    for pair in getattr(args, "positive", None) or []:
+        name, sep, label = pair.partition("=")
+        if not sep or name.strip() not in labels:
+            raise InputError(
+                f"--positive expects DIMENSION=LABEL with a dimension of the ratings "
+                f"({', '.join(labels)}), got {pair!r}"
+            )
+        if label.strip() not in labels[name.strip()]:
+            raise InputError(
+                f"--positive {pair}: {label.strip()!r} is not a label of {name.strip()} "
+                f"({'/'.join(labels[name.strip()])})"
+            )
+        out[name.strip()] = label.strip()
+    missing = [name for name in labels if name not in out]
+    if missing:
+        raise InputError(
+            f"say which label counts as positive for {', '.join(missing)}: "
+            f"--positive {missing[0]}=LABEL"
+        )
+    return out
 
 
 def _reports() -> Any:
@@ -323,7 +359,7 @@ def _emit(args: argparse.Namespace, report: dict[str, Any]) -> None:
 
 
 def cmd_scores(args: argparse.Namespace) -> None:
-    ratings = _load(args)
+    ratings, labels = _load(args)
     by = _names(args.by, "--by") if args.by else []
     unknown = [c for c in by if c not in ratings.columns]
     if unknown:
@@ -331,16 +367,22 @@ def cmd_scores(args: argparse.Namespace) -> None:
             f"--by: unknown column(s) {', '.join(unknown)} (use system, quantifier, "
             "claim_type, annotator, ...)"
         )
-    _emit(args, _reports().scores_report(ratings, by=by))
+    report = _reports().scores_report(
+        ratings, by=by, positive=_positive(args, labels), combine=args.combine, labels=labels
+    )
+    _emit(args, report)
 
 
 def cmd_agreement(args: argparse.Namespace) -> None:
-    _emit(args, _reports().agreement_report(_load(args)))
+    ratings, labels = _load(args)
+    _emit(args, _reports().agreement_report(ratings, labels=labels))
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
-    ratings = _load(args)
+    ratings, labels = _load(args)
     systems = _names(args.systems, "--systems")
+    if len(systems) < 2:
+        raise InputError("--systems: name at least two systems to compare")
     known = set(ratings["system"])
     unknown = [s for s in systems if s not in known]
     if unknown:
@@ -348,11 +390,16 @@ def cmd_compare(args: argparse.Namespace) -> None:
             f"--systems: no judgments of {', '.join(unknown)} (have: {', '.join(sorted(known))})",
             args.ratings,
         )
-    if len(systems) < 2:
-        raise InputError("--systems: name at least two systems to compare")
     if args.baseline and args.baseline not in systems:
         raise InputError(f"--baseline {args.baseline} is not one of --systems")
-    _emit(args, _reports().compare_report(ratings, systems=systems, baseline=args.baseline))
+    report = _reports().compare_report(
+        ratings,
+        systems=systems,
+        baseline=args.baseline,
+        positive=_positive(args, labels),
+        labels=labels,
+    )
+    _emit(args, report)
 
 
 # -- argparse ------------------------------------------------------------------------------
@@ -367,7 +414,7 @@ def _sub(sub: Any, name: str, help: str, description: str) -> argparse.ArgumentP
     )
 
 
-def _report_args(parser: argparse.ArgumentParser, html: bool = True) -> None:
+def _report_args(parser: argparse.ArgumentParser, html: bool = True, positive: bool = True) -> None:
     parser.add_argument("ratings", metavar="RATINGS", help=RATINGS_HELP)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     if html:
@@ -375,6 +422,14 @@ def _report_args(parser: argparse.ArgumentParser, html: bool = True) -> None:
     parser.add_argument(
         "--dimension", action="append", metavar="SPEC", help=DIMENSION_HELP + " (CSV/JSONL only)"
     )
+    if positive:
+        parser.add_argument(
+            "--positive",
+            action="append",
+            metavar="DIM=LABEL",
+            help="the label whose rate is reported, per dimension (default: 1 for 0/1 "
+            "dimensions; needed for other nominal dimensions)",
+        )
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -592,7 +647,7 @@ example (the study's explanation numbers per universal/existential claims):
     scores = _sub(
         sub,
         "scores",
-        "factual / justified rates per group, with Wilson 95% intervals",
+        "factual / justified rates per group, with Wilson 95%% intervals",
         """\
 Rates of each dimension per group (--by columns of the ratings), with Wilson 95%
 intervals. How raters are combined is stated in the output.
@@ -606,6 +661,13 @@ examples:
         "--by",
         metavar="COLS",
         help="comma-separated grouping columns: system, quantifier, claim_type, annotator",
+    )
+    scores.add_argument(
+        "--combine",
+        choices=("majority", "mean"),
+        default="majority",
+        help="how one item's raters are combined: per-item majority label (a tie counts "
+        "half; default) or the mean of the raters' labels",
     )
     scores.set_defaults(func=cmd_scores)
 
@@ -621,7 +683,7 @@ prevalence of each label. Text, JSON, and an HTML page with a plot.
 example:
   logic-claims annotate agreement ratings.sqlite --html agreement.html""",
     )
-    _report_args(agreement)
+    _report_args(agreement, positive=False)
     agreement.set_defaults(func=cmd_agreement)
 
     compare = _sub(
