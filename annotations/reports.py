@@ -257,7 +257,7 @@ COMBINE_NOTES["mean", "drop"] = COMBINE_NOTES["mean", "half"]
 def _group_sort_key(key: tuple, by: Sequence[str]) -> tuple:
     parts = []
     for column, value in zip(by, key, strict=True):
-        if column == "quantifier" and value in QUANTIFIER_ORDER:
+        if column in ("quantifier", "claim_type") and value in QUANTIFIER_ORDER:
             parts.append((0, QUANTIFIER_ORDER.index(value), ""))
         else:
             parts.append((1, 0, str(value)))
@@ -966,7 +966,7 @@ def _plot_for(report: Mapping[str, Any]) -> tuple[str | None, str]:
                 labels.append(f"{group} · {d}")
                 values.append(cell["rate"])
                 cis.append(cell["confidence_interval"])
-        return _interval_plot(labels, values, cis, "rate (Wilson 95% CI)", (0, 1)), (
+        return _interval_plot(labels, values, cis, "rate (Wilson 95% CI)", (-0.01, 1.01)), (
             "Rate of the positive label per group, with Wilson 95% intervals."
         )
     if kind == "agreement":

@@ -309,8 +309,13 @@ def krippendorff_alpha(
     details: dict[str, Any] = {"pairable_values": float(t[t.sum(axis=1) >= 2].sum())}
     ci, se = NAN_INTERVAL, math.nan
     if n_boot and math.isfinite(point):
+        from tqdm.auto import tqdm
+
         rng = np.random.default_rng(seed)
-        draws = np.array([alpha(t[rng.integers(0, n, size=n)]) for _ in range(n_boot)])
+        # A few seconds for thousands of items: show progress on a terminal (disable=None
+        # switches the bar off when stderr is not a TTY, e.g. in tests and pipes).
+        steps = tqdm(range(n_boot), desc="bootstrap alpha", leave=False, disable=None)
+        draws = np.array([alpha(t[rng.integers(0, n, size=n)]) for _ in steps])
         valid = draws[np.isfinite(draws)]
         details.update(n_boot=int(n_boot), n_boot_valid=int(valid.size), seed=seed)
         if valid.size >= 2:
