@@ -287,6 +287,13 @@ def scores_report(
         raise InputError(f"ties must be 'half' or 'drop', not {ties!r}")
     by = [str(b).strip() for b in by if str(b).strip()]
     df = prepare(ratings)
+    n_units = int(df.drop_duplicates(UNIT).shape[0])
+    per_rater = "annotator" in by
+    if per_rater:
+        # One rater's view per row (nothing to combine): split each item by its rater, so an
+        # item counts once per annotator who judged it; useful to spot a lenient rater.
+        df = df.assign(_rater=df["annotator"], item_id=df["item_id"] + "\x1f" + df["annotator"])
+        by = ["_rater" if b == "annotator" else b for b in by]
     meta = item_metadata(df)
     unknown = [b for b in by if b not in meta.columns]
     if unknown:
@@ -325,7 +332,8 @@ def scores_report(
     rows = []
     for key in sorted(members, key=lambda k: _group_sort_key(k, by)):
         index = pd.MultiIndex.from_tuples(members[key], names=UNIT)
-        row: dict[str, Any] = {"group": dict(zip(by, key, strict=True)), "dimensions": {}}
+        names = ["annotator" if b == "_rater" else b for b in by]
+        row: dict[str, Any] = {"group": dict(zip(names, key, strict=True)), "dimensions": {}}
         n_items = 0
         for dim in dims:
             s = per_dim[dim].reindex(index).dropna(subset=["n"])
@@ -349,18 +357,22 @@ def scores_report(
     return _jsonable(
         {
             "report": "scores",
-            "by": by,
+            "by": ["annotator" if b == "_rater" else b for b in by],
             "dimensions": dims,
             "positive": {d: _positive_for(positive, d) for d in dims},
             "combine": combine,
             "ties": ties,
-            "combine_note": COMBINE_NOTES[combine, ties],
+            "combine_note": (
+                "Grouped by annotator: each row counts one rater's own judgments, one per item."
+                if per_rater
+                else COMBINE_NOTES[combine, ties]
+            ),
             "interval": (
                 f"Wilson score {confidence_level:.0%} interval (statsmodels proportion_confint, "
                 "method='wilson'), one trial per item"
             ),
             "confidence_level": confidence_level,
-            "n_items": len(meta),
+            "n_items": n_units,
             "n_ratings": len(df),
             "n_annotators": int(df["annotator"].nunique()),
             "rows": rows,

@@ -323,6 +323,21 @@ def test_scores_other_positive_label_and_by_label_column():
     assert {r["group"]["label"] for r in ones["rows"]} == {True, False}
 
 
+def test_scores_by_annotator_counts_each_raters_own_judgments():
+    # r1 says 1, 1, 0; r2 says 0, 1 (did not rate u3); r3 rated only u3: 1
+    matrix = [["1", "0", None], ["1", "1", None], ["0", None, "1"]]
+    df = pd.DataFrame(long_rows(matrix, "factual"))
+    report = R.scores_report(df, by=["annotator"])
+    assert report["by"] == ["annotator"] and report["n_items"] == 3
+    rows = {r["group"]["annotator"]: r["dimensions"]["factual"] for r in report["rows"]}
+    assert {a: (c["positive"], c["n_items"]) for a, c in rows.items()} == {
+        "r1": (2.0, 3),
+        "r2": (1.0, 2),
+        "r3": (1.0, 1),
+    }
+    assert "annotator" in R.render_text(report)
+
+
 @pytest.mark.parametrize(
     ("frame", "kwargs", "message"),
     [
