@@ -11,7 +11,7 @@ endif
 export TOKENIZERS_PARALLELISM ?= false
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: install test lint demo clean
+.PHONY: install test lint demo clean browser
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -27,7 +27,13 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: install
+# Debian's chromium + chromedriver for the annotation page's browser test (no browser
+# download at run time); CI runs as root on a fresh machine with apt.
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
+test: install browser
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 

@@ -1,0 +1,357 @@
+"""The rating web page: its JSON API under concurrent raters, its safety rules, and the page
+itself in a real headless browser (Debian's chromium through selenium; `make browser`
+installs it)."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from logic_claims.annotations import store as S
+from logic_claims.annotations.cli import add_commands
+from logic_claims.annotations.web import AnnotationServer, make_server
+from test_annotation_store import ANSWERS_A, ANSWERS_B, CLAIMS, dump, new_store
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+INJECTION = (
+    'True, <script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
+    " & <b>bold</b> owls hunt at night."
+)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[AnnotationServer, Path]]:
+    answers = [*ANSWERS_A[:6], INJECTION, ANSWERS_A[7]]
+    path = new_store(tmp_path, {"A": answers, "B": ANSWERS_B})
+    server = make_server(path, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server, path
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def request(
+    server: AnnotationServer,
+    method: str,
+    path: str,
+    body: Any = None,
+    content_type: str = "application/json",
+) -> tuple[int, Any, dict[str, str]]:
+    host, port = server.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    try:
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body))
+        headers = {"Content-Type": content_type} if body is not None else {}
+        conn.request(method, path, body=data, headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+        kind = response.getheader("Content-Type", "")
+        payload = json.loads(raw) if kind.startswith("application/json") else raw.decode()
+        return response.status, payload, dict(response.getheaders())
+    finally:
+        conn.close()
+
+
+def value_for(item_id: str, annotator: str, dimension: str) -> str:
+    """A label that depends on all three keys: a crossed write would show."""
+    return str(hashlib.sha256(f"{item_id}|{annotator}|{dimension}".encode()).digest()[0] % 2)
+
+
+def test_binds_to_localhost_by_default(tmp_path: Path) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers())
+    args = parser.parse_args(["annotate", "serve", "--store", "x.sqlite"])
+    assert (args.host, args.port) == ("127.0.0.1", 8765)
+    path = new_store(tmp_path, {"A": ANSWERS_A})
+    server = make_server(path, port=0)
+    try:
+        assert server.server_address[0] == "127.0.0.1"
+    finally:
+        server.server_close()
+
+
+def test_api_judges_resumes_and_undoes(served: tuple[AnnotationServer, Path]) -> None:
+    server, path = served
+    status, info, _ = request(server, "GET", "/api/raters")
+    assert status == 200 and info["raters"] == ["ann", "bob", "cem"]
+    assert [d["name"] for d in info["dimensions"]] == ["factual", "justified"]
+    assert info["dimensions"][0]["definition"] == "The facts stated are verifiably true."
+    status, state, _ = request(server, "GET", "/api/state?annotator=ann")
+    assert status == 200 and state["progress"]["done"] == 0
+    assert "system" not in json.dumps(state) and set(state["item"]) == {
+        "item_id",
+        "claim",
+        "answer",
+    }
+    first = state["item"]["item_id"]
+    body = {"annotator": "ann", "item_id": first, "dimension": "factual", "value": "1"}
+    status, state, _ = request(server, "POST", "/api/rate", body)
+    assert status == 200
+    assert state["item"]["item_id"] == first and state["pending"] == ["justified"]
+    status, state, _ = request(server, "POST", "/api/rate", {**body, "dimension": "justified"})
+    assert state["progress"]["done"] == 1 and state["item"]["item_id"] != first
+    # A new server on the same store (a restart) resumes where the rater stopped.
+    again = make_server(path, port=0)
+    thread = threading.Thread(target=again.serve_forever, daemon=True)
+    thread.start()
+    try:
+        _, resumed, _ = request(again, "GET", "/api/state?annotator=ann")
+        assert resumed["progress"]["done"] == 1
+        assert resumed["item"]["item_id"] == state["item"]["item_id"]
+    finally:
+        again.shutdown()
+        again.server_close()
+    # Skip moves on; undo brings back the last judged item with its one pending question.
+    second = state["item"]["item_id"]
+    _, state, _ = request(server, "POST", "/api/skip", {"annotator": "ann", "item_id": second})
+    assert state["item"]["item_id"] not in (first, second)
+    _, state, _ = request(server, "POST", "/api/undo", {"annotator": "ann"})
+    assert state["item"]["item_id"] == first and state["pending"] == ["justified"]
+    assert state["progress"]["done"] == 0
+    with S.Store.open(path) as store:
+        assert store.current(first, "ann") == {"factual": "1"}
+
+
+def test_api_refuses_bad_requests_and_writes_nothing(
+    served: tuple[AnnotationServer, Path],
+) -> None:
+    server, path = served
+    _, state, _ = request(server, "GET", "/api/state?annotator=bob")
+    item = state["item"]["item_id"]
+    with S.Store.open(path) as store:
+        not_bobs = next(i for i in store.queue("ann") if not store.is_assigned(i, "bob"))
+    ok = {"annotator": "bob", "item_id": item, "dimension": "factual", "value": "1"}
+    before = dump(path)
+    cases = [
+        ({**ok, "value": "2"}, 400, "not one of 0/1"),
+        ({**ok, "annotator": "zed"}, 400, "unknown rater 'zed'"),
+        ({**ok, "item_id": "nope"}, 400, "unknown item 'nope'"),
+        ({**ok, "item_id": not_bobs}, 400, "not assigned to bob"),
+        ({**ok, "dimension": "fluency"}, 400, "unknown dimension"),
+    ]
+    for body, code, message in cases:
+        status, reply, _ = request(server, "POST", "/api/rate", body)
+        assert (status, message in reply["error"]) == (code, True), reply
+    # A cross-site form post cannot send JSON: anything else is refused.
+    form = b"annotator=bob&item_id=x&dimension=factual&value=1"
+    status, reply, _ = request(
+        server, "POST", "/api/rate", form, "application/x-www-form-urlencoded"
+    )
+    assert status == 415
+    status, _, _ = request(server, "POST", "/api/rate", b"[1]")
+    assert status == 400
+    status, _, _ = request(server, "GET", "/api/state?annotator=zed")
+    assert status == 400
+    assert dump(path) == before
+    assert request(server, "POST", "/api/rate", ok)[0] == 200
+    status, reply, _ = request(server, "POST", "/api/rate", {**ok, "value": "0"})
+    assert status == 409 and "already rated" in reply["error"]
+
+
+def test_page_never_contains_model_text_and_forbids_inline_script(
+    served: tuple[AnnotationServer, Path],
+) -> None:
+    server, _ = served
+    status, page, headers = request(server, "GET", "/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert "owls" not in page and "<script>" not in page  # the page is a shell; data is JSON
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    status, script, _ = request(server, "GET", "/app.js")
+    assert status == 200 and "innerHTML" not in script.replace("never innerHTML", "")
+
+
+def test_concurrent_raters_neither_lose_nor_cross_writes(
+    served: tuple[AnnotationServer, Path],
+) -> None:
+    server, path = served
+    with S.Store.open(path) as store:
+        queues = {r: store.queue(r) for r in store.annotators()}
+    # Each rater's items are split over two threads (two tabs of one rater) too.
+    jobs = []
+    for rater, items in queues.items():
+        for half in (items[0::2], items[1::2]):
+            jobs.append((rater, half))
+    barrier = threading.Barrier(len(jobs))
+    errors: list[str] = []
+
+    def work(rater: str, items: list[str]) -> None:
+        barrier.wait()
+        for item in items:
+            for dim in ("factual", "justified"):
+                body = {"annotator": rater, "item_id": item, "dimension": dim,
+                        "value": value_for(item, rater, dim)}  # fmt: skip
+                status, reply, _ = request(server, "POST", "/api/rate", body)
+                if status != 200 or reply["annotator"] != rater:
+                    errors.append(f"{status} {reply}")
+
+    threads = [threading.Thread(target=work, args=job) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with S.Store.open(path) as store:
+        stored = {
+            (r["item_id"], r["annotator"], r["dimension"]): r["value"]
+            for r in store.conn.execute("SELECT * FROM ratings")
+        }
+        expected = {
+            (item, rater, dim): value_for(item, rater, dim)
+            for rater, items in queues.items()
+            for item in items
+            for dim in ("factual", "justified")
+        }
+        assert stored == expected
+        assert all(store.progress(r) == (len(q), len(q)) for r, q in queues.items())
+        log = store.conn.execute("SELECT COUNT(*) FROM rating_log").fetchone()[0]
+        assert log == len(expected)
+
+
+# -- a real browser ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail("Debian's chromium and chromium-driver are needed: run `make browser`")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    # An explicit driver path: Selenium Manager never runs (it would try to download one).
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_page_in_a_real_browser(tmp_path: Path, browser: Any) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    claims = [CLAIMS[6], CLAIMS[0], CLAIMS[2]]
+    answers = [INJECTION, ANSWERS_A[0], ANSWERS_A[2]]
+    from test_annotation_store import cli, write_samples
+
+    samples = write_samples(tmp_path / "m", answers, model="m", claims=claims)
+    path = tmp_path / "r.sqlite"
+    argv = ["annotate", "new", "--store", path, "--per-item", "1", "--annotators", "ann o'neil"]
+    assert cli(*argv, "--samples", samples) == (0, "", "")
+    server = make_server(path, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    # The page re-renders after each answer: read it in one script call, never through a
+    # stale element handle.
+    wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
+
+    def js(expression: str) -> Any:
+        return browser.execute_script(f"return {expression}")
+
+    def text(element_id: str) -> str:
+        return js(f"document.getElementById({element_id!r}).textContent")
+
+    def shown() -> str:
+        return js("document.getElementById('rate').dataset.itemId")
+
+    def active() -> str | None:
+        return js("document.querySelector('.question.active')?.dataset.dimension")
+
+    def press(key: str) -> None:
+        ActionChains(browser).send_keys(key).perform()
+
+    def done() -> str | None:
+        return js("document.body.dataset.done")
+
+    def ready() -> bool:
+        return js("document.body.dataset.ready") == "1"
+
+    try:
+        browser.get(f"{server.url}?annotator=ann%20o%27neil")
+        wait.until(lambda d: ready())
+        assert text("rater") == "ann o'neil"
+        assert text("progress") == "0/3 done"
+        questions = browser.find_elements(By.CSS_SELECTOR, ".question")
+        assert [q.get_attribute("data-dimension") for q in questions] == ["factual", "justified"]
+        assert "The facts stated are verifiably true." in questions[0].text
+        assert "The explanation validly leads to the answer." in questions[1].text
+        injection = S.item_id_of(CLAIMS[6][0], INJECTION)
+        seen_injection = False
+
+        def check_injection() -> None:
+            # Shown as the characters the model wrote; nothing of it ran or rendered.
+            assert text("answer") == INJECTION
+            assert browser.find_elements(By.CSS_SELECTOR, "#answer *") == []
+            assert browser.execute_script("return window.__xss === undefined")
+
+        judged: list[str] = []
+        for n in range(2):
+            item = shown()
+            if item == injection:
+                check_injection()
+                seen_injection = True
+            press("y")  # factual = 1
+            wait.until(lambda d: active() == "justified")
+            press("0")  # justified = 0
+            wait.until(lambda d, n=n: done() == str(n + 1))
+            wait.until(lambda d, item=item: shown() != item)
+            judged.append(item)
+        browser.refresh()
+        wait.until(lambda d: ready())
+        assert text("progress") == "2/3 done"  # resumed
+        assert shown() not in judged
+        if not seen_injection:  # the third item is the injection: check it after the reload
+            assert shown() == injection
+            check_injection()
+        assert browser.execute_script("return window.__xss === undefined")
+        press("u")  # undo the last judgment: the second item's "justified"
+        wait.until(lambda d: shown() == judged[1] and done() == "1")
+        press("1")
+        wait.until(lambda d: done() == "2")
+        with S.Store.open(path) as store:
+            assert store.current(judged[0], "ann o'neil") == {"factual": "1", "justified": "0"}
+            assert store.current(judged[1], "ann o'neil") == {"factual": "1", "justified": "1"}
+        # Without a known rater the page offers the list of raters.
+        browser.get(f"{server.url}?annotator=%3Cimg%3E")
+        wait.until(lambda d: d.find_element(By.ID, "choose").is_displayed())
+        assert "unknown rater: <img>" in text("message")
+        links = browser.find_elements(By.CSS_SELECTOR, "#raters a")
+        assert [a.text for a in links] == ["ann o'neil"]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
