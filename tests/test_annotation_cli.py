@@ -1,0 +1,177 @@
+"""`logic-claims annotate ...` end to end: the terminal interface, status, and the three
+reports (scores, agreement, compare) on stores, CSV and JSONL, through the real CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from logic_claims.annotations import store as S
+from logic_claims.annotations.tui import run_tui, safe
+from test_annotation_store import ANSWERS_A, ANSWERS_B, cli, dump, new_store, write_samples
+
+SUBCOMMANDS = (
+    "new",
+    "status",
+    "tui",
+    "serve",
+    "import",
+    "export",
+    "import-legacy",
+    "scores",
+    "agreement",
+    "compare",
+)
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_help_teaches_with_an_example(command: str, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli("annotate", command, "--help")
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "example" in out and f"logic-claims annotate {command}" in out
+
+
+def test_tui_keys_undo_skip_and_resume(tmp_path: Path) -> None:
+    path = new_store(tmp_path, {"A": ANSWERS_A}, annotators="ann", per_item=1)
+    with S.Store.open(path) as store:
+        first, second, third = store.queue("ann")[:3]
+        answers = {i: store.item(i)["answer"] for i in (first, second, third)}
+    out = io.StringIO()
+    # item 1: factual yes, justified no; item 2: skip; item 3: factual 1, undo, 0, then 1.
+    counts = run_tui(path, "ann", stdin=io.StringIO("y n s 1 u 0 1 x q"), stdout=out)
+    assert counts == {"judged": 5, "undone": 1, "skipped": 1}
+    text = out.getvalue()
+    assert "undone: factual=1" in text and "key 'x' does nothing here" in text
+    assert "Is the explanation factual? (The facts stated are verifiably true.)" in text
+    assert "rater ann == 2/8 items done" in text
+    with S.Store.open(path) as store:
+        assert store.current(first, "ann") == {"factual": "1", "justified": "0"}
+        assert store.current(second, "ann") == {}
+        assert store.current(third, "ann") == {"factual": "0", "justified": "1"}
+    # Resume: the skipped item is the first unfinished one; EOF quits like q.
+    out = io.StringIO()
+    run_tui(path, "ann", stdin=io.StringIO(""), stdout=out)
+    assert answers[second] in out.getvalue()
+    assert "Run the same command to resume" in out.getvalue()
+
+
+def test_tui_shows_control_characters_instead_of_running_them(tmp_path: Path) -> None:
+    answer = "True, \x1b[2J\x1b]0;pwned\x07 birds fly."
+    samples = write_samples(tmp_path, [answer], model="m")
+    path = tmp_path / "s.sqlite"
+    argv = ["annotate", "new", "--store", path, "--per-item", "1", "--annotators", "a"]
+    assert cli(*argv, "--samples", samples)[0] == 0
+    out = io.StringIO()
+    run_tui(path, "a", stdin=io.StringIO("1 1"), stdout=out)
+    text = out.getvalue()
+    assert "\x1b" not in text and "\x07" not in text
+    assert safe(answer) in text and "\\x1b[2J" in text
+    assert "All your items are judged" in text
+
+
+def test_tui_and_status_refuse_unknown_raters_and_stores(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    path = new_store(tmp_path, {"A": ANSWERS_A}, annotators="ann,bob", per_item=1)
+    code, _, err = cli("annotate", "tui", "--store", path, "--annotator", "zed", capsys=capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert f"{path}: unknown rater 'zed' (this set has: ann, bob)" in err
+    code, _, err = cli("annotate", "status", "--store", tmp_path / "no.sqlite", capsys=capsys)
+    assert code == 2 and "no such store" in err
+    code, out, _ = cli("annotate", "status", "--store", path, "--json", capsys=capsys)
+    summary = json.loads(out)
+    assert summary["items"] == 8 and summary["raters"]["ann"]["done"] == 0
+    assert sum(r["assigned"] for r in summary["raters"].values()) == 8
+
+
+def _judge_everything(path: Path) -> dict[tuple[str, str, str], str]:
+    """Three raters, every item: sysA's answers mostly good, sysB's mostly not."""
+    given = {}
+    with S.Store.open(path) as store:
+        for rater in store.annotators():
+            for n, item in enumerate(store.queue(rater)):
+                systems = store.item_systems(item)
+                good = "sysA" in systems
+                for dim in ("factual", "justified"):
+                    flip = (n + len(rater) + len(dim)) % 5 == 0  # some disagreement
+                    value = str(int(good != flip))
+                    store.rate(item, rater, dim, value)
+                    given[item, rater, dim] = value
+    return given
+
+
+def test_reports_from_store_csv_and_jsonl(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = new_store(tmp_path, {"sysA": ANSWERS_A, "sysB": ANSWERS_B}, per_item=3)
+    given = _judge_everything(path)
+    capsys.readouterr()
+    reports = {}
+    for suffix in ("sqlite", "csv", "jsonl"):
+        source = path
+        if suffix != "sqlite":
+            source = tmp_path / f"r.{suffix}"
+            assert cli("annotate", "export", "--store", path, "--out", source)[0] == 0
+            capsys.readouterr()
+        code, out, _ = cli("annotate", "scores", source, "--by", "system", "--json", capsys=capsys)
+        assert code == 0
+        reports["scores", suffix] = json.loads(out)
+        code, out, _ = cli("annotate", "agreement", source, "--json", capsys=capsys)
+        assert code == 0
+        reports["agreement", suffix] = json.loads(out)
+        code, out, _ = cli("annotate", "compare", source, "--systems", "sysA,sysB", "--json",
+                           capsys=capsys)  # fmt: skip
+        assert code == 0
+        reports["compare", suffix] = json.loads(out)
+    for kind in ("scores", "agreement", "compare"):
+        assert reports[kind, "csv"] == reports[kind, "sqlite"] == reports[kind, "jsonl"]
+    scores = {r["group"]["system"]: r for r in reports["scores", "sqlite"]["rows"]}
+    assert scores["sysA"]["n_items"] == 8 and scores["sysB"]["n_items"] == 8
+    with S.Store.open(path) as store:  # per-item majority of the 3 raters, counted here
+        for system in ("sysA", "sysB"):
+            items = [i for i in {k[0] for k in given} if system in store.item_systems(i)]
+            for dim in ("factual", "justified"):
+                votes = [[given[i, r, dim] for r in ("ann", "bob", "cem")] for i in items]
+                majority = sum(v.count("1") >= 2 for v in votes)
+                got = scores[system]["dimensions"][dim]
+                assert (got["positive"], got["n_items"]) == (majority, 8)
+    blocks = {b["dimension"]: b for b in reports["agreement", "sqlite"]["dimensions"]}
+    assert set(blocks) == {"factual", "justified"}
+    compare = reports["compare", "sqlite"]
+    assert compare["pair_key"] == "pair_id"
+    assert all(c["paired"] for c in compare["comparisons"])  # same 8 claims for both systems
+    assert all("mcnemar" in json.dumps(c["tests"]).lower() for c in compare["comparisons"])
+
+
+def test_report_text_and_html(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = new_store(tmp_path, {"sysA": ANSWERS_A, "sysB": ANSWERS_B}, per_item=3)
+    _judge_everything(path)
+    html = tmp_path / "agreement.html"
+    code, out, err = cli("annotate", "agreement", path, "--html", html, capsys=capsys)
+    assert code == 0 and "Krippendorff" in out and f"wrote {html}" in err
+    page = html.read_text()
+    assert page.lstrip().lower().startswith("<!doctype html") and "<img" in page
+    code, out, _ = cli("annotate", "scores", path, "--by", "system,quantifier", capsys=capsys)
+    assert code == 0 and "universal" in out and "How raters are combined" in out
+    code, out, _ = cli("annotate", "compare", path, "--systems", "sysA,sysB", "--baseline",
+                       "sysB", capsys=capsys)  # fmt: skip
+    assert code == 0 and "Holm" in out
+
+
+def test_report_arguments_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = new_store(tmp_path, {"sysA": ANSWERS_A, "sysB": ANSWERS_B}, per_item=1)
+    _judge_everything(path)
+    before = dump(path)
+    cases = [
+        (("compare", path, "--systems", "sysA,sysC"), "no judgments of sysC (have: sysA, sysB)"),
+        (("compare", path, "--systems", "sysA"), "name at least two systems"),
+        (("compare", path, "--systems", "sysA,sysB", "--baseline", "x"), "--baseline x"),
+        (("scores", path, "--by", "system,colour"), "unknown column(s) colour"),
+        (("scores", path, "--dimension", "factual"), "a store knows its dimensions"),
+    ]
+    for argv, problem in cases:
+        code, _, err = cli("annotate", *argv, capsys=capsys)
+        assert code == 2 and err.count("\n") == 1 and problem in err, err
+    assert dump(path) == before
