@@ -121,7 +121,12 @@ def run_tui(
             for name, value in state["given"].items():
                 out.write(f"  {name}: {value}\n")
             keys = dim.key_map()
-            shown = "  ".join(f"[{k}] {v}" for k, v in keys.items())
+            binary = set(dim.labels) == {"0", "1"}
+            shown = "  ".join(
+                f"[{'/'.join(k for k, v in keys.items() if v == label)}] "
+                + (f"{ {'1': 'yes', '0': 'no'}[label] } ({label})" if binary else label)
+                for label in dim.labels
+            )
             out.write(
                 f"{dim.question} ({dim.definition})\n  {shown}   [u] undo  [s] skip  [q] quit\n> "
             )
