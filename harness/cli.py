@@ -14,6 +14,8 @@ COMMAND_MODULES = (
     "logic_claims.harness.data_cli",
     "logic_claims.harness.models",
     "logic_claims.harness.evaluate",
+    "logic_claims.harness.legacy",
+    "logic_claims.harness.compare",
     "logic_claims.annotations.cli",
 )
 

@@ -1,0 +1,122 @@
+"""Baselines that need no model, and the study's yes/no reading rule.
+
+``quantifier-rule`` answers from the quantifier alone (all -> false, not all -> true,
+some -> true, no -> false): it scores 1.0 on the test split, which is built that way,
+and exactly 0.5 on the contrast split, which is built to catch it. ``majority-class``
+always gives the train split's majority label. Both are computed directly on the split
+records and produce the same per-sample records as lm-eval's ``--log_samples`` output
+of the gen (``correct``/``tie``/``wrong``) and mc (``acc``) tasks, so the comparison
+report treats them like any other system.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from logic_claims.harness import data
+from logic_claims.harness.errors import InputError
+from logic_claims.harness.prompt import CHOICES
+from logic_claims.harness.scoring import OUTCOMES, Verdict, outcome_metrics
+
+# The truth a claim has when only its quantifier is known (the pattern of the test split).
+QUANTIFIER_RULE = {"all": False, "not_all": True, "some": True, "no": False}
+RULE_SYSTEMS = ("quantifier-rule", "majority-class")
+# The splits and task-name infixes of the tasks a rule system stands in for.
+RULE_SPLITS = {"test": "", "contrast": "_contrast"}
+
+
+def majority_label(train: list[dict[str, Any]]) -> bool:
+    """The most frequent label of the train split; a tie (the built train split is
+    exactly balanced) goes to False, so the choice is deterministic and documented."""
+    counts = Counter(bool(r["label"]) for r in train)
+    return counts[True] > counts[False]
+
+
+def rule_answerer(system: str, data_dir: str | Path) -> Callable[[dict[str, Any]], bool]:
+    """A function from a claim record to the rule system's answer (True/False)."""
+    if system == "quantifier-rule":
+        return lambda record: QUANTIFIER_RULE[record["quantifier"]]
+    if system == "majority-class":
+        label = majority_label(data.load_split(data_dir, "train"))
+        return lambda record: label
+    raise InputError(f"unknown rule system {system!r}; choose from {', '.join(RULE_SYSTEMS)}")
+
+
+def apply_limit(n_docs: int, limit: int | float | None) -> int:
+    """How many docs lm-eval evaluates for ``--limit`` (an int count or a fraction)."""
+    if limit is None:
+        return n_docs
+    if isinstance(limit, float) and limit < 1:
+        return math.ceil(n_docs * limit)
+    return min(n_docs, int(limit))
+
+
+def rule_samples(
+    system: str,
+    data_dir: str | Path,
+    limit: int | float | None = None,
+    splits: tuple[str, ...] = ("test", "contrast"),
+) -> dict[str, list[dict[str, Any]]]:
+    """Per-subtask sample records, as lm-eval would log them, for a rule system.
+
+    Keys are the task names the rule stands in for: ``logic_claims_{q}`` and
+    ``logic_claims_contrast_{q}`` (gen: ``correct``/``tie``/``wrong``, the answer
+    scored by the study's rule) and ``logic_claims_mc_{q}``/``logic_claims_contrast_mc_{q}``
+    (``acc``). ``limit`` takes the first docs of each quantifier, as lm-eval does.
+    """
+    answer = rule_answerer(system, data_dir)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for split in splits:
+        records = data.load_split(data_dir, split)
+        for quantifier in data.QUANTIFIERS:
+            docs = [r for r in records if r["quantifier"] == quantifier]
+            docs = docs[: apply_limit(len(docs), limit)]
+            gen, mc = [], []
+            for doc_id, doc in enumerate(docs):
+                said = answer(doc)
+                text = f"{CHOICES[0] if said else CHOICES[1]}."
+                gen.append(
+                    {"doc_id": doc_id, "doc": doc, "resps": [[text]], "filtered_resps": [text]}
+                    | outcome_metrics(text, doc["label"])
+                )
+                mc.append(
+                    {"doc_id": doc_id, "doc": doc, "resps": [[text]], "filtered_resps": [text]}
+                    | {"acc": float(said == doc["label"])}
+                )
+            infix = RULE_SPLITS[split]
+            out[f"logic_claims{infix}_{quantifier}"] = gen
+            out[f"logic_claims{infix}_mc_{quantifier}"] = mc
+    return out
+
+
+# --------------------------------------------------------------------------- yes/no rule
+
+# The study's yes/no baseline (upstream rag/some_evaluation.py) counted substrings:
+# "yes" minus "eyes" for yes; "no" minus the words that merely contain it ("not",
+# "now", "noc", "nor", "non", "nou") for no. Warts kept on purpose ("know" counts as
+# a no), so that the numbers are comparable with the study's.
+_NOT_NO = ("not", "now", "noc", "nor", "non", "nou")
+
+
+def read_yes_no(answer: str) -> Verdict:
+    """A yes/no answer's verdict: cut at the first period, more yes = true, more no = false."""
+    first = answer.split(".", 1)[0].lower()
+    n_yes = first.count("yes") - first.count("eyes")
+    n_no = first.count("no") - sum(first.count(word) for word in _NOT_NO)
+    if n_yes > n_no:
+        return "true"
+    if n_no > n_yes:
+        return "false"
+    return "tie"
+
+
+def yes_no_metrics(answer: str, label: bool) -> dict[str, int]:
+    """One-hot correct/tie/wrong for a yes/no answer (yes -> true, no -> false)."""
+    verdict = read_yes_no(answer)
+    right = "correct" if (verdict == "true") == label else "wrong"
+    outcome = "tie" if verdict == "tie" else right
+    return {name: int(name == outcome) for name in OUTCOMES}

@@ -1,0 +1,71 @@
+"""Helpers for the baseline variants of the logic_claims tasks (zero-shot and RAG).
+
+``logic_claims_yesno_*``   the study's direct question ("Is it true that all birds ...?"),
+                           answered yes/no; yes -> true, no -> false (the study's counting).
+``logic_claims_explain_*`` the study's true/false statement with "explain why".
+``logic_claims_rag{2,3,5}_*`` the main prompt preceded by the top-k train generics
+                           retrieved for the claim's generic (``harness/retrieval.py``).
+
+The prompts live in ``logic_claims.harness.prompt`` beside the main one; the main tasks'
+helpers (``utils.py``) are not touched.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import datasets
+from logic_claims.harness import data, retrieval
+from logic_claims.harness.baselines import yes_no_metrics
+from logic_claims.harness.prompt import (
+    format_explain_prompt,
+    format_rag_prompt,
+    format_yes_no_prompt,
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _data_dir(data_dir: str | None) -> str:
+    return data_dir or str(data.built_dataset_dir())
+
+
+@functools.lru_cache(maxsize=16)
+def _records(directory: str, split: str) -> tuple[dict[str, Any], ...]:
+    return tuple(data.load_split(directory, split))
+
+
+def load_rag_claims(
+    split: str = "test",
+    quantifier: str | None = None,
+    k: int = 3,
+    data_dir: str | None = None,
+    **_metadata: Any,
+) -> datasets.DatasetDict:
+    """lm-eval ``custom_dataset``: the claims of one split and quantifier, each with
+    ``context``, its top-``k`` retrieved train generics (computed once, then cached)."""
+    directory = _data_dir(data_dir)
+    table = retrieval.neighbours(directory, int(k))
+    records = [
+        {**r, "context": retrieval.context_for(r, table)}
+        for r in _records(directory, split)
+        if quantifier is None or r["quantifier"] == quantifier
+    ]
+    return datasets.DatasetDict({split: datasets.Dataset.from_list(records)})
+
+
+def doc_to_text_yes_no(doc: dict[str, Any]) -> str:
+    return format_yes_no_prompt(doc["claim"])
+
+
+def doc_to_text_explain(doc: dict[str, Any]) -> str:
+    return format_explain_prompt(doc["claim"])
+
+
+def doc_to_text_rag(doc: dict[str, Any]) -> str:
+    return format_rag_prompt(doc["claim"], list(doc["context"]))
+
+
+def process_results_yes_no(doc: dict[str, Any], results: list[str]) -> dict[str, int]:
+    """The study's yes/no rule: first sentence, count yes/no; one-hot correct/tie/wrong."""
+    return yes_no_metrics(results[0], doc["label"])
