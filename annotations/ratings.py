@@ -512,9 +512,10 @@ def export_jsonl(store: Store, out: str | Path) -> int:
     frame = store_frame(store)
     records = []
     for row in frame.to_dict("records"):
-        label = row["label"]
-        row["label"] = None if label is None or label is getattr(label, "NA", None) else bool(label)
-        records.append({k: (None if _isna(v) else v) for k, v in row.items()})
+        record = {k: (None if _isna(v) else v) for k, v in row.items()}
+        if record["label"] is not None:  # numpy/pandas booleans are not JSON
+            record["label"] = bool(record["label"])
+        records.append(record)
     write_jsonl(out, records)
     return len(records)
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from logic_claims.annotations.store import Store
+from logic_claims.annotations.store import ConflictError, Store
 
 COMMAND_KEYS = {"u": "undo", "s": "skip", "q": "quit"}
 # Model text may carry terminal escape sequences; show them, never let them act.
@@ -137,7 +137,11 @@ def run_tui(
                 out.flush()
                 return counts
             if key in keys:
-                store.rate(item["item_id"], annotator, dim.name, keys[key], source="tui")
+                try:
+                    store.rate(item["item_id"], annotator, dim.name, keys[key], source="tui")
+                except ConflictError as exc:  # the same rater in another window got there first
+                    message = exc.problem
+                    continue
                 counts["judged"] += 1
                 if item["item_id"] in skipped:
                     skipped.remove(item["item_id"])
