@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from logic_claims.annotations import stats
 from logic_claims.harness.errors import InputError
 

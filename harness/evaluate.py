@@ -53,6 +53,7 @@ def run_eval(
     """
     from lm_eval import simple_evaluate
     from lm_eval.loggers import EvaluationTracker
+
     from logic_claims.harness.models import resolve_model
 
     args: dict[str, Any] = {"pretrained": resolve_model(model), **(model_args or {})}

@@ -8,9 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from test_annotation_store import ANSWERS_A, ANSWERS_B, cli, dump, new_store, write_samples
+
 from logic_claims.annotations import store as S
 from logic_claims.annotations.tui import run_tui, safe
-from test_annotation_store import ANSWERS_A, ANSWERS_B, cli, dump, new_store, write_samples
 
 SUBCOMMANDS = (
     "new",

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as sps
+
 from logic_claims.annotations import reports as R
 from logic_claims.annotations import stats as S
 from logic_claims.harness.errors import InputError
-from scipy import stats as sps
 
 SEED_RESULTS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "seed-results"
 

@@ -29,8 +29,9 @@ import math
 
 import numpy as np
 import pytest
-from logic_claims.annotations import stats as S
 from scipy import stats as sps
+
+from logic_claims.annotations import stats as S
 
 N = None
 # [K2011] / [irrCAC] cac.raw4raters: rows = units (subjects), columns = observers.

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from logic_claims.annotations import store as S
 from logic_claims.annotations.samples import default_system_name, read_samples
 from logic_claims.harness import cli as harness_cli

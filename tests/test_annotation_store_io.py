@@ -9,11 +9,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from test_annotation_store import ANSWERS_A, ANSWERS_B, cli, dump, new_store
+
 from logic_claims.annotations import store as S
 from logic_claims.annotations.labelstudio import completed_example
 from logic_claims.annotations.legacy import read_legacy, split_claim_output
 from logic_claims.annotations.ratings import COLUMNS, load_ratings
-from test_annotation_store import ANSWERS_A, ANSWERS_B, cli, dump, new_store
 
 SEED_RESULTS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "seed-results"
 

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_annotation_store import ANSWERS_A, ANSWERS_B, CLAIMS, dump, new_store
+
 from logic_claims.annotations import store as S
 from logic_claims.annotations.cli import add_commands
 from logic_claims.annotations.web import AnnotationServer, make_server
-from test_annotation_store import ANSWERS_A, ANSWERS_B, CLAIMS, dump, new_store
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

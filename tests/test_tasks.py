@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from logic_claims.harness.evaluate import run_eval
 from logic_claims.harness.scoring import outcome_metrics
 from logic_claims.tasks import TASKS_DIR

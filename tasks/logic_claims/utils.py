@@ -10,6 +10,7 @@ import functools
 from typing import Any
 
 import datasets
+
 from logic_claims.harness import data
 from logic_claims.harness.prompt import choice_index, format_prompt
 from logic_claims.harness.scoring import outcome_metrics
