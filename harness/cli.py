@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "logic_claims.harness.legacy",
     "logic_claims.harness.compare",
     "logic_claims.annotations.cli",
+    "logic_claims.adapters.cli",
 )
 
 DESCRIPTION = """\
