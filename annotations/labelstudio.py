@@ -20,7 +20,7 @@ from xml.sax.saxutils import quoteattr
 from logic_claims.annotations.ratings import ANY_SYSTEM, Judgment
 from logic_claims.annotations.store import Dimension, Store, item_id_of
 from logic_claims.harness.errors import InputError
-from logic_claims.harness.io import write_json, write_text
+from logic_claims.harness.io import read_text, write_json, write_text
 
 
 def labeling_config(dimensions: tuple[Dimension, ...]) -> str:
@@ -122,14 +122,7 @@ def read_completions(
     """Judgments in a Label Studio JSON export; InputError names file and line."""
     path = Path(path)
     rater_map = rater_map or {}
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise InputError("no such file", path) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 (byte offset {exc.start})", path) from exc
-    if not text.strip():
-        raise InputError("empty file", path)
+    text = read_text(path, empty="empty file")
     tasks = _array_elements(text, path)
     if not tasks:
         raise InputError("no tasks in the file", path)

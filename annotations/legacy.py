@@ -25,6 +25,7 @@ from pathlib import Path
 
 from logic_claims.annotations.store import Item, content_hash, quantifier_of
 from logic_claims.harness.errors import InputError
+from logic_claims.harness.io import read_text
 
 # The claims the study built: "All X" and "Not all X" false/true from exceptions,
 # "Some X" / "No X" true/false from instances.
@@ -60,14 +61,7 @@ def read_legacy(path: str | Path, system: str) -> list[LegacyRow]:
     """Rows of one of the study's human-evaluation files of ``system``'s answers;
     InputError names file and line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InputError("no such file", path) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 (byte offset {exc.start})", path) from exc
-    if not text.strip():
-        raise InputError("empty file (no judgments)", path)
+    text = read_text(path, empty="empty file (no judgments)")
     rows: list[LegacyRow] = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +46,7 @@ from logic_claims.annotations.store import (
     quantifier_of,
 )
 from logic_claims.harness.errors import InputError
-from logic_claims.harness.io import atomic_path, write_jsonl
+from logic_claims.harness.io import atomic_path, iter_json_lines, read_text, write_jsonl
 
 KEY_COLUMNS = ("item_id", "system", "annotator")
 META_COLUMNS = ("quantifier", "claim_type", "label", "pair_id", "claim", "answer")
@@ -168,7 +167,7 @@ def _wide(
 
 
 def read_csv(path: Path, dims: dict[str, Dimension]) -> list[Judgment]:
-    text = _read_text(path)
+    text = read_text(path)
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
@@ -204,18 +203,10 @@ def read_csv(path: Path, dims: dict[str, Dimension]) -> list[Judgment]:
 
 
 def read_jsonl(path: Path, dims: dict[str, Dimension]) -> list[Judgment]:
-    text = _read_text(path)
+    text = read_text(path)
     out: list[Judgment] = []
     rows = 0
-    for line, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON ({exc.msg})", path, line) from exc
-        if not isinstance(record, dict):
-            raise InputError("expected a JSON object", path, line)
+    for line, record in iter_json_lines(path, text):
         rows += 1
         if "dimension" not in record:
             out.extend(_wide(record, dims, path, line))
@@ -255,20 +246,6 @@ def read_jsonl(path: Path, dims: dict[str, Dimension]) -> list[Judgment]:
     if rows == 0:
         raise InputError("empty file (no judgments)", path)
     return out
-
-
-def _read_text(path: Path) -> str:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise InputError("no such file", path) from exc
-    except IsADirectoryError as exc:
-        raise InputError("is a directory, expected a file", path) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 (byte offset {exc.start})", path) from exc
-    if not text.strip():
-        raise InputError("empty file", path)
-    return text
 
 
 def file_format(path: str | Path) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from logic_claims.annotations.store import Item
 from logic_claims.harness.errors import InputError
+from logic_claims.harness.io import read_text
 
 _SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d\d-\d\dT[\d.\-]+)\.jsonl$")
 NOT_LM_EVAL = (
@@ -55,14 +56,7 @@ def read_samples(path: str | Path) -> list[SampleItem]:
     path = Path(path)
     match = _SAMPLES_NAME.match(path.name)
     task = match["task"] if match else None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InputError("no such file", path) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 (byte offset {exc.start})", path) from exc
-    if not text.strip():
-        raise InputError("empty file (no samples)", path)
+    text = read_text(path, empty="empty file (no samples)")
     out: list[SampleItem] = []
     seen: set[Any] = set()
     for lineno, line in enumerate(text.splitlines(), start=1):

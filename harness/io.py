@@ -53,27 +53,44 @@ def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
+def read_text(path: str | Path, *, empty: str | None = "empty file") -> str:
+    """The UTF-8 text of a user's file (a BOM is dropped).
+
+    Missing, a directory, not UTF-8, or (unless ``empty`` is None) blank: an
+    InputError naming the file, whose message is ``empty`` for a blank file.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise InputError("no such file", path) from exc
+    except IsADirectoryError as exc:
+        raise InputError("is a directory, expected a file", path) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 (byte offset {exc.start})", path) from exc
+    if empty is not None and not text.strip():
+        raise InputError(empty, path)
+    return text
+
+
+def iter_json_lines(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; a bad line is an InputError."""
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON ({exc.msg})", path, lineno) from exc
+        if not isinstance(record, dict):
+            raise InputError("expected a JSON object", path, lineno)
+        yield lineno, record
+
+
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Read a JSON-lines file; a bad line is an InputError naming file and line."""
     path = Path(path)
-    records = []
-    try:
-        with path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"not valid JSON ({exc.msg})", path, lineno) from exc
-                if not isinstance(record, dict):
-                    raise InputError("expected a JSON object", path, lineno)
-                records.append(record)
-    except FileNotFoundError as exc:
-        raise InputError("no such file", path) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 (byte offset {exc.start})", path) from exc
-    return records
+    return [record for _, record in iter_json_lines(path, read_text(path, empty=None))]
 
 
 @contextlib.contextmanager
