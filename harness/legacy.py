@@ -211,7 +211,10 @@ def format_summary(summary: dict[str, Any]) -> str:
         (f"  {q}", c) for q, c in summary["quantifiers"].items()
     ]
     for name, c in rows:
-        cells = "".join(f"{c[o]:>6} ({c[o + '_rate']:6.1%})" for o in OUTCOMES)
+        cells = "".join(
+            f"{c[o]:>6} ({c[o + '_rate']:6.1%})" if c["n"] else f"{c[o]:>6} (     –)"
+            for o in OUTCOMES
+        )
         lines.append(f"  {name:<12}{c['n']:>6}{cells}")
     g = summary["gold_check"]
     if g["disagree"] or g["no_quantifier"]:
