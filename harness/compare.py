@@ -45,6 +45,7 @@ from logic_claims.harness import baselines, data, evaluate, legacy, retrieval
 from logic_claims.harness.errors import InputError
 from logic_claims.harness.io import atomic_dir, read_jsonl
 
+CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
 DEFAULT_LM_TASKS = (
     "logic_claims",
     "logic_claims_contrast",
@@ -121,6 +122,7 @@ class Config:
     cache: Path
     legacy: list[tuple[str, Path]]
     annotations: Path | None
+    notes: list[str] = field(default_factory=list)
     n_resamples: int = 2000
     confidence_level: float = 0.95
     seed: int = 0
@@ -159,8 +161,14 @@ def _limit(value: Any, where: str, path: Path, line: int | None) -> int | float 
     return value
 
 
-def load_config(path: str | Path, out: str | Path | None = None) -> Config:
-    """Read and check a compare config; every problem is an InputError with file and line."""
+def load_config(
+    path: str | Path, out: str | Path | None = None, check_adapters: bool = True
+) -> Config:
+    """Read and check a compare config; every problem is an InputError with file and line.
+
+    Relative paths (adapters, legacy files, data_dir, output, cache) are taken from the
+    current directory, the repository root when run through ``make``.
+    """
     import yaml
 
     path = Path(path)
@@ -182,7 +190,8 @@ def load_config(path: str | Path, out: str | Path | None = None) -> Config:
     if not isinstance(raw, dict):
         raise InputError("a compare config is a YAML mapping with a `systems:` list", path)
     for key in raw:
-        if key not in CONFIG_KEYS:
+        # "x-..." keys hold YAML anchors to reuse (as in docker-compose files).
+        if key not in CONFIG_KEYS and not str(key).startswith("x-"):
             raise InputError(
                 f"unknown key {key!r}; known: {', '.join(sorted(CONFIG_KEYS))}",
                 path,
@@ -243,7 +252,7 @@ def load_config(path: str | Path, out: str | Path | None = None) -> Config:
         adapter = merged.get("adapter")
         if adapter is not None:
             adapter = Path(str(adapter))
-            if not (adapter / "adapter_config.json").is_file():
+            if check_adapters and not (adapter / "adapter_config.json").is_file():
                 raise InputError(
                     f"system {name!r}: adapter {adapter} is not a PEFT adapter directory "
                     "(no adapter_config.json; train one first)",
@@ -279,6 +288,7 @@ def load_config(path: str | Path, out: str | Path | None = None) -> Config:
             _line_of(text, "baseline"),
         )
     legacy_runs: list[tuple[str, Path]] = []
+    notes: list[str] = []
     for index, entry in enumerate(raw.get("legacy") or []):
         if not isinstance(entry, dict) or "file" not in entry:
             raise InputError(
@@ -286,7 +296,13 @@ def load_config(path: str | Path, out: str | Path | None = None) -> Config:
             )
         file = Path(str(entry["file"]))
         if not file.is_file():
-            raise InputError(f"legacy file {file} not found", path, _line_of(text, "legacy", index))
+            # The study's files are reference data outside the project: a machine
+            # without them still gets the rest of the report.
+            notes.append(
+                f"The study's run {entry.get('name') or file.stem!r} was left out: "
+                f"{file} not found."
+            )
+            continue
         legacy_runs.append((str(entry.get("name") or file.stem), file))
     data_dir = Path(raw["data_dir"]) if raw.get("data_dir") else data.built_dataset_dir()
     boot = raw.get("bootstrap") or {}
@@ -301,6 +317,7 @@ def load_config(path: str | Path, out: str | Path | None = None) -> Config:
         cache=Path(raw.get("cache") or data.cache_dir() / "compare"),
         legacy=legacy_runs,
         annotations=Path(raw["annotations"]) if raw.get("annotations") else None,
+        notes=notes,
         n_resamples=int(boot.get("n_resamples", 2000)),
         confidence_level=float(raw.get("confidence_level", 0.95)),
         seed=int(raw.get("seed", 0)),
@@ -734,6 +751,7 @@ def build_report(config: Config, samples: dict[str, dict[str, list[dict]]]) -> d
         "significance": significance(collected, config.baseline, config),
         "legacy": [{"name": name, **legacy.summarise(path)} for name, path in config.legacy],
         "annotations": annotation_section(config, [s.name for s in config.systems]),
+        "notes": list(config.notes),
     }
 
 
@@ -1045,6 +1063,8 @@ def render_markdown(report: dict[str, Any]) -> str:
             lines += [ann["compare_text"].rstrip(), "```", ""]
     elif ann.get("note"):
         lines += ["## Human judgments", "", ann["note"], ""]
+    if report["notes"]:
+        lines += ["## Notes", ""] + [f"- {note}" for note in report["notes"]] + [""]
     lines += ["## Chart", "", "![correct rate with intervals](chart.png)", ""]
     return "\n".join(lines)
 
@@ -1077,6 +1097,9 @@ def render_html(report: dict[str, Any], png: bytes) -> str:
             parts.append(f"<pre>{html.escape(ann['compare_text'])}</pre>")
     elif ann.get("note"):
         parts.append(f"<h2>Human judgments</h2><p>{html.escape(ann['note'])}</p>")
+    if report["notes"]:
+        items = "".join(f"<li>{html.escape(note)}</li>" for note in report["notes"])
+        parts.append(f"<h2>Notes</h2><ul>{items}</ul>")
     encoded = base64.b64encode(png).decode("ascii")
     parts.append("<h2>Chart</h2>")
     parts.append(f"<img alt='correct rate with intervals' src='data:image/png;base64,{encoded}'>")
@@ -1095,10 +1118,23 @@ class CompareResult:
     cached: list[dict[str, Any]]
 
 
-def compare(config: Config, dry_run: bool = False) -> CompareResult:
-    """Run what is missing, then write the report (rank 0 only under accelerate)."""
+def compare(
+    config: Config, dry_run: bool = False, only: Sequence[str] | None = None
+) -> CompareResult:
+    """Run what is missing, then write the report (rank 0 only under accelerate).
+
+    ``only``: run just these systems' missing tasks (e.g. the vLLM ones in one call and
+    the PEFT ones under ``accelerate launch`` in another); the report is written once
+    every system has results.
+    """
+    names = [s.name for s in config.systems]
+    unknown = [n for n in only or () if n not in names]
+    if unknown:
+        raise InputError(f"--only: no system named {', '.join(unknown)} ({', '.join(names)})")
     jobs = plan(config)
-    ran = [{"system": j.system.name, "tasks": j.missing} for j in jobs if j.missing]
+    runnable = [j for j in jobs if j.missing and (only is None or j.system.name in only)]
+    waiting = [j for j in jobs if j.missing and j not in runnable]
+    ran = [{"system": j.system.name, "tasks": j.missing} for j in runnable]
     cached = [
         {"system": j.system.name, "tasks": [t for t in j.system.tasks if t not in j.missing]}
         for j in jobs
@@ -1106,14 +1142,17 @@ def compare(config: Config, dry_run: bool = False) -> CompareResult:
     ]
     if dry_run:
         return CompareResult({}, None, ran, cached)
-    for job in jobs:
-        if job.missing:
-            print(
-                f"compare: running {job.system.name}: {', '.join(job.missing)}",
-                file=sys.stderr,
-            )
-            run_job(job, config)
+    for job in runnable:
+        print(f"compare: running {job.system.name}: {', '.join(job.missing)}", file=sys.stderr)
+        run_job(job, config)
     if _rank() != 0:
+        return CompareResult({}, None, ran, cached)
+    if waiting:
+        print(
+            "compare: no report yet; still without results: "
+            + "; ".join(f"{j.system.name} ({', '.join(j.missing)})" for j in waiting),
+            file=sys.stderr,
+        )
         return CompareResult({}, None, ran, cached)
 
     samples: dict[str, dict[str, list[dict]]] = {}
@@ -1141,7 +1180,8 @@ def cmd_compare(args: argparse.Namespace) -> None:
     config = load_config(args.config, args.out)
     if args.cache:
         config.cache = Path(args.cache)
-    result = compare(config, dry_run=args.dry_run)
+    only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    result = compare(config, dry_run=args.dry_run, only=only)
     if args.dry_run:
         summary = {"would_run": result.ran, "cached": result.cached}
         print(json.dumps(summary, indent=2) if args.json else _plan_text(summary))
@@ -1220,5 +1260,10 @@ examples:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
         "--dry-run", action="store_true", help="only say which systems and tasks would run"
+    )
+    parser.add_argument(
+        "--only",
+        metavar="NAMES",
+        help="comma-separated systems to run now; the report waits until all have results",
     )
     parser.set_defaults(func=cmd_compare)

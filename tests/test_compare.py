@@ -1,0 +1,274 @@
+"""`logic-claims compare`: config checks, statistics, report files, and the results cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from logic_claims.harness import compare, evaluate
+from logic_claims.harness.cli import main
+from logic_claims.harness.errors import InputError
+
+SEED = Path(__file__).resolve().parents[2] / "shared" / "data" / "seed-results"
+
+
+def write_config(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- config
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        ("systems:\n  - {name: quantifier-rule}\ncolour: red\n", "unknown key 'colour'", 3),
+        ("systems: []\n", "`systems:` must be a non-empty list", 1),
+        ("systems:\n  - {name: a, modle: x}\n", "unknown key(s) modle", 2),
+        (
+            "systems:\n  - {name: quantifier-rule}\n  - {name: quantifier-rule}\n",
+            "two systems named",
+            3,
+        ),
+        ("baseline: b\nsystems:\n  - {name: quantifier-rule}\n", "baseline 'b' is not", 1),
+        ("systems:\n  - {name: x, kind: rule}\n", "unknown rule 'x'", 2),
+        ("systems:\n  - {name: a, adapter: /nonexistent}\n", "not a PEFT adapter", 2),
+        ("limit: -3\nsystems:\n  - {name: quantifier-rule}\n", "limit must be a positive", 1),
+        ("systems:\n  - {name: a\n", "not valid YAML", None),
+    ],
+)
+def test_bad_configs_fail_with_file_and_line(
+    tmp_path: Path, text: str, message: str, line: int | None
+) -> None:
+    path = write_config(tmp_path / "bad.yaml", text)
+    with pytest.raises(InputError) as info:
+        compare.load_config(path)
+    assert message in str(info.value) and str(path) in str(info.value)
+    if line is not None:
+        assert f"{path}:{line}" in str(info.value)
+
+
+def test_shipped_configs_parse(built_data: Path) -> None:
+    configs = compare.CONFIGS_DIR
+    names = {p.name for p in configs.glob("*.yaml")}
+    assert {"demo.yaml", "study.yaml"} <= names
+    study = compare.load_config(configs / "study.yaml", check_adapters=False)
+    backends = {s.backend for s in study.systems if s.kind == "lm_eval"}
+    assert "vllm" in backends and "hf" in backends
+    demo = compare.load_config(configs / "demo.yaml", check_adapters=False)
+    assert {s.kind for s in demo.systems} == {"rule", "lm_eval"}
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def answers(outcomes: str, start: int = 0) -> dict[str, tuple[str, str]]:
+    """'cw.' -> {id: (quantifier, outcome)} with c=correct, w=wrong, .=tie."""
+    names = {"c": "correct", "w": "wrong", ".": "tie"}
+    return {f"d{start + i}": ("all", names[o]) for i, o in enumerate(outcomes)}
+
+
+def test_mcnemar_exact_and_holm_by_hand(tmp_path: Path) -> None:
+    config = compare.Config(
+        path=tmp_path / "c.yaml", name="t", systems=[], baseline="base", data_dir=tmp_path,
+        output=tmp_path, cache=tmp_path, legacy=[], annotations=None,
+    )  # fmt: skip
+    collected = {
+        # 20 claims: the baseline gets the first 10 right, the others get none of those
+        "base": {"test": {"gen": answers("c" * 10 + "w" * 10)}},
+        "worse": {"test": {"gen": answers("w" * 20)}},
+        # 3 claims only "mixed" gets right, 3 only the baseline gets right (a tie counts wrong)
+        "mixed": {"test": {"gen": answers("c" * 7 + "..." + "ccc" + "w" * 7)}},
+    }
+    tests = compare.significance(collected, "base", config)
+    by_system = {t["system"]: t for t in tests}
+    worse, mixed = by_system["worse"], by_system["mixed"]
+    assert (worse["system_only"], worse["baseline_only"], worse["n"]) == (0, 10, 20)
+    # Exact McNemar = two-sided binomial test on the discordant pairs: 2 * 0.5**10.
+    assert worse["pvalue"] == pytest.approx(2 * 0.5**10)
+    assert worse["difference"] == pytest.approx(-0.5)
+    assert (mixed["system_only"], mixed["baseline_only"]) == (3, 3)
+    assert mixed["pvalue"] == pytest.approx(1.0)
+    # Holm over the two tests: the smaller p times 2, the larger stays at 1.
+    assert worse["pvalue_holm"] == pytest.approx(4 * 0.5**10)
+    assert mixed["pvalue_holm"] == pytest.approx(1.0)
+    low, high = worse["confidence_interval"]["low"], worse["confidence_interval"]["high"]
+    assert low <= -0.5 <= high < 0
+
+
+def test_pairs_only_the_claims_both_answered(tmp_path: Path) -> None:
+    config = compare.Config(
+        path=tmp_path / "c.yaml", name="t", systems=[], baseline="base", data_dir=tmp_path,
+        output=tmp_path, cache=tmp_path, legacy=[], annotations=None,
+    )  # fmt: skip
+    collected = {
+        "base": {"test": {"gen": answers("cccc")}},
+        "other": {"test": {"gen": answers("ww", start=2) | answers("w", start=9)}},
+    }
+    (test,) = compare.significance(collected, "base", config)
+    assert test["n"] == 2 and test["baseline_only"] == 2
+
+
+def test_one_system_two_prompts_on_a_split_is_an_error() -> None:
+    doc = {"id": "x1", "split": "test", "quantifier": "all"}
+    samples = {
+        "logic_claims_all": [{"doc": doc, "correct": 1, "tie": 0, "wrong": 0}],
+        "logic_claims_yesno_all": [{"doc": doc, "correct": 0, "tie": 1, "wrong": 0}],
+    }
+    with pytest.raises(InputError, match="answers claim x1 twice"):
+        compare.collect("s", samples)
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def test_rule_systems_report_with_study_runs(
+    tmp_path: Path, built_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(
+        tmp_path / "rules.yaml",
+        f"""\
+name: rules
+data_dir: {built_data}
+cache: {tmp_path / "cache"}
+baseline: quantifier-rule
+systems:
+  - {{name: quantifier-rule}}
+  - {{name: majority-class}}
+legacy:
+  - {{name: "study PEFT(8)", file: {SEED / "model4.txt"}}}
+""",
+    )
+    out = tmp_path / "report"
+    assert main(["compare", "--config", str(config), "--out", str(out), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["ran"] == []
+    report = json.loads((out / "report.json").read_text())
+    assert report == json.loads(json.dumps(printed["report"]))
+    rule = report["systems"]["quantifier-rule"]["splits"]
+    assert rule["test"]["gen"]["overall"]["correct_rate"] == 1.0
+    assert rule["contrast"]["gen"]["overall"]["correct_rate"] <= 0.5
+    assert rule["contrast"]["mc"]["universal"]["acc"] <= 0.5
+    majority = report["systems"]["majority-class"]["splits"]["test"]["gen"]["overall"]
+    assert abs(majority["correct_rate"] - 0.5) <= 0.05
+    low, high = majority["correct_ci"]["low"], majority["correct_ci"]["high"]
+    assert low < majority["correct_rate"] < high
+    main_test = next(
+        t for t in report["significance"] if t["split"] == "test" and t["metric"] == "correct"
+    )
+    assert main_test["system"] == "majority-class" and main_test["system_only"] == 0
+    assert main_test["pvalue"] < 1e-6
+    (study,) = report["legacy"]
+    assert study["groups"]["universal"]["correct"] == 316
+    md = (out / "report.md").read_text()
+    assert "| study PEFT(8) | model4.txt | 506 | 316 / 0 / 0 | 190 / 0 / 0 |" in md
+    assert "## Significance against the baseline (quantifier-rule)" in md
+    html = (out / "report.html").read_text()
+    assert "<table>" in html and "data:image/png;base64," in html
+    assert (out / "chart.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_annotations_columns_from_the_annotation_module(tmp_path: Path, built_data: Path) -> None:
+    ratings = tmp_path / "ratings.csv"
+    rows = ["item_id,system,annotator,factual,justified,quantifier,claim"]
+    for i in range(6):
+        claim = f"All things {i} are fine."
+        rows.append(f"a{i},quantifier-rule,ann1,1,{int(i < 3)},all,{claim}")
+        rows.append(f"b{i},majority-class,ann1,{int(i < 2)},0,all,{claim}")
+    ratings.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    config = write_config(
+        tmp_path / "ann.yaml",
+        f"""\
+data_dir: {built_data}
+cache: {tmp_path / "cache"}
+limit: 3
+annotations: {ratings}
+systems:
+  - {{name: quantifier-rule}}
+  - {{name: majority-class}}
+""",
+    )
+    result = compare.compare(compare.load_config(config, tmp_path / "out"))
+    section = result.report["annotations"]
+    assert section["status"] == "ok"
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "## Human judgments: factuality and justification" in md
+    assert "| quantifier-rule | 100.0%" in md
+    assert "tests between systems" in md
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def make_adapter(base: Path, out: Path, seed: int) -> Path:
+    import torch
+    from peft import PromptTuningConfig, TaskType, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    model = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(base),
+        PromptTuningConfig(task_type=TaskType.CAUSAL_LM, num_virtual_tokens=2),
+    )
+    model.save_pretrained(out)
+    return out
+
+
+@pytest.mark.slow
+def test_rerun_runs_nothing_and_a_changed_adapter_reruns_only_its_system(
+    tmp_path: Path, built_data: Path, tiny_llama: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = make_adapter(tiny_llama, tmp_path / "adapter-one", seed=1)
+    two = make_adapter(tiny_llama, tmp_path / "adapter-two", seed=2)
+    config_path = write_config(
+        tmp_path / "tiny.yaml",
+        f"""\
+name: tiny
+data_dir: {built_data}
+cache: {tmp_path / "cache"}
+limit: 2
+baseline: quantifier-rule
+defaults: {{model: {tiny_llama}, gen_kwargs: {{max_gen_toks: 4}}}}
+systems:
+  - {{name: quantifier-rule}}
+  - {{name: one, adapter: {one}, tasks: [logic_claims, logic_claims_contrast_mc]}}
+  - {{name: two, adapter: {two}, tasks: [logic_claims_explain]}}
+""",
+    )
+    calls: list[tuple[str, ...]] = []
+    real_run_eval = evaluate.run_eval
+
+    def counting_run_eval(*args: object, **kwargs: object) -> dict:
+        calls.append(tuple(kwargs["tasks"]))  # type: ignore[arg-type]
+        return real_run_eval(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(evaluate, "run_eval", counting_run_eval)
+    out = tmp_path / "report"
+
+    first = compare.compare(compare.load_config(config_path, out))
+    assert sorted(calls) == [
+        ("logic_claims", "logic_claims_contrast_mc"),
+        ("logic_claims_explain",),
+    ]
+    entries = sorted(p.name for p in (tmp_path / "cache").iterdir() if not p.name.startswith("."))
+    assert len(entries) == 3  # one cache entry per (system, task)
+    one_main = first.report["systems"]["one"]["splits"]["test"]["gen"]["overall"]
+    assert one_main["n"] == 8  # --limit 2 on each of the 4 quantifiers
+    assert first.report["significance"]  # paired with the rule on the same claim ids
+    report_files = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    calls.clear()
+    second = compare.compare(compare.load_config(config_path, out))
+    assert calls == [] and second.ran == []
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == report_files
+
+    make_adapter(tiny_llama, two, seed=3)  # retrain adapter two: new content
+    calls.clear()
+    third = compare.compare(compare.load_config(config_path, out))
+    assert calls == [("logic_claims_explain",)]
+    assert third.ran == [{"system": "two", "tasks": ["logic_claims_explain"]}]
+    after = sorted(p.name for p in (tmp_path / "cache").iterdir() if not p.name.startswith("."))
+    assert len(after) == 4 and set(entries) < set(after)
