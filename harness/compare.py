@@ -716,8 +716,39 @@ def annotation_section(config: Config, names: list[str]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- report
 
 
+def contrast_balance_note(samples: dict[str, dict[str, list[dict]]]) -> str | None:
+    """A note when the contrast claims evaluated do not catch the quantifier rule.
+
+    The contrast split is balanced as a whole; a ``limit`` takes the first claims of
+    each quantifier, which need not be balanced, and then a high contrast score means
+    little. Checked on the claims actually evaluated (by any system).
+    """
+    labels: dict[str, tuple[str, bool]] = {}
+    for per_task in samples.values():
+        for records in per_task.values():
+            for sample in records:
+                doc = sample["doc"]
+                if doc.get("split") == "contrast":
+                    labels[str(doc["id"])] = (doc["quantifier"], bool(doc["label"]))
+    if not labels:
+        return None
+    hits = sum(baselines.QUANTIFIER_RULE[q] == label for q, label in labels.values())
+    rate = hits / len(labels)
+    if rate <= 0.5:
+        return None
+    return (
+        f"The {len(labels)} contrast claims evaluated here do not catch the quantifier rule "
+        f"(it scores {rate:.0%} on them; on the whole contrast split it scores at most 50%): "
+        "with a limit, lm-eval takes the first claims of each quantifier of the split, so "
+        "read the contrast rows with care or raise the limit."
+    )
+
+
 def build_report(config: Config, samples: dict[str, dict[str, list[dict]]]) -> dict[str, Any]:
     collected = {name: collect(name, s) for name, s in samples.items()}
+    notes = list(config.notes)
+    if note := contrast_balance_note(samples):
+        notes.append(note)
     systems = {}
     for system in config.systems:
         per = collected[system.name]
@@ -751,7 +782,7 @@ def build_report(config: Config, samples: dict[str, dict[str, list[dict]]]) -> d
         "significance": significance(collected, config.baseline, config),
         "legacy": [{"name": name, **legacy.summarise(path)} for name, path in config.legacy],
         "annotations": annotation_section(config, [s.name for s in config.systems]),
-        "notes": list(config.notes),
+        "notes": notes,
     }
 
 
@@ -1009,7 +1040,7 @@ def chart_png(report: dict[str, Any]) -> bytes:
 
     groups = ("universal", "existential", "overall")
     names = list(report["systems"])
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
     width = 0.8 / max(1, len(names))
     for ax, (split, title) in zip(axes, SPLIT_TITLES.items(), strict=True):
         for i, name in enumerate(names):
@@ -1032,8 +1063,11 @@ def chart_png(report: dict[str, Any]) -> bytes:
         ax.set_ylim(0, 1.05)
         ax.axhline(0.5, color="grey", linewidth=0.8, linestyle="--")
     axes[0].set_ylabel("correct (study's rule)")
-    axes[1].legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    if not handles:
+        handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(6, max(1, len(labels))), fontsize=9)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     buffer = io.BytesIO()
     # No timestamp or version in the PNG: an unchanged rerun writes the same bytes.
     fig.savefig(buffer, format="png", dpi=90, metadata={"Software": None})

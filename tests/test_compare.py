@@ -272,3 +272,22 @@ systems:
     assert third.ran == [{"system": "two", "tasks": ["logic_claims_explain"]}]
     after = sorted(p.name for p in (tmp_path / "cache").iterdir() if not p.name.startswith("."))
     assert len(after) == 4 and set(entries) < set(after)
+
+
+def test_limited_contrast_that_misses_the_rule_gets_a_note(
+    tmp_path: Path, built_data: Path
+) -> None:
+    config = write_config(
+        tmp_path / "c.yaml",
+        f"data_dir: {built_data}\ncache: {tmp_path / 'cache'}\nlimit: 2\n"
+        "systems:\n  - {name: quantifier-rule}\n  - {name: majority-class}\n"
+        "legacy:\n  - {name: gone, file: /nonexistent/model9.txt}\n",
+    )
+    report = compare.compare(compare.load_config(config, tmp_path / "out")).report
+    rule = report["systems"]["quantifier-rule"]["splits"]["contrast"]["gen"]["overall"]
+    notes = "\n".join(report["notes"])
+    # Whether the first claims of each quantifier catch the rule depends on the split's
+    # order; the note must say so exactly when they do not.
+    assert ("do not catch the quantifier rule" in notes) == (rule["correct_rate"] > 0.5)
+    assert "'gone' was left out: /nonexistent/model9.txt not found" in notes
+    assert "## Notes" in (tmp_path / "out" / "report.md").read_text()

@@ -16,6 +16,7 @@ import functools
 from typing import Any
 
 import datasets
+
 from logic_claims.harness import data, retrieval
 from logic_claims.harness.baselines import yes_no_metrics
 from logic_claims.harness.prompt import (
