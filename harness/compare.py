@@ -367,7 +367,10 @@ def code_hash() -> str:
     task_files = [
         p
         for p in Path(TASKS_DIR).rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith("_generate")
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and (p.suffix in (".py", ".yaml") or p.name.endswith("_yaml"))
+        and not p.name.startswith("_generate")
     ]
     digest = hashlib.sha256()
     digest.update(_sha256_files(Path(TASKS_DIR), task_files).encode())
