@@ -1284,7 +1284,10 @@ config (YAML):
 examples:
   logic-claims compare --config harness/configs/demo.yaml
   logic-claims compare --config harness/configs/demo.yaml --dry-run    # what would run
-  accelerate launch -m logic_claims.harness.cli compare --config harness/configs/study.yaml""",
+  # data-parallel PEFT systems on 8 GPUs, then the report (nothing left to run):
+  accelerate launch --num_processes 8 -m logic_claims.harness.cli compare \\
+      --config harness/configs/study.yaml --only peft8,peft4
+  logic-claims compare --config harness/configs/study.yaml""",
     )
     parser.add_argument("--config", required=True, help="compare config (YAML)")
     parser.add_argument(
