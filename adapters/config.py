@@ -71,8 +71,9 @@ class TrainConfig:
     add_eos: bool = True  # the model learns to stop after its explanation
 
     # speed (see adapters/README.md)
-    group_by_length: bool = True
-    shared_prefix: bool = True
+    # Pack each batch into one row (no padding) with the shared prompt prefix run once.
+    # false: padded rows (also what gradient_checkpointing uses).
+    packing: bool = True
 
     # bookkeeping
     logging_steps: int = 10
@@ -133,6 +134,11 @@ def _coerce(key: str, value: Any, where: str) -> Any:
     if base is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
         raise InputError(f"{key} must be a number, got {value!r}", where)
     if base is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):

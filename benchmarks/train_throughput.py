@@ -1,0 +1,262 @@
+"""Training throughput: the study's loop against ours, in one process, same model/method/batch.
+
+(a) reference, in the study's style (its parameter_efficient_fine_tuning.py): every
+    example left-padded (and cut) to 64 tokens, random batches, ``model(**batch).loss``
+    from PEFT, i.e. logits over the whole sequence;
+(b) ours (logic_claims.adapters.train): each batch packed into one row without padding,
+    the prompt prefix the examples share run once, logits only where an answer token
+    is predicted.
+
+Both start from the same adapter initialisation and see the same batches;
+their steps alternate, so a busy machine slows both alike. Printed per method:
+examples/s of each, the ratio, FLOP/s achieved as a fraction of a measured fp32 matmul
+peak, and both final validation losses (same validation claims, our exact loss) with
+the standard error of their paired difference, so "equal within noise" can be read.
+
+    python benchmarks/train_throughput.py                # embedded model, prompt tuning + LoRA
+    python benchmarks/train_throughput.py --steps 10 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from typing import Any
+
+import torch
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+STUDY_MAX_LENGTH = 64
+
+
+def matmul_peak(seconds: float = 2.0, n: int = 1024) -> float:
+    """Best fp32 matmul FLOP/s of this machine (torch.mm, n x n), over ~``seconds``."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    best, end = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        start = time.perf_counter()
+        for _ in range(4):
+            torch.mm(a, b)
+        best = max(best, 4 * 2 * n**3 / (time.perf_counter() - start))
+    return best
+
+
+def study_batch(examples: list, pad_id: int) -> dict[str, torch.Tensor]:
+    """The study's preprocessing: left pad to 64, truncate to 64, labels only on the answer."""
+    ids, mask, labels = [], [], []
+    for e in examples:
+        seq, lab = list(e.ids), [-100] * e.n_context + list(e.ids[e.n_context :])
+        pad = STUDY_MAX_LENGTH - len(seq)
+        ids.append(([pad_id] * pad + seq)[:STUDY_MAX_LENGTH])
+        mask.append(([0] * pad + [1] * len(seq))[:STUDY_MAX_LENGTH])
+        labels.append(([-100] * pad + lab)[:STUDY_MAX_LENGTH])
+    return {
+        "input_ids": torch.tensor(ids),
+        "attention_mask": torch.tensor(mask),
+        "labels": torch.tensor(labels),
+    }
+
+
+def count_flops(fn: Any) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def per_example_val_losses(model: Any, val: list, pad_id: int) -> list[float]:
+    """Mean answer-token cross-entropy of each validation example (our exact loss)."""
+    from logic_claims.adapters.train import TENSOR_KEYS, answer_loss, collate
+
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for e in val:
+            b = collate([e], pad_id, packed=False)
+            loss_sum, n = answer_loss(model, **{k: b[k] for k in TENSOR_KEYS})
+            out.append((loss_sum / n).item())
+    model.train()
+    return out
+
+
+def bench_method(method: str, args: argparse.Namespace, peak: float) -> dict[str, Any]:
+    from accelerate.utils import set_seed
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer, get_scheduler
+
+    from logic_claims.adapters.config import load_config
+    from logic_claims.adapters.train import (
+        TENSOR_KEYS,
+        answer_loss,
+        collate,
+        encode,
+        epoch_batches,
+        peft_config,
+        resolve_base_model,
+        resolve_data_dir,
+        select_records,
+    )
+    from logic_claims.harness.data import load_split
+
+    steps = args.warmup + args.steps
+    cfg = load_config(
+        method,
+        {
+            "base_model": args.model,
+            "batch_size": args.batch_size,
+            "max_train_examples": steps * args.batch_size,
+            "max_val_examples": args.val_examples,
+            "seed": args.seed,
+        },
+    )
+    base_path = resolve_base_model(cfg.base_model)
+    data_dir = resolve_data_dir(cfg)
+    tokenizer = AutoTokenizer.from_pretrained(base_path)
+    pad_id = (
+        tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    )
+    train, _ = encode(tokenizer, select_records(load_split(data_dir, "train"), cfg, True), cfg)
+    val, _ = encode(tokenizer, select_records(load_split(data_dir, "validation"), cfg, False), cfg)
+
+    def build() -> tuple[Any, Any, Any]:
+        set_seed(cfg.seed)  # both loops start from the same adapter
+        base = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
+        model = get_peft_model(base, peft_config(cfg, base_path))
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=cfg.learning_rate)
+        sched = get_scheduler("linear", opt, num_warmup_steps=0, num_training_steps=steps)
+        return model, opt, sched
+
+    ref_model, ref_opt, ref_sched = build()
+    our_model, our_opt, our_sched = build()
+    ref_model.train()
+    our_model.train()
+
+    # The same random batches for both (the study's DataLoader(shuffle=True)), each
+    # collated its way: (a) padded to 64, (b) packed with the shared prefix once.
+    batches = epoch_batches(train, cfg.batch_size, cfg.seed, 0)[:steps]
+    ref_batches = [study_batch([train[i] for i in idx], pad_id) for idx in batches]
+    our_batches = [collate([train[i] for i in idx], pad_id) for idx in batches]
+
+    def ref_step(i: int) -> None:
+        loss = ref_model(**ref_batches[i]).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(ref_opt.param_groups[0]["params"], 1.0)
+        ref_opt.step()
+        ref_sched.step()
+        ref_opt.zero_grad()
+
+    def our_step(i: int) -> None:
+        b = our_batches[i]
+        loss_sum, n = answer_loss(our_model, **{k: b[k] for k in TENSOR_KEYS})
+        (loss_sum / n).backward()
+        torch.nn.utils.clip_grad_norm_(our_opt.param_groups[0]["params"], 1.0)
+        our_opt.step()
+        our_sched.step()
+        our_opt.zero_grad()
+
+    # Warm-up steps are counted for FLOPs (the counter slows them) and not timed.
+    ref_flops = sum(count_flops(lambda i=i: ref_step(i)) for i in range(args.warmup))
+    our_flops = sum(count_flops(lambda i=i: our_step(i)) for i in range(args.warmup))
+    ref_time = our_time = 0.0
+    from tqdm.auto import tqdm
+
+    for i in tqdm(range(args.warmup, steps), desc=method, disable=args.json, leave=False):
+        start = time.perf_counter()
+        ref_step(i)
+        ref_time += time.perf_counter() - start
+        start = time.perf_counter()
+        our_step(i)
+        our_time += time.perf_counter() - start
+
+    examples = args.steps * cfg.batch_size
+    ref_eps, our_eps = examples / ref_time, examples / our_time
+    ref_val = per_example_val_losses(ref_model, val, pad_id)
+    our_val = per_example_val_losses(our_model, val, pad_id)
+    diffs = [a - b for a, b in zip(our_val, ref_val, strict=True)]
+    mean = sum(diffs) / len(diffs)
+    se = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1) / len(diffs))
+    per_example = args.batch_size * args.warmup
+    return {
+        "method": method,
+        "batch_size": cfg.batch_size,
+        "timed_steps": args.steps,
+        "reference_examples_per_s": round(ref_eps, 3),
+        "ours_examples_per_s": round(our_eps, 3),
+        "ratio": round(our_eps / ref_eps, 3),
+        "peak_fraction": round(our_flops / per_example * our_eps / peak, 4),
+        "reference_peak_fraction": round(ref_flops / per_example * ref_eps / peak, 4),
+        "reference_flops_per_example": round(ref_flops / per_example),
+        "ours_flops_per_example": round(our_flops / per_example),
+        "reference_val_loss": round(sum(ref_val) / len(ref_val), 4),
+        "ours_val_loss": round(sum(our_val) / len(our_val), 4),
+        "val_loss_diff": round(mean, 4),
+        "val_loss_diff_se": round(se, 4),
+        "val_examples": len(val),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", default="smollm2-135m-instruct", help="base model")
+    parser.add_argument(
+        "--methods", default="prompt_tuning,lora", help="comma-separated (default: %(default)s)"
+    )
+    parser.add_argument("--steps", type=int, default=30, help="timed steps (default: 30)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps, FLOP-counted")
+    parser.add_argument("--batch-size", type=int, default=12, help="the study's 12")
+    parser.add_argument("--val-examples", type=int, default=96)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch threads (default: torch's choice). On a machine shared with other work, "
+        "1 avoids OpenMP threads spinning on busy cores (4-5x slower steps here)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    peak = matmul_peak()
+    results = {}
+    for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
+        results[method] = bench_method(method, args, peak)
+        if not args.json:
+            r = results[method]
+            print(
+                f"{method:>14}: reference {r['reference_examples_per_s']:.2f} ex/s, "
+                f"ours {r['ours_examples_per_s']:.2f} ex/s, ratio {r['ratio']:.2f}; "
+                f"peak fraction {r['reference_peak_fraction']:.3f} -> {r['peak_fraction']:.3f}; "
+                f"val loss {r['reference_val_loss']:.3f} vs {r['ours_val_loss']:.3f} "
+                f"(diff {r['val_loss_diff']:+.3f} +/- {r['val_loss_diff_se']:.3f} se)",
+                flush=True,
+            )
+    summary = {
+        "model": args.model,
+        "threads": torch.get_num_threads(),
+        "matmul_peak_flops": round(peak),
+        "methods": results,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"fp32 matmul peak: {peak / 1e9:.1f} GFLOP/s on {torch.get_num_threads()} threads")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
