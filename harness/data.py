@@ -30,7 +30,7 @@ from logic_claims.harness import io as atomic
 from logic_claims.harness.errors import InputError
 from logic_claims.harness.prompt import PROMPT_VERSION, format_target
 
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 
 UPSTREAM_COMMIT = "650b0cf828cef045290741fc6be6df343fb743eb"
 UPSTREAM_URL = (
@@ -487,8 +487,10 @@ def _build_contrast(
         usual = sorted(standard[quantifier], key=lambda r: stable_hash("contrast" + r["id"]))
         n = min(len(unusual), len(usual))
         dropped += len(unusual) - n
-        for record in usual[:n] + unusual[:n]:
-            contrast.append({**record, "split": "contrast"})
+        # Alternate the two kinds so that every prefix (lm-eval's --limit takes the
+        # first N claims of each quantifier) stays balanced and still catches the rule.
+        for pair in zip(usual[:n], unusual[:n], strict=True):
+            contrast.extend({**record, "split": "contrast"} for record in pair)
     counts = {
         "exceptions_parsed": parsed,
         "exceptions_left_out_unparsable": unparsed,

@@ -71,6 +71,9 @@ def test_quantifier_rule_is_perfect_on_test_and_at_chance_on_contrast(
         records = [r for r in full.splits["contrast"] if r["quantifier"] == quantifier]
         labels = Counter(r["label"] for r in records)
         assert labels[True] == labels[False] > 100, quantifier
+        # every prefix is balanced too, so `--limit N` evaluates a fair contrast sample
+        for n in (2, 4, 10, 51):
+            assert accuracy(records[:n]) <= 0.5 + 1 / n, (quantifier, n)
 
 
 def test_contrast_comes_from_test_generics_only(full: data.BuildResult) -> None:
