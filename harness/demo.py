@@ -3,7 +3,9 @@
 1. build the dataset (from $LOGIC_CLAIMS_DATA or the verified download);
 2. convert the embedded SmolLM2-135M-Instruct once;
 3. evaluate it with lm-eval on the logic_claims tasks (a few claims per quantifier);
-and print lm-eval's tables.
+4. train a small prompt-tuning adapter on a few hundred train claims;
+5. evaluate the adapter with the same tasks and print both side by side;
+6. compare baselines and the adapter: ``logic-claims compare --config harness/configs/demo.yaml``.
 """
 
 from __future__ import annotations
@@ -11,47 +13,111 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 from logic_claims.harness import data
 from logic_claims.harness.evaluate import format_tables, run_eval
 from logic_claims.harness.models import DEFAULT_MODEL, model_path
 
-DEMO_TASKS = ("logic_claims", "logic_claims_mc")
+DATA_DIR = Path("data/logic_claims")
+EVAL_TASKS = ("logic_claims", "logic_claims_mc")
+# Small enough for <= 5 minutes on 2 cores, large enough to move the answers.
+ADAPTER_OVERRIDES: dict[str, Any] = {
+    "max_train_examples": 384,
+    "examples_per_generic": 1,
+    "num_epochs": 1,
+    "max_val_examples": 48,
+    "eval_steps": 8,
+    "save_steps": 1000,
+    "logging_steps": 4,
+}
+ROWS = [
+    ("logic_claims", "all claims"),
+    ("logic_claims_universal", "universal (all, not all)"),
+    ("logic_claims_existential", "existential (some, no)"),
+    ("logic_claims_all", "  all"),
+    ("logic_claims_not_all", "  not all"),
+    ("logic_claims_some", "  some"),
+    ("logic_claims_no", "  no"),
+]
 
 
-def step(title: str) -> float:
+def step(title: str) -> None:
     print(f"\n== {title}", flush=True)
-    return time.perf_counter()
+
+
+def side_by_side(baseline: dict[str, Any], adapter: dict[str, Any]) -> str:
+    """correct / tie / wrong (generation) and acc (log-likelihood) of both models."""
+
+    def cell(results: dict[str, Any], task: str) -> str:
+        gen = results["results"].get(task, {})
+        mc = results["results"].get(task.replace("logic_claims", "logic_claims_mc", 1), {})
+        rates = "/".join(
+            f"{gen.get(f'{m},none', float('nan')):.2f}" for m in ("correct", "tie", "wrong")
+        )
+        return f"{rates}  {mc.get('acc,none', float('nan')):.2f}"
+
+    header = f"{'claims':<28}{'baseline c/t/w  acc':>24}{'adapter c/t/w  acc':>24}"
+    lines = [header, "-" * len(header)]
+    for task, label in ROWS:
+        lines.append(f"{label:<28}{cell(baseline, task):>24}{cell(adapter, task):>24}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--out", default="runs/demo", help="where results go (default: %(default)s)"
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--out", default="runs/demo", help="where runs go (default: %(default)s)")
     parser.add_argument("--limit", type=int, default=8, help="claims per quantifier (default: 8)")
+    parser.add_argument("--skip-compare", action="store_true", help="stop after step 5")
     args = parser.parse_args(argv)
     out = Path(args.out)
+    start = time.perf_counter()
 
-    start = step("1/3 build the dataset")
-    source = data.resolve_source(None)
-    result = data.build(source)
-    data.write_dataset(result, Path("data/logic_claims"))
-    print(f"data/logic_claims: {result.manifest['counts']['test']['claims']} test claims")
+    step("1/6 build the dataset")
+    result = data.build(data.resolve_source(None))
+    data.write_dataset(result, DATA_DIR)
+    counts = result.manifest["counts"]
+    print(f"{DATA_DIR}: " + ", ".join(f"{s} {counts[s]['claims']}" for s in data.SPLITS))
 
-    step(f"2/3 embedded model {DEFAULT_MODEL}")
+    step(f"2/6 embedded model {DEFAULT_MODEL}")
     print(model_path())
 
-    step(f"3/3 lm-eval on {', '.join(DEMO_TASKS)} (--limit {args.limit} per quantifier)")
-    results = run_eval(
-        DEFAULT_MODEL,
-        tasks=DEMO_TASKS,
-        limit=args.limit,
-        output_dir=out / "eval" / "baseline",
-        data_dir="data/logic_claims",
+    step(f"3/6 lm-eval: {', '.join(EVAL_TASKS)}, {args.limit} claims per quantifier")
+    baseline = run_eval(
+        DEFAULT_MODEL, tasks=EVAL_TASKS, limit=args.limit,
+        output_dir=out / "eval" / "baseline", data_dir=DATA_DIR,
+    )  # fmt: skip
+    print(format_tables(baseline))
+
+    step("4/6 train a prompt-tuning adapter (adapters/configs/prompt_tuning.yaml)")
+    from logic_claims.adapters.train import train
+
+    adapter_dir = train(
+        "prompt_tuning",
+        {**ADAPTER_OVERRIDES, "data_dir": str(DATA_DIR)},
+        out / "adapter",
+        overwrite=True,
     )
-    print(format_tables(results))
-    print(f"\ndemo finished in {time.perf_counter() - start:.0f} s; results under {out}/")
+    print(f"adapter: {adapter_dir}")
+
+    step("5/6 lm-eval on the adapter (peft=), same tasks")
+    adapted = run_eval(
+        DEFAULT_MODEL, peft=adapter_dir, tasks=EVAL_TASKS, limit=args.limit,
+        output_dir=out / "eval" / "adapter", data_dir=DATA_DIR,
+    )  # fmt: skip
+    print(side_by_side(baseline, adapted))
+
+    if not args.skip_compare:
+        step("6/6 compare baselines and the adapter (harness/configs/demo.yaml)")
+        from logic_claims.harness.compare import compare, load_config
+
+        report = compare(load_config("harness/configs/demo.yaml"))
+        if report.output is not None:
+            print((Path(report.output) / "report.md").read_text(encoding="utf-8"))
+            print(f"report: {report.output}/report.html")
+    print(f"\ndemo finished in {time.perf_counter() - start:.0f} s; runs under {out}/")
     return 0
 
 
