@@ -115,8 +115,8 @@ def collate(batch: list[Example], pad_id: int, packed: bool = True) -> dict[str,
     """Tensors for ``answer_loss``: the prefix all rows share, then the rest.
 
     packed (default): the prompt prefix common to the batch (the instruction) once, then
-    every example's remaining tokens back to back in one row, with ``segments`` telling
-    which example each token belongs to: no padding at all.
+    the examples' remaining tokens back to back, ``EXAMPLES_PER_ROW`` to a row, with
+    ``segments`` telling which example each token belongs to (-1: padding, ~1%).
     padded: one right-padded row per example (for gradient checkpointing, which
     cannot use the key/value cache the shared prefix needs).
     ``targets[r, k]`` is the token that position k should predict when it is an
@@ -140,29 +140,34 @@ def collate(batch: list[Example], pad_id: int, packed: bool = True) -> dict[str,
         positions.append(list(rest))
         segments.append([index] * len(rest))
     if packed:
+        # A few examples per row: no padding to speak of, while attention (quadratic in
+        # the row length) stays small. Longest first into the shortest row balances them.
+        n_rows = -(-len(batch) // EXAMPLES_PER_ROW)
+        bins: list[list[int]] = [[] for _ in range(n_rows)]
+        for i in sorted(range(len(batch)), key=lambda i: -len(rows[i])):
+            min(bins, key=lambda b: sum(len(rows[j]) for j in b)).append(i)
         rows, targets, positions, segments = (
-            [[x for row in table for x in row]] for table in (rows, targets, positions, segments)
+            [[x for i in b for x in table[i]] for b in bins]
+            for table in (rows, targets, positions, segments)
         )
-    else:
-        width = max(len(r) for r in rows)
-        pad = [width - len(r) for r in rows]
-        rows = [r + [pad_id] * n for r, n in zip(rows, pad, strict=True)]
-        targets = [t + [IGNORE] * n for t, n in zip(targets, pad, strict=True)]
-        positions = [
-            p + list(range(len(p), len(p) + n)) for p, n in zip(positions, pad, strict=True)
-        ]
-        segments = None
+    width = max(len(r) for r in rows)
+    pad = [width - len(r) for r in rows]
+    rows = [r + [pad_id] * n for r, n in zip(rows, pad, strict=True)]
+    targets = [t + [IGNORE] * n for t, n in zip(targets, pad, strict=True)]
+    positions = [p + list(range(len(p), len(p) + n)) for p, n in zip(positions, pad, strict=True)]
+    segments = [g + [-1] * n for g, n in zip(segments, pad, strict=True)]  # -1: padding
     return {
         "prefix_ids": torch.tensor([batch[0].ids[:prefix]], dtype=torch.long),
         "input_ids": torch.tensor(rows, dtype=torch.long),
         "targets": torch.tensor(targets, dtype=torch.long),
         "positions": torch.tensor(positions, dtype=torch.long),
-        "segments": None if segments is None else torch.tensor(segments[0], dtype=torch.long),
+        "segments": torch.tensor(segments, dtype=torch.long) if packed else None,
         "tokens": sum(len(e.ids) for e in batch),
         "examples": len(batch),
     }
 
 
+EXAMPLES_PER_ROW = 4
 TENSOR_KEYS = ("prefix_ids", "input_ids", "targets", "positions", "segments")
 
 
@@ -231,21 +236,25 @@ def answer_loss(
     config = peft_model.active_peft_config
     rows = input_ids.shape[0]
     lead, cache, offset = None, None, 0
+    first = 1 if segments is not None else rows  # packed: the shared part runs once
     if config.peft_type == PeftType.PROMPT_TUNING:
-        lead = peft_model.get_prompt(batch_size=1 if segments is not None else rows)
+        lead = peft_model.get_prompt(batch_size=first)
         offset = config.num_virtual_tokens
     elif config.peft_type == PeftType.PREFIX_TUNING:
-        cache = peft_model.get_prompt(batch_size=rows, max_cache_len=input_ids.shape[1])
+        cache = peft_model.get_prompt(batch_size=first, max_cache_len=input_ids.shape[1])
         offset = config.num_virtual_tokens
 
-    if segments is not None and (lead is not None or prefix_ids.shape[1]):
-        # Shared part: soft prompt + common prefix, once, into the key/value cache.
-        parts = [] if lead is None else [lead]
-        if prefix_ids.shape[1]:
-            parts.append(embed(prefix_ids))
-        embeds = torch.cat([p.to(parts[-1].dtype) for p in parts], dim=1)
-        cache = decoder(inputs_embeds=embeds, cache=cache, use_cache=True).cache
-        lead = None
+    if segments is not None:
+        if lead is not None or prefix_ids.shape[1]:
+            # Shared part: soft prompt + common prefix, once, into the key/value cache.
+            parts = [] if lead is None else [lead]
+            if prefix_ids.shape[1]:
+                parts.append(embed(prefix_ids))
+            embeds = torch.cat([p.to(parts[-1].dtype) for p in parts], dim=1)
+            cache = decoder(inputs_embeds=embeds, cache=cache, use_cache=True).cache
+            lead = None
+        if cache is not None and rows > 1:
+            cache.batch_repeat_interleave(rows)
     embeds = embed(input_ids)
     if lead is not None:  # padded rows: the soft prompt leads each row
         embeds = torch.cat([lead.to(embeds.dtype), embeds], dim=1)
@@ -253,9 +262,9 @@ def answer_loss(
     if segments is not None:
         # Packed examples: causal inside each example, all of them see the cache.
         past = cache.get_seq_length() if cache is not None else 0
-        own = (segments[:, None] == segments[None, :]).tril()
-        visible = torch.ones(len(segments), past, dtype=torch.bool, device=own.device)
-        kwargs["attention_mask"] = torch.cat([visible, own], dim=1)[None, None]
+        own = (segments[:, :, None] == segments[:, None, :]).tril()
+        visible = torch.ones(*own.shape[:2], past, dtype=torch.bool, device=own.device)
+        kwargs["attention_mask"] = torch.cat([visible, own], dim=2)[:, None]
         kwargs["position_ids"] = positions + offset
     out = decoder(inputs_embeds=embeds, cache=cache, use_cache=cache is not None, **kwargs)
     hidden = out.last_hidden_state
@@ -456,8 +465,9 @@ def plot_losses(records: list[dict[str, Any]], path: Path, title: str) -> None:
 # --------------------------------------------------------------------------- train
 
 
-def evaluate(module: Any, batches: list[dict[str, Any]], device: Any) -> float:
-    """Mean cross-entropy per answer token over the validation batches."""
+def evaluate(accelerator: Any, module: Any, batches: list[dict[str, Any]]) -> float:
+    """Mean cross-entropy per answer token over the validation batches (all processes)."""
+    device = accelerator.device
     module.eval()
     total = torch.zeros(2, dtype=torch.float64, device=device)
     with torch.no_grad():
@@ -465,6 +475,7 @@ def evaluate(module: Any, batches: list[dict[str, Any]], device: Any) -> float:
             loss_sum, n = module(**on_device(b, device))
             total += torch.stack([loss_sum.double(), n.double()])
     module.train()
+    total = accelerator.reduce(total, "sum")
     return (total[0] / total[1].clamp(min=1)).item()
 
 
@@ -661,7 +672,7 @@ def train(
         bar.update(1)
 
         last = step == total_steps
-        do_eval = bool(val_batches) and (step % cfg.eval_steps == 0 or last)
+        do_eval = bool(val_examples) and (step % cfg.eval_steps == 0 or last)
         if step % cfg.logging_steps == 0 or do_eval or last:
             totals = accelerator.reduce(
                 torch.cat([window, torch.tensor([window_tokens, window_examples], device=device)]),
@@ -669,7 +680,7 @@ def train(
             )
             elapsed = time.perf_counter() - window_start
             train_loss = (totals[0] / totals[1].clamp(min=1)).item()
-            val_loss = evaluate(module, val_batches, device) if do_eval else None
+            val_loss = evaluate(accelerator, module, val_batches) if do_eval else None
             record = {
                 "step": step,
                 "epoch": round(step / steps_per_epoch, 4),

@@ -150,18 +150,20 @@ def test_examples_are_the_lm_eval_prompt_then_the_gold_answer(
     shared = tokenizer.decode(batch["prefix_ids"][0])
     assert shared.startswith(INSTRUCTION)
     assert all(format_prompt(r["claim"]).startswith(shared) for r in records[:4])
-    assert batch["input_ids"].shape == (1, sum(len(e.ids) - prefix for e in examples[:4]))
-    start = 0
-    for row, example in enumerate(examples[:4]):
-        end = start + len(example.ids) - prefix
-        assert batch["segments"][start:end].tolist() == [row] * (end - start)
-        assert batch["positions"][0, start:end].tolist() == list(range(prefix, len(example.ids)))
-        targets = batch["targets"][0, start:end].tolist()
+    assert batch["input_ids"].numel() == sum(len(e.ids) - prefix for e in examples[:4])
+    for index, example in enumerate(examples[:4]):
+        where = batch["segments"] == index
+        assert batch["input_ids"][where].tolist() == list(example.ids[prefix:])
+        assert batch["positions"][where].tolist() == list(range(prefix, len(example.ids)))
+        targets = batch["targets"][where].tolist()
         # each position predicts the next token, and only answer tokens count
         answer_from = example.n_context - 1 - prefix
         assert targets[answer_from:] == [*example.ids[example.n_context :], -100]
         assert set(targets[:answer_from]) == {-100}
-        start = end
+    # sixteen examples: four balanced rows of four, hardly any padding
+    many = collate(examples[:8] * 2, tokenizer.pad_token_id)
+    assert many["input_ids"].shape[0] == 4
+    assert (many["segments"] == -1).sum() < many["segments"].numel() * 0.1
 
 
 def test_epoch_batches_are_a_deterministic_permutation(tiny_llama: Path, built_data: Path) -> None:
