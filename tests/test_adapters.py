@@ -485,3 +485,29 @@ def test_zero3_gathers_partitioned_adapter_weights_on_save(
     assert any(t.abs().sum() > 0 for n, t in saved.items() if "lora_B" in n)  # it trained
     results = run_eval(str(tiny_llama), peft=out, tasks=["logic_claims_mc_all"], limit=2)
     assert 0.0 <= results["results"]["logic_claims_mc_all"]["acc,none"] <= 1.0
+
+
+@pytest.mark.slow
+def test_throughput_benchmark_reports_every_field(tiny_llama: Path, built_data: Path) -> None:
+    """The benchmark runs end to end (on the tiny model: its numbers mean nothing here)."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "train_throughput.py"),
+            *("--model", str(tiny_llama), "--methods", "lora,prompt_tuning"),
+            *("--steps", "1", "--warmup", "1", "--val-examples", "4", "--threads", "1"),
+            *("--peak-seconds", "0.2", "--json"),
+        ],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    assert report["matmul_peak_flops"] > 0
+    for method in ("lora", "prompt_tuning"):
+        r = report["methods"][method]
+        for key in ("reference_examples_per_s", "ours_examples_per_s", "ratio", "peak_fraction"):
+            assert r[key] > 0, key
+        # ours does less work per example: no padding to 64, logits only on answers
+        assert r["ours_flops_per_example"] < r["reference_flops_per_example"]
