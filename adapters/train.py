@@ -6,10 +6,10 @@
 The result is a standard PEFT adapter directory that lm-eval loads with
 ``--model_args pretrained=BASE,peft=OUT``, plus train_config.json, metrics.jsonl and
 loss.png. The loop is the one of HF PEFT's examples, with four changes that make it
-fast and exact: examples are the lm-eval task's own prompt + gold answer, batches
-are padded only to their longest member (and grouped by length), the logits are
-computed only where an answer token is predicted, and the prompt prefix that every
-example of a batch shares (the instruction, plus the soft prompt) runs once per batch.
+fast and exact: examples are the lm-eval task's own prompt + gold answer, a batch's
+examples are packed a few to a row instead of padded to 64, the prompt prefix they
+all share (the instruction, after the soft prompt) runs once per batch, and logits
+are computed only where an answer token is predicted.
 """
 
 from __future__ import annotations
