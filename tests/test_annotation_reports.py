@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from reference_data import RAW_4_RATERS  # [K2011] / [irrCAC] cac.raw4raters
 from scipy import stats as sps
 
 from logic_claims.annotations import reports as R
@@ -25,22 +26,6 @@ from logic_claims.annotations import stats as S
 from logic_claims.harness.errors import InputError
 
 SEED_RESULTS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "seed-results"
-
-N = None
-RAW_4_RATERS = [
-    [1, 1, N, 1],
-    [2, 2, 3, 2],
-    [3, 3, 3, 3],
-    [3, 3, 3, 3],
-    [2, 2, 2, 2],
-    [1, 2, 3, 4],
-    [4, 4, 4, 4],
-    [1, 1, 2, 1],
-    [2, 2, 2, 2],
-    [N, 5, 5, 5],
-    [N, N, 1, 1],
-    [N, N, 3, N],
-]
 
 
 def long_rows(matrix, dimension="category", system="s", raters=None):

@@ -29,26 +29,10 @@ import math
 
 import numpy as np
 import pytest
+from reference_data import RAW_4_RATERS  # [K2011] / [irrCAC] cac.raw4raters
 from scipy import stats as sps
 
 from logic_claims.annotations import stats as S
-
-N = None
-# [K2011] / [irrCAC] cac.raw4raters: rows = units (subjects), columns = observers.
-RAW_4_RATERS = [
-    [1, 1, N, 1],
-    [2, 2, 3, 2],
-    [3, 3, 3, 3],
-    [3, 3, 3, 3],
-    [2, 2, 2, 2],
-    [1, 2, 3, 4],
-    [4, 4, 4, 4],
-    [1, 1, 2, 1],
-    [2, 2, 2, 2],
-    [N, 5, 5, 5],
-    [N, N, 1, 1],
-    [N, N, 3, N],
-]
 
 # [irrCAC] distrib.6raters: counts of 6 raters per subject over 5 categories.
 DISTRIB_6_RATERS = np.array(
