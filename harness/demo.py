@@ -24,7 +24,8 @@ EVAL_TASKS = ("logic_claims", "logic_claims_mc")
 GEN_KWARGS = {"max_gen_toks": 32}  # the first sentence, which the score reads, is shorter
 # Small enough for <= 5 minutes on 2 cores, large enough to move the answers.
 ADAPTER_OVERRIDES: dict[str, Any] = {
-    "max_train_examples": 240,
+    "max_train_examples": 480,
+    "learning_rate": 3e-3,
     "examples_per_generic": 1,
     "num_epochs": 1,
     "max_val_examples": 48,
