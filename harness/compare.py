@@ -575,23 +575,10 @@ def _bootstrap_ci(values: Sequence[float], config: Config) -> dict[str, float] |
 
 
 def _paired_diff_ci(a: Sequence[float], b: Sequence[float], config: Config) -> dict | None:
+    """Bootstrap interval of the mean paired difference (resampling claims)."""
     import numpy as np
-    from scipy import stats
 
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    if len(d) < 2:
-        return None
-    if np.all(d == d[0]):
-        return {"low": float(d[0]), "high": float(d[0])}
-    res = stats.bootstrap(
-        (d,),
-        np.mean,
-        n_resamples=config.n_resamples,
-        confidence_level=config.confidence_level,
-        method="percentile",
-        rng=np.random.default_rng(config.seed),
-    )
-    return {"low": float(res.confidence_interval.low), "high": float(res.confidence_interval.high)}
+    return _bootstrap_ci(np.asarray(a, dtype=float) - np.asarray(b, dtype=float), config)
 
 
 def gen_table(answers: dict[str, tuple[str, str]], config: Config) -> dict[str, Any]:
