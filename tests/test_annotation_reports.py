@@ -9,7 +9,6 @@ own judgments come from ../shared/data/seed-results/human_model{4,6}.csv.
 from __future__ import annotations
 
 import base64
-import itertools
 import json
 import re
 from html.parser import HTMLParser
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from reference_data import RAW_4_RATERS  # [K2011] / [irrCAC] cac.raw4raters
+from reference_data import RAW_4_RATERS, naive_gwet  # [K2011] / [irrCAC] cac.raw4raters
 from scipy import stats as sps
 
 from logic_claims.annotations import reports as R
@@ -85,21 +84,6 @@ def synthetic(
     return pd.DataFrame(rows)
 
 
-def naive_ac1(matrix, cats):
-    """Gwet (2008/2014) AC1 evaluated directly from rater pairs, item by item."""
-    items = [[v for v in row if v is not None] for row in matrix]
-    items = [it for it in items if it]
-    agree = []
-    for it in items:
-        if len(it) >= 2:
-            pairs = list(itertools.permutations(range(len(it)), 2))
-            agree.append(sum(it[i] == it[j] for i, j in pairs) / len(pairs))
-    pa = sum(agree) / len(agree)
-    pi = [sum(it.count(c) / len(it) for it in items) / len(items) for c in cats]
-    pe = sum(p * (1 - p) for p in pi) / (len(cats) - 1)
-    return (pa - pe) / (1 - pe)
-
-
 def dumps(report):
     return json.dumps(report, allow_nan=False)  # strict JSON: no NaN, no numpy types
 
@@ -157,7 +141,7 @@ def test_agreement_report_on_random_missing_data_matches_references(seed):
         assert block["krippendorff_alpha"]["statistic"] == pytest.approx(expected, abs=1e-12)
         matrix = [[None if pd.isna(v) else v for v in row] for row in wide.to_numpy()]
         assert block["gwet_ac1"]["statistic"] == pytest.approx(
-            naive_ac1(matrix, ["0", "1"]), abs=1e-12
+            naive_gwet(matrix, ["0", "1"], "ac1")[0], abs=1e-12
         )
         assert block["raters_per_item"]["min"] < 3  # ratings really are missing
         for pair in block["cohen_kappa"]["pairs"]:

@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 import pytest
-from reference_data import RAW_4_RATERS  # [K2011] / [irrCAC] cac.raw4raters
+from reference_data import RAW_4_RATERS, naive_gwet  # [K2011] / [irrCAC] cac.raw4raters
 from scipy import stats as sps
 
 from logic_claims.annotations import stats as S
@@ -279,25 +279,6 @@ def test_counts_table_rejects_unknown_label():
 
 
 # ----------------------------------------------------------------- reference implementations
-
-
-def naive_gwet(matrix, cats, kind):
-    """Direct evaluation of Gwet (2014) eqs. by enumerating rater pairs item by item."""
-    items = [[v for v in row if v is not None] for row in matrix]
-    items = [it for it in items if it]
-    agree = []
-    for it in items:
-        if len(it) >= 2:
-            pairs = list(itertools.permutations(range(len(it)), 2))
-            agree.append(sum(it[i] == it[j] for i, j in pairs) / len(pairs))
-    pa = sum(agree) / len(agree)
-    pi = [sum(it.count(c) / len(it) for it in items) / len(items) for c in cats]
-    chance = {
-        "ac1": sum(p * (1 - p) for p in pi) / (len(cats) - 1),  # Gwet (2008)
-        "fleiss": sum(p * p for p in pi),  # Fleiss (1971)
-    }
-    pe = chance[kind]
-    return (pa - pe) / (1 - pe), pa
 
 
 @pytest.mark.parametrize("seed", range(6))
