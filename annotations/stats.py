@@ -486,6 +486,29 @@ def _mean_diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.mean(x, axis=axis) - np.mean(y, axis=axis)
 
 
+def _permutation_pvalue(
+    x: np.ndarray,
+    y: np.ndarray,
+    statistic: Any,
+    permutation_type: str,
+    n_resamples: int,
+    rng: np.random.Generator,
+) -> float:
+    """p-value of ``scipy.stats.permutation_test`` on the two systems' scores."""
+    from scipy import stats
+
+    res = stats.permutation_test(
+        (x, y),
+        statistic,
+        permutation_type=permutation_type,
+        vectorized=True,
+        n_resamples=n_resamples,
+        batch=500,
+        rng=rng,
+    )
+    return float(res.pvalue)
+
+
 def paired_comparison(
     a: Sequence[float],
     b: Sequence[float],
@@ -502,7 +525,6 @@ def paired_comparison(
     scores within a unit; exact when 2^n <= n_resamples). Interval: paired bootstrap over units.
     Exact test: McNemar on the per-unit majority labels (ties left out).
     """
-    from scipy import stats
 
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
@@ -514,16 +536,7 @@ def paired_comparison(
     if np.all(x == y):
         pvalue = 1.0  # every permutation gives 0: no evidence either way
     else:
-        res = stats.permutation_test(
-            (x, y),
-            _mean_diff_paired,
-            permutation_type="samples",
-            vectorized=True,
-            n_resamples=n_resamples,
-            batch=500,
-            rng=rng,
-        )
-        pvalue = float(res.pvalue)
+        pvalue = _permutation_pvalue(x, y, _mean_diff_paired, "samples", n_resamples, rng)
     if x.size >= 2:
         ci, how = _bootstrap_ci((x, y), _mean_diff_paired, True, n_resamples, confidence_level, rng)
     else:
@@ -557,7 +570,6 @@ def unpaired_comparison(
     systems (``permutation_type="independent"``). Interval: bootstrap resampling each system's
     units separately. Exact test: Fisher on the per-unit majority labels (ties left out).
     """
-    from scipy import stats
 
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if x.size == 0 or y.size == 0:
@@ -567,16 +579,7 @@ def unpaired_comparison(
     if np.all(np.concatenate([x, y]) == x[0]):
         pvalue = 1.0
     else:
-        res = stats.permutation_test(
-            (x, y),
-            _mean_diff,
-            permutation_type="independent",
-            vectorized=True,
-            n_resamples=n_resamples,
-            batch=500,
-            rng=rng,
-        )
-        pvalue = float(res.pvalue)
+        pvalue = _permutation_pvalue(x, y, _mean_diff, "independent", n_resamples, rng)
     if x.size >= 2 and y.size >= 2:
         ci, how = _bootstrap_ci((x, y), _mean_diff, False, n_resamples, confidence_level, rng)
     else:
