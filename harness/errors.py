@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
 
 
@@ -22,3 +23,16 @@ class InputError(Exception):
         if self.path is not None and self.line is not None:
             where = f"{self.path}:{self.line}"
         return f"{where}: {self.problem}" if where else self.problem
+
+
+def clip(value: object, limit: int = 80) -> str:
+    """A short ``repr`` of user input for error messages: nested values are elided
+    (``reprlib``) and the text is cut to ``limit`` characters."""
+    shortener = reprlib.Repr()
+    shortener.maxlevel = 3
+    shortener.maxstring = shortener.maxother = limit
+    shortener.maxlist = shortener.maxtuple = shortener.maxdict = shortener.maxset = 6
+    text = shortener.repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 15]}... ({len(text)} chars)"

@@ -31,11 +31,50 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    # mkstemp makes the file private (0600); the result is an ordinary file of the user's.
+    tmp_path.chmod(0o666 & ~current_umask())
     try:
         yield tmp_path
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines split at ``\n`` (and ``\r\n``) only.
+
+    ``str.splitlines`` also splits at U+2028, U+2029, U+0085 and other separators that
+    lm-eval and our JSONL exports write unescaped inside JSON strings.
+    """
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def check_not_input(out: str | Path, inputs: Iterable[str | Path], option: str = "--out") -> None:
+    """Refuse an output path that is one of the inputs, or a directory holding one.
+
+    No command writes over what it reads: ``export --store S --out S`` would replace the
+    store with a CSV.
+    """
+    out_resolved = Path(out).resolve()
+    for source in inputs:
+        source_resolved = Path(source).resolve()
+        same = out_resolved == source_resolved
+        if not same and out_resolved.exists() and source_resolved.exists():
+            same = os.path.samefile(out_resolved, source_resolved)
+        if same:
+            raise InputError(f"{option} is one of the inputs ({source}); choose another path", out)
+        if out_resolved in source_resolved.parents:
+            raise InputError(f"{option} is a folder that holds the input {source}", out)
 
 
 def write_text(path: str | Path, text: str) -> None:
@@ -75,7 +114,7 @@ def read_text(path: str | Path, *, empty: str | None = "empty file") -> str:
 
 def iter_json_lines(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line; a bad line is an InputError."""
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
         try:
@@ -105,7 +144,7 @@ def atomic_dir(path: str | Path, overwrite: bool = True) -> Iterator[Path]:
     if path.exists() and not overwrite:
         raise InputError("already exists (pass --overwrite to replace it)", path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the result is an ordinary directory
+    tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; the result is not
     try:
         yield tmp
         if path.exists():
@@ -117,3 +156,63 @@ def atomic_dir(path: str | Path, overwrite: bool = True) -> Iterator[Path]:
             os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+MAX_YAML_NODES = 100_000
+
+
+def load_yaml(text: str, path: str | Path, max_nodes: int = MAX_YAML_NODES) -> Any:
+    """``yaml.safe_load`` with anchors and aliases bounded.
+
+    Aliases are fine (compare configs reuse ``x-...`` anchors), but a few hundred bytes of
+    nested aliases expand to billions of nodes ("billion laughs"); a document whose
+    expanded size exceeds ``max_nodes`` is refused before anything walks it. A YAML error
+    is an InputError naming the file and line.
+    """
+    import yaml
+
+    if "\x00" in text:
+        raise InputError("not a YAML text file (holds NUL bytes)", path)
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            size = _expanded_size(node, {}, max_nodes)
+            if size > max_nodes:
+                raise InputError(
+                    f"YAML expands to more than {max_nodes:,} values (nested aliases?)", path
+                )
+        return loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(
+            f"not valid YAML ({problem})", path, mark.line + 1 if mark else None
+        ) from exc
+    except RecursionError as exc:
+        raise InputError("YAML nested too deeply", path) from exc
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: Any, memo: dict[int, int], limit: int) -> int:
+    """Number of nodes ``node`` stands for once every alias is expanded (capped past limit)."""
+    import yaml
+
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = limit + 1  # a node that contains itself expands without end
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    else:
+        children = []
+    for child in children:
+        size += _expanded_size(child, memo, limit)
+        if size > limit:
+            break
+    memo[key] = min(size, limit + 1)
+    return memo[key]
