@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from logic_claims.harness.errors import InputError
+from logic_claims.harness.errors import InputError, clip
 
 
 def _check_writable(parent: Path) -> None:
@@ -112,15 +112,29 @@ def read_text(path: str | Path, *, empty: str | None = "empty file") -> str:
     return text
 
 
+def parse_json(text: str, path: str | Path, line: int | None = None) -> Any:
+    """``json.loads`` for a user's text: bad JSON, nesting too deep for the parser, a
+    number too long to convert, or NaN/Infinity are an InputError naming file and line."""
+
+    def refuse_constant(name: str) -> Any:
+        raise InputError(f"not valid JSON ({name} is not a JSON number)", path, line)
+
+    try:
+        return json.loads(text, parse_constant=refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc.msg})", path, line) from exc
+    except RecursionError as exc:
+        raise InputError("JSON nested too deeply", path, line) from exc
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InputError(f"not valid JSON ({clip(str(exc), 60)})", path, line) from exc
+
+
 def iter_json_lines(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line; a bad line is an InputError."""
     for lineno, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON ({exc.msg})", path, lineno) from exc
+        record = parse_json(line, path, lineno)
         if not isinstance(record, dict):
             raise InputError("expected a JSON object", path, lineno)
         yield lineno, record
