@@ -231,6 +231,8 @@ def cmd_export(args: argparse.Namespace) -> None:
     if fmt is None:
         raise InputError("give --format csv|jsonl|labelstudio (or end --out in .csv/.jsonl/.json)")
     to_stdout = args.out == "-"
+    if to_stdout and fmt == "labelstudio":
+        raise InputError("--format labelstudio writes two files (OUT.json, OUT.xml): give a path")
     # What was written goes to stderr when the export itself is on standard output.
     report = sys.stderr if to_stdout else sys.stdout
     if to_stdout:
@@ -255,8 +257,6 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 def _labelstudio_config(out: Path, store: str) -> Path:
     """The labeling config written beside the tasks (OUT.xml), checked like --out."""
-    if str(out) == "-":
-        raise InputError("--format labelstudio writes two files (OUT.json, OUT.xml): give a path")
     config = out.with_suffix(".xml")
     if config == out:
         raise InputError("--format labelstudio: end --out in .json (OUT.xml is the config)", out)
