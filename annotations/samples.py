@@ -148,9 +148,10 @@ def default_system_name(path: str | Path) -> str:
         if results.is_file():
             try:
                 config = json.loads(results.read_text(encoding="utf-8")).get("config", {})
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except (OSError, ValueError, RecursionError, AttributeError):  # not a JSON object
                 config = {}
-            args = config.get("model_args")
+            check_no_surrogates(config, results)
+            args = config.get("model_args") if isinstance(config, dict) else None
             if isinstance(args, str):  # the command line's "pretrained=x,peft=y"
                 args = dict(p.split("=", 1) for p in args.split(",") if "=" in p)
             if isinstance(args, dict) and args.get("pretrained"):

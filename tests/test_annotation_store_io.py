@@ -623,3 +623,21 @@ def test_bad_label_studio_structure_is_one_line(
     assert code == 2
     one_line_error(err, f"{path}:2:", problem)
     assert dump(store) == before
+
+
+def test_a_bad_lm_eval_results_file_beside_the_samples(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    samples = write_lm_eval_samples(tmp_path / "__models__m7", HOSTILE[:2])
+    results = samples.parent / "results_2024-05-01T10-00-00.000001.json"
+    argv = ["annotate", "new", "--per-item", "1", "--annotators", "a", "--samples", samples]
+    # Not an object: the system is named after lm-eval's model folder.
+    results.write_text("[1, 2]")
+    code, out, err = cli(*argv, "--store", tmp_path / "a.sqlite", capsys=capsys)
+    assert code == 0 and "system m7: 2 answers" in out, err
+    # A lone surrogate in the model's name: refused, naming the results file.
+    results.write_text('{"config": {"model_args": {"pretrained": "/models/x\\udc80"}}}')
+    code, _, err = cli(*argv, "--store", tmp_path / "b.sqlite", capsys=capsys)
+    assert code == 2
+    one_line_error(err, f"{results}:", "lone surrogate \\udc80")
+    assert not (tmp_path / "b.sqlite").exists()
