@@ -635,13 +635,14 @@ Export a store.
   jsonl        one judgment per line and system, with time and item metadata
   labelstudio  OUT.json tasks (data: item_id, claim, answer; blinded) and OUT.xml, the
                labeling config to paste into the Label Studio project
+--out - writes csv or jsonl to standard output. --out may not be the store itself.
 
 examples:
   logic-claims annotate export --store ratings.sqlite --out ratings.csv
   logic-claims annotate export --store ratings.sqlite --out tasks.json --format labelstudio""",
     )
     exp.add_argument("--store", required=True)
-    exp.add_argument("--out", required=True)
+    exp.add_argument("--out", required=True, help="the file to write (- : standard output)")
     exp.add_argument("--format", choices=("csv", "jsonl", "labelstudio"))
     exp.set_defaults(func=cmd_export)
 

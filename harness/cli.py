@@ -30,6 +30,9 @@ The usual path:
   logic-claims eval --model smollm2-135m-instruct --limit 20
   lm_eval --model hf --model_args pretrained=$(logic-claims model path) \\
           --tasks logic_claims --include_path tasks    # the same, through lm-eval
+
+Exit status: 0 done, 2 bad input (one line: FILE:LINE: problem), 130 interrupted,
+141 the reader of the output went away (`... | head -1`; nothing more is printed).
 """
 
 
