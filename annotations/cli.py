@@ -34,6 +34,11 @@ def _names(text: str, what: str) -> list[str]:
     return names
 
 
+def _store_files(path: str | Path) -> list[str]:
+    """A store and the files SQLite keeps beside it: none may be overwritten by an output."""
+    return [str(path), *(f"{path}{suffix}" for suffix in ("-wal", "-shm", "-journal"))]
+
+
 # -- annotate new ---------------------------------------------------------------------
 
 
@@ -238,7 +243,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     if to_stdout:
         out = Path("standard output")
     else:
-        check_not_input(out, [args.store])
+        check_not_input(out, _store_files(args.store))
     with Store.open(args.store) as store:
         if fmt == "csv":
             n = export_csv(store, args.out)
@@ -260,7 +265,7 @@ def _labelstudio_config(out: Path, store: str) -> Path:
     config = out.with_suffix(".xml")
     if config == out:
         raise InputError("--format labelstudio: end --out in .json (OUT.xml is the config)", out)
-    check_not_input(config, [store], "--out (its .xml labeling config)")
+    check_not_input(config, _store_files(store), "--out (its .xml labeling config)")
     return config
 
 
@@ -320,7 +325,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, dict[str, list[str]]]:
     from logic_claims.annotations.store import Store, parse_dimensions
 
     if getattr(args, "html", None):
-        check_not_input(args.html, [args.ratings], "--html")
+        check_not_input(args.html, _store_files(args.ratings), "--html")
     if file_format(args.ratings) == "store":
         if args.dimension:
             raise InputError("--dimension is for CSV/JSONL files; a store knows its dimensions")

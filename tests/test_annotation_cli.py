@@ -199,6 +199,7 @@ def test_no_command_writes_over_its_own_input(
         (("export", "--store", path, "--out", path, "--format", "csv"), "--out is one of the"),
         (("export", "--store", path, "--out", path, "--format", "jsonl"), "--out is one of the"),
         (("export", "--store", path, "--out", tmp_path, "--format", "csv"), "folder that holds"),
+        (("export", "--store", path, "--out", f"{path}-wal", "--format", "csv"), "is one of the"),
         (("export", "--store", config_named, "--out", tmp_path / "x" / "tasks.json"),
          "--out (its .xml labeling config) is one of the inputs"),
         (("scores", path, "--html", path), "--html is one of the inputs"),
