@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from logic_claims.harness.errors import InputError
+from logic_claims.harness.io import check_not_input
 
 RATINGS_HELP = (
     "judgments: an annotation store (.sqlite from `annotate new`/`import-legacy`), a wide "
@@ -33,6 +34,11 @@ def _names(text: str, what: str) -> list[str]:
     return names
 
 
+def _store_files(path: str | Path) -> list[str]:
+    """A store and the files SQLite keeps beside it: none may be overwritten by an output."""
+    return [str(path), *(f"{path}{suffix}" for suffix in ("-wal", "-shm", "-journal"))]
+
+
 # -- annotate new ---------------------------------------------------------------------
 
 
@@ -51,6 +57,7 @@ def cmd_new(args: argparse.Namespace) -> None:
             f"--system given {len(args.system)} times for {len(args.samples)} --samples files: "
             "give one --system per --samples, in the same order, or none"
         )
+    check_not_input(args.store, args.samples, "--store")
     per_system: dict[str, list[Any]] = {}
     sources: dict[str, list[str]] = {}
     for n, path in enumerate(args.samples):
@@ -195,6 +202,7 @@ def cmd_import(args: argparse.Namespace) -> None:
     from logic_claims.annotations.store import Store
 
     path = Path(args.file)
+    check_not_input(args.store, [path], "--store")
     fmt = args.format or file_format(path)
     with Store.open(args.store) as store:
         if fmt == "labelstudio":
@@ -227,19 +235,38 @@ def cmd_export(args: argparse.Namespace) -> None:
     )
     if fmt is None:
         raise InputError("give --format csv|jsonl|labelstudio (or end --out in .csv/.jsonl/.json)")
+    to_stdout = args.out == "-"
+    if to_stdout and fmt == "labelstudio":
+        raise InputError("--format labelstudio writes two files (OUT.json, OUT.xml): give a path")
+    # What was written goes to stderr when the export itself is on standard output.
+    report = sys.stderr if to_stdout else sys.stdout
+    if to_stdout:
+        out = Path("standard output")
+    else:
+        check_not_input(out, _store_files(args.store))
     with Store.open(args.store) as store:
         if fmt == "csv":
-            n = export_csv(store, out)
-            print(f"wrote {out}: {n} rows (item, system, rater; empty cell = not rated)")
+            n = export_csv(store, args.out)
+            what = "rows (item, system, rater; empty cell = not rated)"
+            print(f"wrote {out}: {n} {what}", file=report)
         elif fmt == "jsonl":
-            n = export_jsonl(store, out)
-            print(f"wrote {out}: {n} judgments (one per line and system)")
+            n = export_jsonl(store, args.out)
+            print(f"wrote {out}: {n} judgments (one per line and system)", file=report)
         else:
             from logic_claims.annotations.labelstudio import export_tasks
 
-            config = out.with_suffix(".xml")
+            config = _labelstudio_config(out, args.store)
             n = export_tasks(store, out, config)
             print(f"wrote {out} ({n} Label Studio tasks, blinded) and {config} (labeling config)")
+
+
+def _labelstudio_config(out: Path, store: str) -> Path:
+    """The labeling config written beside the tasks (OUT.xml), checked like --out."""
+    config = out.with_suffix(".xml")
+    if config == out:
+        raise InputError("--format labelstudio: end --out in .json (OUT.xml is the config)", out)
+    check_not_input(config, _store_files(store), "--out (its .xml labeling config)")
+    return config
 
 
 def cmd_import_legacy(args: argparse.Namespace) -> None:
@@ -253,6 +280,7 @@ def cmd_import_legacy(args: argparse.Namespace) -> None:
     )
 
     path = Path(args.file)
+    check_not_input(args.store, [path], "--store")
     rows = read_legacy(path, args.system)
     result = ImportResult()
 
@@ -296,6 +324,8 @@ def _load(args: argparse.Namespace) -> tuple[Any, dict[str, list[str]]]:
     from logic_claims.annotations.ratings import file_format, load_ratings
     from logic_claims.annotations.store import Store, parse_dimensions
 
+    if getattr(args, "html", None):
+        check_not_input(args.html, _store_files(args.ratings), "--html")
     if file_format(args.ratings) == "store":
         if args.dimension:
             raise InputError("--dimension is for CSV/JSONL files; a store knows its dimensions")
@@ -610,13 +640,14 @@ Export a store.
   jsonl        one judgment per line and system, with time and item metadata
   labelstudio  OUT.json tasks (data: item_id, claim, answer; blinded) and OUT.xml, the
                labeling config to paste into the Label Studio project
+--out - writes csv or jsonl to standard output. --out may not be the store itself.
 
 examples:
   logic-claims annotate export --store ratings.sqlite --out ratings.csv
   logic-claims annotate export --store ratings.sqlite --out tasks.json --format labelstudio""",
     )
     exp.add_argument("--store", required=True)
-    exp.add_argument("--out", required=True)
+    exp.add_argument("--out", required=True, help="the file to write (- : standard output)")
     exp.add_argument("--format", choices=("csv", "jsonl", "labelstudio"))
     exp.set_defaults(func=cmd_export)
 

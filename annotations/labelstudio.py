@@ -19,8 +19,8 @@ from xml.sax.saxutils import quoteattr
 
 from logic_claims.annotations.ratings import ANY_SYSTEM, Judgment
 from logic_claims.annotations.store import Dimension, Store, item_id_of
-from logic_claims.harness.errors import InputError
-from logic_claims.harness.io import read_text, write_json, write_text
+from logic_claims.harness.errors import InputError, clip
+from logic_claims.harness.io import check_no_surrogates, read_text, write_json, write_text
 
 
 def labeling_config(dimensions: tuple[Dimension, ...]) -> str:
@@ -90,6 +90,11 @@ def _array_elements(text: str, path: Path) -> list[tuple[Any, int]]:
             value, idx = decoder.raw_decode(text, idx)
         except json.JSONDecodeError as exc:
             raise InputError(f"not valid JSON ({exc.msg})", path, exc.lineno) from exc
+        except RecursionError as exc:
+            raise InputError("JSON nested too deeply", path, line) from exc
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            raise InputError(f"not valid JSON ({clip(str(exc))})", path, line) from exc
+        check_no_surrogates(value, path, line)
         out.append((value, line))
         while idx < len(text) and text[idx] in " \t\r\n":
             idx += 1
@@ -116,6 +121,72 @@ def _rater(completed_by: Any, rater_map: dict[str, str]) -> str | None:
     return rater_map.get(str(completed_by), str(completed_by))
 
 
+def _item_id(task: Any, path: Path, line: int) -> str:
+    if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+        raise InputError("a Label Studio task needs a 'data' object", path, line)
+    data = task["data"]
+    for key in ("item_id", "claim", "answer"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise InputError(f"task data {key} must be a string, got {clip(data[key])}", path, line)
+    if data.get("item_id"):
+        return data["item_id"]
+    if not (data.get("claim") and data.get("answer")):
+        raise InputError("task data has no item_id (nor claim and answer)", path, line)
+    return item_id_of(data["claim"], data["answer"])
+
+
+def _choice(result: Any, dims: dict[str, Dimension], path: Path, line: int) -> tuple[str, str]:
+    """(dimension, label) of one ``choices`` result."""
+    name = result.get("from_name")
+    dim = dims.get(name) if isinstance(name, str) else None
+    if dim is None:
+        raise InputError(
+            f"unknown dimension {clip(name)} in result (this set has: {', '.join(dims)})",
+            path,
+            line,
+        )
+    value = result.get("value")
+    if not isinstance(value, dict):
+        raise InputError(f"{name}: result value must be an object, got {clip(value)}", path, line)
+    choices = value.get("choices")
+    if not isinstance(choices, list) or len(choices) != 1 or not isinstance(choices[0], str):
+        raise InputError(f"{name}: expected one choice, got {clip(choices)}", path, line)
+    if choices[0] not in dim.labels:
+        raise InputError(
+            f"{name}: value {clip(choices[0])} is not one of {'/'.join(dim.labels)}", path, line
+        )
+    return dim.name, choices[0]
+
+
+def _judgments(
+    annotation: Any, item_id: str, dims: dict[str, Dimension], rater_map: dict[str, str],
+    path: Path, line: int,
+) -> list[Judgment]:  # fmt: skip
+    """The judgments of one annotation (a rater's completion of a task)."""
+    if not isinstance(annotation, dict):
+        raise InputError("an annotation must be an object", path, line)
+    if annotation.get("was_cancelled"):
+        return []  # the rater skipped the task
+    if isinstance(annotation.get("completed_by"), list):
+        raise InputError("completed_by must be a user id or object", path, line)
+    rater = _rater(annotation.get("completed_by"), rater_map)
+    if not rater:
+        raise InputError("annotation without completed_by", path, line)
+    when = annotation.get("updated_at") or annotation.get("created_at")
+    if when is not None and not isinstance(when, str):
+        raise InputError(f"created_at/updated_at must be a time, got {clip(when)}", path, line)
+    results = annotation.get("result") or []
+    if not isinstance(results, list):
+        raise InputError(f"'result' must be a list, got {clip(results)}", path, line)
+    out = []
+    for result in results:
+        if not isinstance(result, dict) or result.get("type") != "choices":
+            continue  # other control tags (e.g. a comment box) are not judgments
+        name, value = _choice(result, dims, path, line)
+        out.append(Judgment(item_id, ANY_SYSTEM, rater, name, value, line, when))
+    return out
+
+
 def read_completions(
     path: str | Path, dims: dict[str, Dimension], rater_map: dict[str, str] | None = None
 ) -> list[Judgment]:
@@ -128,48 +199,12 @@ def read_completions(
         raise InputError("no tasks in the file", path)
     out: list[Judgment] = []
     for task, line in tasks:
-        if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
-            raise InputError("a Label Studio task needs a 'data' object", path, line)
-        data = task["data"]
-        item_id = data.get("item_id")
-        if not item_id:
-            if not (data.get("claim") and data.get("answer")):
-                raise InputError("task data has no item_id (nor claim and answer)", path, line)
-            item_id = item_id_of(str(data["claim"]), str(data["answer"]))
+        item_id = _item_id(task, path, line)
         annotations = task.get("annotations", [])
         if not isinstance(annotations, list):
             raise InputError("'annotations' must be a list", path, line)
         for annotation in annotations:
-            if not isinstance(annotation, dict):
-                raise InputError("an annotation must be an object", path, line)
-            if annotation.get("was_cancelled"):
-                continue  # the rater skipped the task
-            rater = _rater(annotation.get("completed_by"), rater_map)
-            if not rater:
-                raise InputError("annotation without completed_by", path, line)
-            when = annotation.get("updated_at") or annotation.get("created_at")
-            for result in annotation.get("result", []) or []:
-                if not isinstance(result, dict) or result.get("type") != "choices":
-                    continue  # other control tags (e.g. a comment box) are not judgments
-                name = result.get("from_name")
-                dim = dims.get(str(name))
-                if dim is None:
-                    raise InputError(
-                        f"unknown dimension {name!r} in result (this set has: {', '.join(dims)})",
-                        path,
-                        line,
-                    )
-                choices = (result.get("value") or {}).get("choices") or []
-                if len(choices) != 1:
-                    raise InputError(f"{name}: expected one choice, got {choices!r}", path, line)
-                value = str(choices[0])
-                if value not in dim.labels:
-                    raise InputError(
-                        f"{name}: value {value!r} is not one of {'/'.join(dim.labels)}",
-                        path,
-                        line,
-                    )
-                out.append(Judgment(str(item_id), ANY_SYSTEM, rater, dim.name, value, line, when))
+            out.extend(_judgments(annotation, item_id, dims, rater_map, path, line))
     return out
 
 

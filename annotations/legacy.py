@@ -25,7 +25,7 @@ from pathlib import Path
 
 from logic_claims.annotations.store import Item, content_hash, quantifier_of
 from logic_claims.harness.errors import InputError
-from logic_claims.harness.io import read_text
+from logic_claims.harness.io import read_text, split_lines
 
 # The claims the study built: "All X" and "Not all X" false/true from exceptions,
 # "Some X" / "No X" true/false from instances.
@@ -61,9 +61,11 @@ def read_legacy(path: str | Path, system: str) -> list[LegacyRow]:
     """Rows of one of the study's human-evaluation files of ``system``'s answers;
     InputError names file and line."""
     path = Path(path)
+    # Lines as the study read them (``for line in open(...)``: universal newlines, which
+    # read_text applies), never split at U+2028, U+0085 or form feeds inside an answer.
     text = read_text(path, empty="empty file (no judgments)")
     rows: list[LegacyRow] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
         fields = line.rstrip("\r\n").split(",")

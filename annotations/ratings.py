@@ -26,12 +26,15 @@ File formats
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import json
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from logic_claims.annotations.store import (
     DEFAULT_DIMENSIONS,
@@ -45,8 +48,8 @@ from logic_claims.annotations.store import (
     pair_id_of,
     quantifier_of,
 )
-from logic_claims.harness.errors import InputError
-from logic_claims.harness.io import atomic_path, iter_json_lines, read_text, write_jsonl
+from logic_claims.harness.errors import InputError, clip
+from logic_claims.harness.io import atomic_path, iter_json_lines, read_text
 
 KEY_COLUMNS = ("item_id", "system", "annotator")
 META_COLUMNS = ("quantifier", "claim_type", "label", "pair_id", "claim", "answer")
@@ -86,6 +89,26 @@ class Judgment:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+TEXT_FIELDS = (*KEY_COLUMNS, "dimension", "time", "quantifier", "claim_type", "claim", "answer",
+               "pair_id")  # fmt: skip
+# The wide CSV of a long answer has fields far over csv's default limit (128 KiB); this
+# bound still stops a file with no closing quote from being read as one endless field.
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
+
+
+def check_types(record: dict[str, Any], path: Path, line: int) -> None:
+    """A JSON record's known fields have the types a file of ours gives them: text (or
+    null) for names, texts and time; a label (text, number or true/false) for values."""
+    for name in TEXT_FIELDS:
+        value = record.get(name)
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"{name} must be a string, got {clip(value)}", path, line)
+    for name in ("label", "value"):
+        value = record.get(name)
+        if value is not None and not isinstance(value, str | int | float):
+            raise InputError(f"{name} must be a label, got {clip(value)}", path, line)
+
+
 def _parse_label(value: Any, path: Path, line: int) -> bool | None:
     if value is None or value == "":
         return None
@@ -96,7 +119,7 @@ def _parse_label(value: Any, path: Path, line: int) -> bool | None:
         return True
     if text in _FALSE:
         return False
-    raise InputError(f"label must be true/false (or empty), got {value!r}", path, line)
+    raise InputError(f"label must be true/false (or empty), got {clip(value)}", path, line)
 
 
 def _meta(record: dict[str, Any], path: Path, line: int) -> dict[str, Any]:
@@ -128,20 +151,22 @@ def _keys(record: dict[str, Any], path: Path, line: int) -> tuple[str, str, str]
 
 
 def _check_value(dim: Dimension, value: Any, path: Path, line: int) -> str:
+    if not isinstance(value, str | int | float):  # bool is an int
+        raise InputError(f"{dim.name}: value must be a label, got {clip(value)}", path, line)
     text = str(value).strip()
     # JSON may carry 1, 1.0 or true for the label "1".
     if isinstance(value, bool) or (isinstance(value, float) and value.is_integer()):
         text = str(int(value))
     if text not in dim.labels:
         raise InputError(
-            f"{dim.name}: value {text!r} is not one of {'/'.join(dim.labels)}", path, line
+            f"{dim.name}: value {clip(text)} is not one of {'/'.join(dim.labels)}", path, line
         )
     return text
 
 
 def _unknown_column(name: str, dims: dict[str, Dimension], path: Path, line: int) -> InputError:
     return InputError(
-        f"unknown column {name!r} (expected {','.join(KEY_COLUMNS)}, dimensions "
+        f"unknown column {clip(name)} (expected {','.join(KEY_COLUMNS)}, dimensions "
         f"{','.join(dims)}, optional {','.join(META_COLUMNS)}; declare another dimension "
         "with --dimension NAME:LABEL/LABEL)",
         path,
@@ -167,8 +192,17 @@ def _wide(
 
 
 def read_csv(path: Path, dims: dict[str, Dimension]) -> list[Judgment]:
-    text = read_text(path)
-    reader = csv.reader(io.StringIO(text))
+    # newline="": a quoted field keeps its "\r" and "\r\n" (csv's own rule).
+    text = read_text(path, newline="")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    try:
+        return _read_csv_rows(reader, path, dims)
+    except csv.Error as exc:
+        raise InputError(f"not a valid CSV ({exc})", path, reader.line_num) from exc
+
+
+def _read_csv_rows(reader: Any, path: Path, dims: dict[str, Dimension]) -> list[Judgment]:
     try:
         header = next(reader)
     except StopIteration:
@@ -208,13 +242,14 @@ def read_jsonl(path: Path, dims: dict[str, Dimension]) -> list[Judgment]:
     rows = 0
     for line, record in iter_json_lines(path, text):
         rows += 1
+        check_types(record, path, line)
         if "dimension" not in record:
             out.extend(_wide(record, dims, path, line))
             continue
         for name in record:
             if name not in KEY_COLUMNS + META_COLUMNS + LONG_COLUMNS:
                 raise InputError(
-                    f"unknown field {name!r} (a judgment has {','.join(KEY_COLUMNS)},"
+                    f"unknown field {clip(name)} (a judgment has {','.join(KEY_COLUMNS)},"
                     f"dimension,value[,time,{','.join(META_COLUMNS)}])",
                     path,
                     line,
@@ -223,7 +258,7 @@ def read_jsonl(path: Path, dims: dict[str, Dimension]) -> list[Judgment]:
         dim = dims.get(str(record["dimension"]))
         if dim is None:
             raise InputError(
-                f"unknown dimension {record['dimension']!r} (known: {','.join(dims)}; declare "
+                f"unknown dimension {clip(record['dimension'])} (known: {','.join(dims)}; declare "
                 "others with --dimension NAME:LABEL/LABEL)",
                 path,
                 line,
@@ -469,7 +504,7 @@ def export_csv(store: Store, out: str | Path) -> int:
         values.setdefault((r[0], r[1]), {})[r[2]] = r[3]
     header = ["item_id", "system", "annotator", *dims, *META_COLUMNS]
     n = 0
-    with atomic_path(out) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
+    with output_stream(out) as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
         for r in store.conn.execute(query):
@@ -493,8 +528,26 @@ def export_jsonl(store: Store, out: str | Path) -> int:
         if record["label"] is not None:  # numpy/pandas booleans are not JSON
             record["label"] = bool(record["label"])
         records.append(record)
-    write_jsonl(out, records)
+    with output_stream(out) as fh:
+        for record in records:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     return len(records)
+
+
+@contextlib.contextmanager
+def output_stream(out: str | Path) -> Iterator[TextIO]:
+    """A text stream for an export: standard output for ``-`` (UTF-8 whatever the
+    locale, line ends as written), else a file written atomically (a failed export
+    leaves the old file, or none)."""
+    if str(out) == "-":
+        buffer = io.StringIO(newline="")
+        yield buffer
+        sys.stdout.flush()
+        sys.stdout.buffer.write(buffer.getvalue().encode("utf-8"))
+        sys.stdout.buffer.flush()
+        return
+    with atomic_path(out) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
+        yield fh
 
 
 def _isna(value: Any) -> bool:

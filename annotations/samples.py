@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from logic_claims.annotations.store import Item
-from logic_claims.harness.errors import InputError
-from logic_claims.harness.io import read_text
+from logic_claims.harness.errors import InputError, clip
+from logic_claims.harness.io import check_no_surrogates, read_text, split_lines
 
 _SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d\d-\d\dT[\d.\-]+)\.jsonl$")
+QUANTIFIERS = ("all", "not_all", "some", "no")
 NOT_LM_EVAL = (
     "not an lm-eval --log_samples record ({why}); expected a samples_<task>_<date>.jsonl "
     "written by `lm_eval --log_samples --output_path DIR` or `logic-claims eval --output DIR`"
@@ -50,6 +51,57 @@ def _answer_of(record: dict[str, Any]) -> str | None:
     return None
 
 
+def _parse(line: str, path: Path, lineno: int) -> dict[str, Any]:
+    """One line of a samples file as an lm-eval record, or an InputError."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(NOT_LM_EVAL.format(why=f"not JSON: {exc.msg}"), path, lineno) from exc
+    except RecursionError as exc:
+        raise InputError(NOT_LM_EVAL.format(why="JSON nested too deeply"), path, lineno) from exc
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        why = f"not JSON: {clip(str(exc))}"
+        raise InputError(NOT_LM_EVAL.format(why=why), path, lineno) from exc
+    if not isinstance(record, dict):
+        raise InputError(NOT_LM_EVAL.format(why="not a JSON object"), path, lineno)
+    missing = [k for k in ("doc", "doc_id", "resps") if k not in record]
+    if missing:
+        raise InputError(NOT_LM_EVAL.format(why=f"no {', '.join(missing)}"), path, lineno)
+    check_no_surrogates(record, path, lineno)
+    if isinstance(record["doc_id"], bool) or not isinstance(record["doc_id"], int | str):
+        raise InputError(f"doc_id must be a number, got {clip(record['doc_id'])}", path, lineno)
+    return record
+
+
+def _item(doc: Any, answer: str, path: Path, lineno: int) -> Item:
+    """The item of one record's doc (our claim record) and answer."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("claim"), str):
+        raise InputError(
+            "lm-eval record whose doc has no 'claim': not a logic_claims task", path, lineno
+        )
+    label = doc.get("label")
+    if label is not None and not isinstance(label, bool):
+        raise InputError(f"doc label must be true/false, got {clip(label)}", path, lineno)
+    quantifier = doc.get("quantifier")
+    if quantifier is not None and quantifier not in QUANTIFIERS:
+        raise InputError(
+            f"doc quantifier must be one of {'/'.join(QUANTIFIERS)}, got {clip(quantifier)}",
+            path,
+            lineno,
+        )
+    for key in ("target", "id"):
+        if isinstance(doc.get(key), dict | list):
+            raise InputError(f"doc {key} must be text, got {clip(doc[key])}", path, lineno)
+    return Item(
+        claim=doc["claim"].strip(),
+        answer=answer.strip(),
+        quantifier=quantifier,
+        label=label,
+        target=None if doc.get("target") is None else str(doc["target"]),
+        doc_id=None if doc.get("id") is None else str(doc["id"]),
+    )
+
+
 def read_samples(path: str | Path) -> list[SampleItem]:
     """Items of one samples file, one per doc (lm-eval repeats a doc once per filter;
     the first filter's record is kept). Raises InputError naming file and line."""
@@ -59,23 +111,11 @@ def read_samples(path: str | Path) -> list[SampleItem]:
     text = read_text(path, empty="empty file (no samples)")
     out: list[SampleItem] = []
     seen: set[Any] = set()
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    # Records are split at "\n" only: lm-eval writes U+2028 and the like unescaped.
+    for lineno, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(NOT_LM_EVAL.format(why=f"not JSON: {exc.msg}"), path, lineno) from exc
-        if not isinstance(record, dict):
-            raise InputError(NOT_LM_EVAL.format(why="not a JSON object"), path, lineno)
-        missing = [k for k in ("doc", "doc_id", "resps") if k not in record]
-        if missing:
-            raise InputError(NOT_LM_EVAL.format(why=f"no {', '.join(missing)}"), path, lineno)
-        doc = record["doc"]
-        if not isinstance(doc, dict) or not isinstance(doc.get("claim"), str):
-            raise InputError(
-                "lm-eval record whose doc has no 'claim': not a logic_claims task", path, lineno
-            )
+        record = _parse(line, path, lineno)
         answer = _answer_of(record)
         if answer is None:
             raise InputError(
@@ -84,21 +124,11 @@ def read_samples(path: str | Path) -> list[SampleItem]:
                 path,
                 lineno,
             )
+        item = _item(record["doc"], answer, path, lineno)
         key = record["doc_id"]
         if key in seen:  # the same doc under another filter
             continue
         seen.add(key)
-        label = doc.get("label")
-        if label is not None and not isinstance(label, bool):
-            raise InputError(f"doc label must be true/false, got {label!r}", path, lineno)
-        item = Item(
-            claim=doc["claim"].strip(),
-            answer=answer.strip(),
-            quantifier=doc.get("quantifier"),
-            label=label,
-            target=None if doc.get("target") is None else str(doc["target"]),
-            doc_id=None if doc.get("id") is None else str(doc["id"]),
-        )
         out.append(SampleItem(item, task, lineno))
     return out
 
@@ -118,9 +148,10 @@ def default_system_name(path: str | Path) -> str:
         if results.is_file():
             try:
                 config = json.loads(results.read_text(encoding="utf-8")).get("config", {})
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except (OSError, ValueError, RecursionError, AttributeError):  # not a JSON object
                 config = {}
-            args = config.get("model_args")
+            check_no_surrogates(config, results)
+            args = config.get("model_args") if isinstance(config, dict) else None
             if isinstance(args, str):  # the command line's "pretrained=x,peft=y"
                 args = dict(p.split("=", 1) for p in args.split(",") if "=" in p)
             if isinstance(args, dict) and args.get("pretrained"):

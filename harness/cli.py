@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from logic_claims.harness.errors import InputError
@@ -29,6 +30,9 @@ The usual path:
   logic-claims eval --model smollm2-135m-instruct --limit 20
   lm_eval --model hf --model_args pretrained=$(logic-claims model path) \\
           --tasks logic_claims --include_path tasks    # the same, through lm-eval
+
+Exit status: 0 done, 2 bad input (one line: FILE:LINE: problem), 130 interrupted,
+141 the reader of the output went away (`... | head -1`; nothing more is printed).
 """
 
 
@@ -44,7 +48,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Exit status when standard output was closed early (``logic-claims ... | head -1``):
+# 128 + SIGPIPE, what a shell reports for any Unix tool the pipe's reader left behind.
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; bad input is one line on stderr and exit 2, never a traceback."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            # Output still buffered (--help included) is written here, inside the try.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader of our output is gone: say nothing more, and point stdout at
+        # /dev/null so the interpreter's own flush at exit cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -92,15 +92,20 @@ def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def read_text(path: str | Path, *, empty: str | None = "empty file") -> str:
+def read_text(
+    path: str | Path, *, empty: str | None = "empty file", newline: str | None = None
+) -> str:
     """The UTF-8 text of a user's file (a BOM is dropped).
 
     Missing, a directory, not UTF-8, or (unless ``empty`` is None) blank: an
     InputError naming the file, whose message is ``empty`` for a blank file.
+    ``newline`` is ``open``'s: None turns ``\r\n`` and ``\r`` into ``\n``; a CSV
+    reader wants ``""`` (a quoted field keeps its ``\r``).
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open(encoding="utf-8-sig", newline=newline) as fh:
+            text = fh.read()
     except FileNotFoundError as exc:
         raise InputError("no such file", path) from exc
     except IsADirectoryError as exc:
@@ -113,14 +118,10 @@ def read_text(path: str | Path, *, empty: str | None = "empty file") -> str:
 
 
 def parse_json(text: str, path: str | Path, line: int | None = None) -> Any:
-    """``json.loads`` for a user's text: bad JSON, nesting too deep for the parser, a
-    number too long to convert, or NaN/Infinity are an InputError naming file and line."""
-
-    def refuse_constant(name: str) -> Any:
-        raise InputError(f"not valid JSON ({name} is not a JSON number)", path, line)
-
+    """``json.loads`` for a user's text: bad JSON, nesting too deep for the parser or a
+    number too long to convert are an InputError naming file and line."""
     try:
-        return json.loads(text, parse_constant=refuse_constant)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON ({exc.msg})", path, line) from exc
     except RecursionError as exc:
@@ -137,7 +138,33 @@ def iter_json_lines(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]
         record = parse_json(line, path, lineno)
         if not isinstance(record, dict):
             raise InputError("expected a JSON object", path, lineno)
+        check_no_surrogates(record, path, lineno)
         yield lineno, record
+
+
+def check_no_surrogates(value: Any, path: str | Path, line: int | None = None) -> None:
+    """Refuse a lone surrogate (JSON ``"\\ud800"``) in any string of a decoded JSON value.
+
+    JSON escapes decode into Python strings that cannot be encoded as UTF-8, so SQLite
+    and every file writer would fail on them later; valid surrogate pairs decode to one
+    character and pass.
+    """
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, str):
+            try:
+                current.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                code = ord(current[exc.start])
+                raise InputError(
+                    f"lone surrogate \\u{code:04x} in {clip(current, 40)} (not text)", path, line
+                ) from None
+        elif isinstance(current, dict):
+            stack.extend(current.keys())
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:

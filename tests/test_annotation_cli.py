@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -176,3 +179,96 @@ def test_report_arguments_are_checked(tmp_path: Path, capsys: pytest.CaptureFixt
         code, _, err = cli("annotate", *argv, capsys=capsys)
         assert code == 2 and err.count("\n") == 1 and problem in err, err
     assert dump(path) == before
+
+
+# -- no command writes over what it reads -------------------------------------------------
+
+
+def test_no_command_writes_over_its_own_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    path = new_store(tmp_path, {"sysA": ANSWERS_A, "sysB": ANSWERS_B}, per_item=1)
+    _judge_everything(path)
+    config_named = new_store(tmp_path / "x", {"sysA": ANSWERS_A}, per_item=1, name="tasks.xml")
+    legacy = tmp_path / "human.csv"
+    legacy.write_text("1,All birds fly.,False, penguins do not fly.,1,1,\n")
+    samples = next((tmp_path / "sysA").rglob("samples_*.jsonl"))
+    files = {legacy: legacy.read_bytes(), samples: samples.read_bytes()}
+    stores = {path: dump(path), config_named: dump(config_named)}
+    cases = [
+        (("export", "--store", path, "--out", path, "--format", "csv"), "--out is one of the"),
+        (("export", "--store", path, "--out", path, "--format", "jsonl"), "--out is one of the"),
+        (("export", "--store", path, "--out", tmp_path, "--format", "csv"), "folder that holds"),
+        (("export", "--store", path, "--out", f"{path}-wal", "--format", "csv"), "is one of the"),
+        (("export", "--store", config_named, "--out", tmp_path / "x" / "tasks.json"),
+         "--out (its .xml labeling config) is one of the inputs"),
+        (("scores", path, "--html", path), "--html is one of the inputs"),
+        (("agreement", path, "--html", path), "--html is one of the inputs"),
+        (("compare", path, "--systems", "sysA,sysB", "--html", path), "--html is one of the"),
+        (("import", path, "--store", path, "--format", "csv"), "--store is one of the inputs"),
+        (("import-legacy", legacy, "--system", "m", "--annotator", "a", "--store", legacy),
+         "--store is one of the inputs"),
+        (("new", "--store", samples, "--samples", samples, "--per-item", "1", "--annotators",
+          "a"), "--store is one of the inputs"),
+    ]  # fmt: skip
+    for argv, problem in cases:
+        code, _, err = cli("annotate", *argv, capsys=capsys)
+        assert code == 2 and err.count("\n") == 1 and problem in err, (argv, err)
+    assert {p: dump(p) for p in stores} == stores
+    assert {p: p.read_bytes() for p in files} == files
+    assert not (tmp_path / "x" / "tasks.json").exists()
+
+
+# -- output into a pipe whose reader has gone ---------------------------------------------
+
+
+def _cli_command(*argv: object) -> list[str]:
+    return [sys.executable, "-m", "logic_claims.harness.cli", *map(str, argv)]
+
+
+def test_a_command_piped_into_head_ends_quietly(tmp_path: Path) -> None:
+    long_answers = [f"{a} {'Because ' * 2000}" for a in ANSWERS_A]  # a 500 KB export
+    path = new_store(tmp_path, {"sysA": long_answers}, per_item=2)
+    _judge_everything(path)
+    export = _cli_command("annotate", "export", "--store", path, "--format", "jsonl", "--out", "-")
+    producer = subprocess.Popen(export, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    head = subprocess.run(["head", "-1"], stdin=producer.stdout, capture_output=True)
+    producer.stdout.close()
+    err = producer.stderr.read().decode()
+    producer.stderr.close()
+    # 141 if head had gone before the last write, 0 if the pipe took it all in time.
+    assert producer.wait() in (0, 141) and "Traceback" not in err, err
+    assert json.loads(head.stdout)["answer"] in {a.strip() for a in long_answers}
+    # A reader that is gone before anything is written (what head -1 leaves behind for
+    # the rest of a long output): exit 141, nothing on stderr.
+    commands = [
+        (("annotate", "status", "--store", path), 141),
+        (("annotate", "export", "--store", path, "--format", "csv", "--out", "-"), 141),
+        (("--help",), 0),  # argparse itself ignores a failed write of the help
+    ]
+    for argv, code in commands:
+        read, write = os.pipe()
+        os.close(read)
+        proc = subprocess.run(_cli_command(*argv), stdout=write, stderr=subprocess.PIPE)
+        os.close(write)
+        assert (proc.returncode, proc.stderr.decode()) == (code, ""), argv
+
+
+def test_export_to_standard_output_is_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # "-" is never a file name here
+    path = new_store(tmp_path, {"sysA": ANSWERS_A}, per_item=1)
+    _judge_everything(path)
+    capsys.readouterr()
+    for fmt in ("csv", "jsonl"):
+        out = tmp_path / f"r.{fmt}"
+        assert cli("annotate", "export", "--store", path, "--out", out)[0] == 0
+        capsys.readouterr()
+        proc = subprocess.run(_cli_command("annotate", "export", "--store", path, "--format",
+                                           fmt, "--out", "-"), capture_output=True)  # fmt: skip
+        assert proc.returncode == 0 and proc.stdout == out.read_bytes()
+        assert proc.stderr.decode().startswith("wrote standard output:")
+    code, _, err = cli("annotate", "export", "--store", path, "--format", "labelstudio",
+                       "--out", "-", capsys=capsys)  # fmt: skip
+    assert code == 2 and "writes two files" in err
