@@ -6,6 +6,7 @@ import argparse
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 from logic_claims.harness.errors import InputError
 
@@ -36,8 +37,21 @@ Exit status: 0 done, 2 bad input (one line: FILE:LINE: problem), 130 interrupted
 """
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block): ``PROG: error: problem``.
+
+    Subcommand parsers are made by ``add_parser``, which uses the parent's class, so
+    every subcommand gets it.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        if len(message) > 300:
+            message = f"{message[:280]}... ({len(message)} chars)"
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="logic-claims",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -71,6 +85,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str] | None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    for n, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            # Bytes that are not UTF-8 arrive as lone surrogates (PEP 383); SQLite and
+            # every file writer would fail on them later.
+            print(f"logic-claims: error: argument {n} is not valid UTF-8", file=sys.stderr)
+            return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

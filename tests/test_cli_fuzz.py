@@ -18,7 +18,6 @@ import json
 import shutil
 import sqlite3
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ from test_annotation_store import ANSWERS_A, dump, new_store, write_samples
 from logic_claims.harness import cli as harness_cli
 
 BILLION_LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
-    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi")
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
 )
 LOOKS_LIKE_A_RATING = {
     "item_id": "x",
@@ -85,7 +84,7 @@ HOSTILE_FILES = st.one_of(
     st.just(b"x" * 300_000),
     st.just(BILLION_LAUGHS.encode()),
     st.just(b"\xef\xbb\xbf"),
-    st.just("a,b\n\"unterminated\n".encode()),
+    st.just(b'a,b\n"unterminated\n'),
     st.just(b"item_id,system,annotator,factual\n" + b"x,A,ann,1\r" * 3),
     st.text(max_size=200).map(lambda s: s.encode("utf-8", "surrogatepass")),
     st.sampled_from(["\\ud800", "\\udfff", "a\\ud83d"]).map(_surrogate_text),
@@ -149,39 +148,30 @@ def check_refusal(argv: list[str], code: int, err: str) -> None:
         assert lines and "error" in lines[0], f"{argv!r}: exit 2 without an error line"
 
 
-# Each case: a name and argv built from (hostile file, work folder, store).
-CASES: dict[str, Callable[[Path, Path, Path], list[str]]] = {
-    "legacy accuracy": lambda f, w, s: ["legacy", "accuracy", str(f)],
-    "annotate new": lambda f, w, s: [
-        "annotate", "new", "--samples", str(f), "--per-item", "1",
-        "--annotators", "a,b", "--store", str(w / "new.sqlite"),
-    ],  # fmt: skip
-    "annotate status": lambda f, w, s: ["annotate", "status", "--store", str(f)],
-    "annotate import csv": lambda f, w, s: ["annotate", "import", "--store", str(s), str(f)],
-    "annotate import jsonl": lambda f, w, s: [
-        "annotate", "import", "--store", str(s), "--format", "jsonl", str(f),
-    ],  # fmt: skip
-    "annotate import labelstudio": lambda f, w, s: [
-        "annotate", "import", "--store", str(s), "--format", "labelstudio", str(f),
-    ],  # fmt: skip
-    "annotate import-legacy": lambda f, w, s: [
-        "annotate", "import-legacy", "--system", "x", "--annotator", "a",
-        "--store", str(s), str(f),
-    ],  # fmt: skip
-    "annotate scores": lambda f, w, s: ["annotate", "scores", str(f)],
-    "annotate agreement": lambda f, w, s: ["annotate", "agreement", "--json", str(f)],
-    "annotate compare": lambda f, w, s: ["annotate", "compare", "--systems", "A,B", str(f)],
-    "train": lambda f, w, s: [
-        "train", "--config", str(f), "--set", f"base_model={w / 'no-such-model'}",
-        "--output-dir", str(w / "adapter"), "--no-progress",
-    ],  # fmt: skip
-    "compare": lambda f, w, s: [
-        "compare", "--config", str(f), "--out", str(w / "report"), "--dry-run",
-    ],  # fmt: skip
-    "data build": lambda f, w, s: [
-        "data", "build", "--source", str(f.parent), "--out", str(w / "built"),
-    ],  # fmt: skip
+# Each case: argv with {file} (the hostile file), {work} (a fresh folder) and {store}.
+CASES = {
+    "legacy accuracy": "legacy accuracy {file}",
+    "annotate new": "annotate new --samples {file} --per-item 1 --annotators a,b"
+    " --store {work}/new.sqlite",
+    "annotate status": "annotate status --store {file}",
+    "annotate import csv": "annotate import --store {store} {file}",
+    "annotate import jsonl": "annotate import --store {store} --format jsonl {file}",
+    "annotate import labelstudio": "annotate import --store {store} --format labelstudio {file}",
+    "annotate import-legacy": "annotate import-legacy --system x --annotator a --store {store}"
+    " {file}",
+    "annotate scores": "annotate scores {file}",
+    "annotate agreement": "annotate agreement --json {file}",
+    "annotate compare": "annotate compare --systems A,B {file}",
+    "train": "train --config {file} --set base_model={work}/no-such-model"
+    " --output-dir {work}/adapter --no-progress",
+    "compare": "compare --config {file} --out {work}/report --dry-run",
+    "data build": "data build --source {folder} --out {work}/built",
 }
+
+
+def argv_of(template: str, **paths: object) -> list[str]:
+    """Split the template at spaces first, so a value with spaces stays one argument."""
+    return [part.format(**paths) for part in template.split(" ")]
 
 
 def _place(content: bytes, folder: Path, case: str) -> Path:
@@ -217,7 +207,7 @@ def test_hostile_files_are_refused_in_one_line(
     store = _copy_store(store_template, work / "store.sqlite")
     inputs_before = _digests(hostile.parent)
     store_before = dump(store)
-    argv = CASES[case](hostile, work, store)
+    argv = argv_of(CASES[case], file=hostile, work=work, store=store, folder=hostile.parent)
     code, _, err = run_cli(argv)
     check_refusal(argv, code, err)
     assert _digests(hostile.parent) == inputs_before, f"{argv!r} changed its input"
@@ -226,32 +216,19 @@ def test_hostile_files_are_refused_in_one_line(
     shutil.rmtree(work, ignore_errors=True)
 
 
-NUMBER_CASES: dict[str, Callable[[str, Path, Path, Path], list[str]]] = {
-    "data build --seed": lambda n, w, s, src: [
-        "data", "build", "--source", str(src), "--out", str(w / "b"), "--seed", n,
-    ],  # fmt: skip
-    "data build --ratios": lambda n, w, s, src: [
-        "data", "build", "--source", str(src), "--out", str(w / "b"), "--ratios", n, "1", "1",
-    ],  # fmt: skip
-    "annotate new --per-item": lambda n, w, s, src: [
-        "annotate", "new", "--samples", str(src / "samples.jsonl"), "--per-item", n,
-        "--annotators", "a,b", "--store", str(w / "n.sqlite"),
-    ],  # fmt: skip
-    "annotate new --limit": lambda n, w, s, src: [
-        "annotate", "new", "--samples", str(src / "samples.jsonl"), "--per-item", "1",
-        "--annotators", "a,b", "--store", str(w / "n.sqlite"), "--limit", n,
-    ],  # fmt: skip
-    "annotate serve --port": lambda n, w, s, src: [
-        "annotate", "serve", "--store", str(s), "--port", n, "--host", "256.0.0.1",
-    ],  # fmt: skip
-    "train --set learning_rate": lambda n, w, s, src: [
-        "train", "--config", "lora", "--set", f"learning_rate={n}",
-        "--set", f"base_model={w / 'no-such-model'}", "--output-dir", str(w / "a"),
-    ],  # fmt: skip
-    "train --set batch_size": lambda n, w, s, src: [
-        "train", "--config", "lora", "--set", f"batch_size={n}",
-        "--set", f"base_model={w / 'no-such-model'}", "--output-dir", str(w / "a"),
-    ],  # fmt: skip
+# Each case: argv with {n} (the hostile number), {work}, {store} and {source}.
+NUMBER_CASES = {
+    "data build --seed": "data build --source {source} --out {work}/b --seed {n}",
+    "data build --ratios": "data build --source {source} --out {work}/b --ratios {n} 1 1",
+    "annotate new --per-item": "annotate new --samples {source}/samples.jsonl --per-item {n}"
+    " --annotators a,b --store {work}/n.sqlite",
+    "annotate new --limit": "annotate new --samples {source}/samples.jsonl --per-item 1"
+    " --annotators a,b --store {work}/n.sqlite --limit {n}",
+    "annotate serve --port": "annotate serve --store {store} --port {n} --host 256.0.0.1",
+    "train --set learning_rate": "train --config lora --set learning_rate={n}"
+    " --set base_model={work}/no-such-model --output-dir {work}/a",
+    "train --set batch_size": "train --config lora --set batch_size={n}"
+    " --set base_model={work}/no-such-model --output-dir {work}/a",
 }
 
 
@@ -276,7 +253,7 @@ def test_hostile_numbers_are_refused_before_anything_runs(
     (source / "positive.csv").write_text("not,the,study,file\n")
     store = _copy_store(store_template, work / "store.sqlite")
     before = _digests(source)
-    argv = NUMBER_CASES[case](number, work, store, source)
+    argv = argv_of(NUMBER_CASES[case], n=number, work=work, store=store, source=source)
     code, _, err = run_cli(argv)
     check_refusal(argv, code, err)
     assert _digests(source) == before
