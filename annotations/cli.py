@@ -161,8 +161,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     try:
         server = make_server(args.store, args.host, args.port)
     except (OSError, ValueError, OverflowError) as exc:  # in use, no such address, bad name
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise InputError(f"cannot listen on {args.host} port {args.port} ({reason})") from exc
+        from logic_claims.harness.errors import clip
+
+        reason = getattr(exc, "strerror", None) or clip(str(exc))
+        where = f"{clip(args.host)} port {args.port}"
+        raise InputError(f"cannot listen on {where} ({reason})") from exc
     with Store.open(args.store) as store:
         raters = store.annotators()
     print(f"serving {args.store} at {server.url}  (Ctrl-C to stop)")

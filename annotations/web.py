@@ -555,6 +555,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             self._check_host()
             data = self._read_body()  # a GET's body too: it must not become a request
+            self.connection.settimeout(self.server.idle_timeout)  # not what the deadline left
             url = urllib.parse.urlsplit(self.path)
             if method == "GET":
                 self._get(url.path, urllib.parse.parse_qs(url.query))

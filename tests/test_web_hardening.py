@@ -385,7 +385,7 @@ def test_serve_on_a_port_in_use_is_one_line(store: Path) -> None:
         result = run_cli("annotate", "serve", "--store", str(store), "--port", port)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        f"logic-claims: error: cannot listen on 127.0.0.1 port {port} (Address already in use)"
+        f"logic-claims: error: cannot listen on '127.0.0.1' port {port} (Address already in use)"
     ]
 
 
