@@ -159,6 +159,7 @@ def cmd_tui(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    import ipaddress
     import urllib.parse
 
     from logic_claims.annotations.store import Store
@@ -166,12 +167,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     try:
         server = make_server(args.store, args.host, args.port)
-    except OSError as exc:
-        raise InputError(f"cannot listen on {args.host}:{args.port} ({exc.strerror})") from exc
+    except (OSError, ValueError, OverflowError) as exc:  # in use, no such address, bad name
+        from logic_claims.harness.errors import clip
+
+        reason = getattr(exc, "strerror", None) or clip(str(exc))
+        where = f"{clip(args.host)} port {args.port}"
+        raise InputError(f"cannot listen on {where} ({reason})") from exc
     with Store.open(args.store) as store:
         raters = store.annotators()
     print(f"serving {args.store} at {server.url}  (Ctrl-C to stop)")
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    if not ipaddress.ip_address(server.server_address[0]).is_loopback:
         print("warning: reachable from other machines; the page has no login", file=sys.stderr)
     for name in raters:
         print(f"  {name}: {server.url}?annotator={urllib.parse.quote(name)}")
@@ -182,6 +187,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
         print("stopped; every judgment is already saved")
     finally:
         server.server_close()
+
+
+def _port(text: str) -> int:
+    """A TCP port, 0..65535 (0: any free one)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0 to 65535, got {text[:20]!r}")
+    return port
 
 
 # -- import / export ----------------------------------------------------------------------
@@ -585,8 +601,14 @@ example:
   logic-claims annotate serve --store ratings.sqlite --port 8765""",
     )
     serve.add_argument("--store", required=True)
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=8765, help="port (default: %(default)s)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind: a name, an IPv4 or IPv6 literal such as ::1 (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--port", type=_port, default=8765, help="port, 0 to 65535 (default: %(default)s)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     imp = _sub(

@@ -8,8 +8,19 @@ Safety
 - Model text is data, never markup: the page builds its DOM with ``textContent`` only,
   and a Content-Security-Policy forbids inline scripts, so an answer holding
   ``<script>`` is shown as those characters.
-- POSTs must be ``application/json`` (a cross-site form cannot send that without a CORS
-  preflight, which this server never grants).
+- Other sites cannot use the page. POSTs must be ``application/json`` (a cross-site form
+  or no-cors fetch cannot send that without a CORS preflight, which this server never
+  grants); a POST whose ``Origin`` is not this server, or whose ``Sec-Fetch-Site`` is
+  not same-origin, is refused (403). A ``Host`` that is not a name of the bound address
+  (``localhost`` and the loopback literals for a loopback bind) is refused (421), so a
+  DNS-rebinding site can neither read nor write.
+- Every refusal closes the connection, and a request must be framed by one plain
+  ``Content-Length`` (``Transfer-Encoding`` is refused), so no body is ever read as a
+  second request (request smuggling).
+- Connections time out when silent (``idle_timeout``) and a request must arrive whole
+  within ``request_deadline``; at most ``max_connections`` are served at once, beyond
+  that a connection gets 503. Bad JSON (too deep, a too long number, a lone surrogate,
+  a field of the wrong type) is a 400 with a JSON error, never a traceback.
 - Every request opens its own SQLite connection; every judgment is its own
   ``BEGIN IMMEDIATE`` transaction naming its item, rater and dimension explicitly, so
   concurrent raters can neither lose nor cross writes.
@@ -17,8 +28,14 @@ Safety
 
 from __future__ import annotations
 
+import io
+import ipaddress
 import json
+import re
+import socket
+import sys
 import threading
+import time
 import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,9 +43,13 @@ from pathlib import Path
 from typing import Any
 
 from logic_claims.annotations.store import ConflictError, Store
-from logic_claims.harness.errors import InputError
+from logic_claims.harness.errors import InputError, clip
 
 MAX_BODY = 64 * 1024
+IDLE_TIMEOUT = 15.0  # seconds a connection may stay silent, between or inside requests
+REQUEST_DEADLINE = 30.0  # seconds for one whole request (line, headers, body) to arrive
+MAX_CONNECTIONS = 64  # connections served at once; more get 503 and are closed
+LINGER = 1.0  # seconds to drain what a refused client still sends, so it reads our answer
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -240,10 +261,49 @@ class RaterSessions:
             self.skipped[annotator] = [i for i in items if i != item_id]
 
 
+def _bind_host(host: str) -> str:
+    """``[::1]`` -> ``::1``: the address as the socket layer takes it."""
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
+def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(_bind_host(host))
+    except ValueError:
+        return None
+
+
+def _url_host(host: str) -> str:
+    """A host as it appears in a URL or a Host header (IPv6 literals in brackets)."""
+    address = _literal(host)
+    if address is None:
+        return host.lower()
+    return f"[{address.compressed}]" if address.version == 6 else address.compressed
+
+
+HOST_HEADER = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?", re.ASCII)
+
+
+def _parse_host(value: str) -> tuple[str, int] | None:
+    """A Host header (or an Origin's authority) as (normalised name, port), or None."""
+    match = HOST_HEADER.fullmatch(value.strip())
+    if match is None or (match[1].startswith("[") and _literal(match[1]) is None):
+        return None
+    return _url_host(match[1]), int(match[2] or 80)
+
+
 class AnnotationServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], store_path: Path):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        store_path: Path,
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+        idle_timeout: float = IDLE_TIMEOUT,
+        request_deadline: float = REQUEST_DEADLINE,
+    ):
         self.store_path = Path(store_path)
         with Store.open(self.store_path) as store:  # fail now, not on the first request
             self.dimensions = [
@@ -258,18 +318,148 @@ class AnnotationServer(ThreadingHTTPServer):
                 for d in store.dimensions
             ]
         self.sessions = RaterSessions()
-        super().__init__(address, Handler)
+        self.idle_timeout = idle_timeout
+        self.request_deadline = request_deadline
+        self.slots = threading.BoundedSemaphore(max_connections)
+        host = _bind_host(address[0])
+        literal = _literal(host)
+        if literal is not None and literal.version == 6:
+            self.address_family = socket.AF_INET6
+        super().__init__((host, address[1]), Handler)
+        self.host_names = self._host_names(host)
+
+    def _host_names(self, host: str) -> set[str]:
+        """The names a Host header may give for this server (DNS rebinding: a page of
+        another site that resolves its own name to this address says that name)."""
+        bound = ipaddress.ip_address(self.server_address[0])
+        names = {_url_host(host), _url_host(bound.compressed)}
+        if bound.is_loopback or bound.is_unspecified or host.lower() == "localhost":
+            names |= {"localhost", "127.0.0.1", "[::1]"}
+        if bound.is_unspecified:
+            names.add(socket.gethostname().lower())
+        return names
+
+    def host_allowed(self, value: str | None) -> bool:
+        parsed = None if value is None else _parse_host(value)
+        if parsed is None or parsed[1] != self.server_address[1]:
+            return False
+        name = parsed[0]
+        if name in self.host_names:
+            return True
+        # Bound to every address: any address literal names this machine, never a name
+        # that some other site's DNS controls.
+        return ipaddress.ip_address(self.server_address[0]).is_unspecified and (
+            _literal(name) is not None
+        )
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{_url_host(host)}:{port}/"
+
+    # -- a bounded number of connections, each in its own thread --------------------
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self._refuse_busy(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.slots.release()  # before the close: a client that saw EOF finds a slot
+            self.shutdown_request(request)
+
+    def _refuse_busy(self, request: socket.socket) -> None:
+        body = b'{"error": "too many connections; try again"}'
+        head = (
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+        )
+        try:
+            request.settimeout(1.0)
+            request.sendall(head.encode("ascii") + body)
+            request.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        self.close_request(request)  # no lingering here: this thread accepts connections
+
+    def shutdown_request(self, request: Any) -> None:
+        """Send our FIN, then drain (bounded) what the client still sends before closing:
+        closing with unread input sends a reset that can destroy the answer in flight."""
+        try:
+            request.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + LINGER
+            drained = 0
+            while drained < 4 * MAX_BODY and (left := deadline - time.monotonic()) > 0:
+                request.settimeout(left)
+                chunk = request.recv(65536)
+                if not chunk:
+                    break
+                drained += len(chunk)
+        except OSError:
+            pass
+        self.close_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line, never a traceback; a client that went away is not worth one."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            return
+        print(f"logic-claims serve: {type(exc).__name__}: {clip(str(exc))}", file=sys.stderr)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket's read side with a per-read timeout and a deadline for a whole request,
+    so a client that trickles bytes or lies about its Content-Length cannot hold a thread."""
+
+    def __init__(self, sock: socket.socket, idle: float):
+        self.sock = sock
+        self.idle = idle
+        self.deadline = float("inf")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("request took too long")
+        self.sock.settimeout(min(self.idle, left))
+        return self.sock.recv_into(buffer)
 
 
 class HttpError(Exception):
     def __init__(self, status: HTTPStatus, message: str):
         super().__init__(message)
         self.status = status
+
+
+TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", re.ASCII)  # RFC 9110 header names
+FIELDS = ("annotator", "item_id", "dimension", "value")
+
+
+def _field(body: dict[str, Any], name: str) -> str:
+    """A string field of a POST body ("" when absent); ``value`` may be a JSON integer."""
+    value = body.get(name)
+    if value is None:
+        return ""
+    if name == "value" and type(value) is int:
+        value = str(value)
+    if not isinstance(value, str):
+        raise HttpError(HTTPStatus.BAD_REQUEST, f"{name} must be a string, not {clip(value)}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise HttpError(HTTPStatus.BAD_REQUEST, f"{name} is not valid Unicode text") from exc
+    return value
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -280,12 +470,27 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     # -- plumbing ------------------------------------------------------------------
+    def setup(self) -> None:
+        self.timeout = self.server.idle_timeout
+        super().setup()
+        self.rfile.close()
+        self.reader = _DeadlineReader(self.connection, self.server.idle_timeout)
+        self.rfile = io.BufferedReader(self.reader)
+
+    def handle_one_request(self) -> None:
+        self.reader.deadline = time.monotonic() + self.server.request_deadline
+        super().handle_one_request()
+
     def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for key, value in SECURITY_HEADERS.items():
             self.send_header(key, value)
+        if status >= 400:
+            # Whatever is left of the request is never read as another request.
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -293,37 +498,81 @@ class Handler(BaseHTTPRequestHandler):
     def _json(self, obj: Any, status: HTTPStatus = HTTPStatus.OK) -> None:
         self._send(status, json.dumps(obj).encode("utf-8"), "application/json; charset=utf-8")
 
-    def _body(self) -> dict[str, Any]:
+    def _check_host(self) -> None:
+        if not self.server.host_allowed(self.headers.get("Host")):
+            url = self.server.url
+            raise HttpError(HTTPStatus.MISDIRECTED_REQUEST, f"unknown Host: this is {url}")
+
+    def _check_origin(self) -> None:
+        """Writes from this page only: browsers name the page's origin on every POST."""
+        origin = self.headers.get("Origin")
+        if origin is not None:
+            scheme, _, authority = origin.partition("://")
+            if scheme.lower() != "http" or not self.server.host_allowed(authority):
+                raise HttpError(HTTPStatus.FORBIDDEN, "cross-origin request refused")
+        site = self.headers.get("Sec-Fetch-Site")
+        if site is not None and site.strip().lower() not in ("same-origin", "none"):
+            raise HttpError(HTTPStatus.FORBIDDEN, "cross-site request refused")
+
+    def _read_body(self) -> bytes:
+        """The body, framed by one plain Content-Length; anything ambiguous is refused."""
+        bad_names = [k for k in self.headers if not TOKEN.fullmatch(k)]
+        if bad_names:
+            raise HttpError(HTTPStatus.BAD_REQUEST, f"bad header name {clip(bad_names[0])}")
+        if self.headers.get_all("Transfer-Encoding"):
+            raise HttpError(HTTPStatus.BAD_REQUEST, "Transfer-Encoding is not supported")
+        lengths = self.headers.get_all("Content-Length") or ["0"]
+        if len(lengths) != 1 or not re.fullmatch(r"[0-9]{1,10}", lengths[0].strip(), re.ASCII):
+            raise HttpError(HTTPStatus.BAD_REQUEST, "bad Content-Length")
+        length = int(lengths[0])
+        if length > MAX_BODY:
+            raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request too large")
+        try:
+            data = self.rfile.read(length)
+        except TimeoutError as exc:
+            raise HttpError(HTTPStatus.REQUEST_TIMEOUT, "request body too slow") from exc
+        if len(data) != length:
+            raise HttpError(HTTPStatus.BAD_REQUEST, "body shorter than its Content-Length")
+        return data
+
+    def _parse(self, data: bytes) -> dict[str, Any]:
         ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             raise HttpError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "POST application/json only")
         try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError as exc:
-            raise HttpError(HTTPStatus.BAD_REQUEST, "bad Content-Length") from exc
-        if length > MAX_BODY:
-            raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request too large")
-        try:
-            body = json.loads(self.rfile.read(length) or b"{}")
+            body = json.loads(data or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise HttpError(HTTPStatus.BAD_REQUEST, "body is not JSON") from exc
+        except ValueError as exc:  # Python's limit on the digits of an integer
+            raise HttpError(HTTPStatus.BAD_REQUEST, "body holds a number too long") from exc
+        except RecursionError as exc:
+            raise HttpError(HTTPStatus.BAD_REQUEST, "body is nested too deeply") from exc
         if not isinstance(body, dict):
             raise HttpError(HTTPStatus.BAD_REQUEST, "body must be a JSON object")
-        return body
+        return {name: _field(body, name) for name in FIELDS}
 
     def _handle(self, method: str) -> None:
         try:
+            self._check_host()
+            data = self._read_body()  # a GET's body too: it must not become a request
+            self.connection.settimeout(self.server.idle_timeout)  # not what the deadline left
             url = urllib.parse.urlsplit(self.path)
             if method == "GET":
                 self._get(url.path, urllib.parse.parse_qs(url.query))
             else:
-                self._post(url.path, self._body())
+                self._check_origin()
+                self._post(url.path, self._parse(data))
         except HttpError as exc:
             self._json({"error": str(exc)}, exc.status)
         except ConflictError as exc:
             self._json({"error": exc.problem}, HTTPStatus.CONFLICT)
         except InputError as exc:
             self._json({"error": exc.problem}, HTTPStatus.BAD_REQUEST)
+        except Exception as exc:  # a bug or a broken store: one line, a 500, no traceback
+            problem = f"{type(exc).__name__}: {clip(str(exc))}"
+            where = f"{self.command} {clip(self.path)}"
+            print(f"logic-claims serve: {where}: {problem}", file=sys.stderr)
+            self._json({"error": f"internal error ({problem})"}, HTTPStatus.INTERNAL_SERVER_ERROR)
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -356,19 +605,12 @@ class Handler(BaseHTTPRequestHandler):
         else:
             raise HttpError(HTTPStatus.NOT_FOUND, "not found")
 
-    def _post(self, path: str, body: dict[str, Any]) -> None:
-        annotator = str(body.get("annotator") or "")
+    def _post(self, path: str, body: dict[str, str]) -> None:
+        annotator, item_id = body["annotator"], body["item_id"]
         with Store.open(self.server.store_path) as store:
             store.check_annotator(annotator)
             if path == "/api/rate":
-                item_id = str(body.get("item_id") or "")
-                store.rate(
-                    item_id,
-                    annotator,
-                    str(body.get("dimension") or ""),
-                    str(body.get("value") if body.get("value") is not None else ""),
-                    source="web",
-                )
+                store.rate(item_id, annotator, body["dimension"], body["value"], source="web")
                 if len(store.current(item_id, annotator)) == len(store.dimensions):
                     self.server.sessions.unskip(annotator, item_id)
                 # Stay on a half-judged item even if it had been skipped.
@@ -377,7 +619,6 @@ class Handler(BaseHTTPRequestHandler):
                 undone = store.undo(annotator)
                 self._json(self._state(store, annotator, undone and undone.item_id))
             elif path == "/api/skip":
-                item_id = str(body.get("item_id") or "")
                 store.check_item(item_id)
                 self.server.sessions.skip(annotator, item_id)
                 self._json(self._state(store, annotator))
@@ -386,8 +627,21 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def make_server(
-    store_path: str | Path, host: str = "127.0.0.1", port: int = 8765
+    store_path: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    max_connections: int = MAX_CONNECTIONS,
+    idle_timeout: float = IDLE_TIMEOUT,
+    request_deadline: float = REQUEST_DEADLINE,
 ) -> AnnotationServer:
     """A ready server (port 0 picks a free one; see ``server.url``). Call
-    ``serve_forever()`` to run it, ``shutdown()`` from another thread to stop it."""
-    return AnnotationServer((host, port), Path(store_path))
+    ``serve_forever()`` to run it, ``shutdown()`` from another thread to stop it.
+    ``host`` may be an IPv6 literal (``::1``)."""
+    return AnnotationServer(
+        (host, port),
+        Path(store_path),
+        max_connections=max_connections,
+        idle_timeout=idle_timeout,
+        request_deadline=request_deadline,
+    )
