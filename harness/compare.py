@@ -1229,6 +1229,7 @@ def compare(
     ]
     if dry_run:
         return CompareResult({}, None, ran, cached)
+    config.output = check_report_dir(config)  # before any model runs, not after
     for job in runnable:
         print(f"compare: running {job.system.name}: {', '.join(job.missing)}", file=sys.stderr)
         run_job(job, config)
@@ -1261,6 +1262,24 @@ def compare(
         (tmp / "report.html").write_text(render_html(report, png), encoding="utf-8")
         (tmp / "chart.png").write_bytes(png)
     return CompareResult(report, config.output, ran, cached)
+
+
+REPORT_FILES = frozenset({"report.json", "report.md", "report.html", "chart.png"})
+
+
+def check_report_dir(config: Config) -> Path:
+    """Where the report may go.
+
+    The report replaces its directory whole, so that must be new, empty or a previous
+    report, and hold none of the inputs (config, data, adapters, study runs, ratings,
+    cache).
+    """
+    inputs = [config.path, config.data_dir, config.cache, *(f for _, f in config.legacy)]
+    inputs += [s.adapter for s in config.systems if s.adapter is not None]
+    inputs += [config.annotations] if config.annotations is not None else []
+    return data.check_output_dir(
+        config.output, inputs, own_files=REPORT_FILES, marker="report.json", what="report"
+    )
 
 
 def cmd_compare(args: argparse.Namespace) -> None:

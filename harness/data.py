@@ -517,12 +517,21 @@ MANIFEST = "manifest.json"
 BUILD_FILES = frozenset([f"{split}.jsonl" for split in SPLITS] + [MANIFEST])
 
 
-def check_output_dir(out: Path, sources: Iterable[Path] = ()) -> Path:
+def check_output_dir(
+    out: Path,
+    sources: Iterable[Path] = (),
+    *,
+    own_files: frozenset[str] = BUILD_FILES,
+    marker: str = MANIFEST,
+    what: str = "data build",
+) -> Path:
     """The directory a build may write to: ``out``, or the directory a symlink ``out`` names.
 
     A build replaces its output directory whole, so ``out`` must be new, empty, or a
     previous build holding nothing but what a build writes (its ``manifest.json`` marks
     it). A file, a folder of anything else, or a folder holding the sources is refused.
+    Other commands that replace a directory whole (``compare``'s report) pass their own
+    ``own_files``, ``marker`` and ``what``.
     """
     try:
         out.stat()  # a symbolic link loop, or a path through a file, raises here
@@ -538,21 +547,20 @@ def check_output_dir(out: Path, sources: Iterable[Path] = ()) -> Path:
     out = Path(os.path.realpath(out))  # a link to a directory: write there, keep the link
     try:
         if not out.is_dir():
-            raise InputError("is a file; --out names the dataset's output directory", out)
+            raise InputError("is a file; expected the output directory", out)
         names = sorted(p.name for p in out.iterdir())
     except OSError as exc:
         raise InputError(f"cannot list the output directory ({exc.strerror})", out) from exc
-    if names and MANIFEST not in names:
+    if names and marker not in names:
         raise InputError(
-            f"not empty and not a previous data build (no {MANIFEST}); "
-            "give a new or empty directory",
+            f"not empty and not a previous {what} (no {marker}); give a new or empty directory",
             out,
         )
-    if names and not _is_build_manifest(out / MANIFEST):
+    if names and marker == MANIFEST and not _is_build_manifest(out / MANIFEST):
         raise InputError(f"{MANIFEST} is not a data build manifest; not replacing it", out)
-    if others := [name for name in names if name not in BUILD_FILES]:
+    if others := [name for name in names if name not in own_files]:
         raise InputError(
-            f"holds files a data build did not write ({clip(', '.join(others))}); not replacing it",
+            f"holds files a {what} did not write ({clip(', '.join(others))}); not replacing it",
             out,
         )
     return out

@@ -254,6 +254,37 @@ legacy:
     assert (out / "chart.png").read_bytes().startswith(b"\x89PNG")
 
 
+def test_report_replaces_only_a_previous_report_and_never_an_input(
+    tmp_path: Path, built_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(
+        tmp_path / "rules.yaml",
+        f"data_dir: {built_data}\ncache: {tmp_path / 'cache'}\nlimit: 3\n{RULE_SYSTEM}",
+    )
+    report = tmp_path / "report"
+    assert main(["compare", "--config", str(config), "--out", str(report)]) == 0
+    assert main(["compare", "--config", str(config), "--out", str(report)]) == 0  # replaced
+    capsys.readouterr()
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("mine")
+    (report / "todo.txt").write_text("mine too")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("mine")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    for out, problem in [
+        (notes, "not a previous report"),
+        (report, "did not write ('todo.txt')"),
+        (a_file, "is a file"),
+        (tmp_path, "holds the input"),
+        (built_data, "one of the inputs"),
+    ]:
+        assert main(["compare", "--config", str(config), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert problem in err and "\n" not in err, err
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
 def test_annotations_columns_from_the_annotation_module(tmp_path: Path, built_data: Path) -> None:
     ratings = tmp_path / "ratings.csv"
     rows = ["item_id,system,annotator,factual,justified,quantifier,claim"]
