@@ -429,6 +429,15 @@ def check_output_dir(out: Path, resume: bool, overwrite: bool) -> Path | None:
     if (finished or found) and not overwrite:
         what = "an adapter" if finished else "checkpoints of an unfinished run (--resume?)"
         raise InputError(f"already holds {what}; pass --overwrite to replace it", out)
+    # A fresh run removes OUTPUT_FILES first: only ever those a run wrote.
+    ours = finished or found or (out / "train_config.json").is_file()
+    clash = [name for name in (*OUTPUT_FILES, CHECKPOINTS) if (out / name).exists()]
+    if clash and not ours:
+        raise InputError(
+            f"holds {', '.join(clash)} that no training run wrote; "
+            "give a new or empty --output-dir",
+            out,
+        )
     return None
 
 
@@ -533,6 +542,8 @@ def train(
     made_dir = not out.exists()
     base_path = resolve_base_model(cfg.base_model)
     data_dir = resolve_data_dir(cfg)
+    inputs = [data_dir] + ([Path(base_path)] if Path(base_path).exists() else [])  # not a hub id
+    atomic.check_not_input(out, inputs, option="--output-dir")
     if resume_from is not None:
         state = json.loads((resume_from / "trainer_state.json").read_text())
         if state["config_digest"] != cfg.digest():

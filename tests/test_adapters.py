@@ -462,6 +462,21 @@ def test_refusals_are_one_line_and_exit_2(
     (finished / "adapter_config.json").write_text("{}")
     assert main([*base, *ok, "--output-dir", str(finished)]) == 2
     assert "already holds an adapter" in capsys.readouterr().err
+    # A folder of the user's, the base model and the data are never written into.
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("the user's own")
+    for out, message in [
+        (project, "holds README.md that no training run wrote"),
+        (tiny_llama, "--output-dir is one of the inputs"),
+        (built_data.parent, "--output-dir is a folder that holds the input"),
+    ]:
+        listing = sorted(p.name for p in Path(out).iterdir())
+        assert main([*base, *ok, "--output-dir", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and "\n" not in err, err
+        assert sorted(p.name for p in Path(out).iterdir()) == listing
+    assert (project / "README.md").read_text() == "the user's own"
     assert not (tmp_path / "out").exists()  # nothing written by a refused run
 
     # the real CLI: one line on stderr, exit status 2

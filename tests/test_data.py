@@ -334,3 +334,13 @@ def test_stats_command_writes_json_and_histogram(small_source: Path, tmp_path: P
     assert stats["negative"]["rows"] == 6
     assert stats["negative"]["generic"]["words"]["min"] == 2  # "Birds fly."
     assert (out / "length_histogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stats_out_that_is_a_file_fails_in_one_line(
+    small_source: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine")
+    assert main(["data", "stats", "--source", str(small_source), "--out", str(blocker)]) == 2
+    assert "cannot create directory" in one_error_line(capsys)
+    assert blocker.read_text() == "mine"
