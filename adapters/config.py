@@ -7,9 +7,11 @@ a setting that cannot work is a one-line ``InputError`` naming the file (or ``--
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,7 +20,8 @@ from typing import Any
 
 import yaml
 
-from logic_claims.harness.errors import InputError
+from logic_claims.harness.errors import InputError, clip
+from logic_claims.harness.io import load_yaml, read_text
 from logic_claims.harness.prompt import INSTRUCTION
 
 METHODS = ("prompt_tuning", "lora", "ia3", "prefix_tuning")
@@ -101,6 +104,34 @@ class TrainConfig:
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 _HINTS = typing.get_type_hints(TrainConfig)
 
+MAX_COUNT = 2**31 - 1  # sizes, steps and counts: anything larger is a typo, not a setting
+# Every numeric field: (lowest, highest, whether the lowest itself is allowed).
+INT_RANGES: dict[str, tuple[int, int, bool]] = {
+    "num_virtual_tokens": (1, MAX_COUNT, True),
+    "lora_r": (1, MAX_COUNT, True),
+    "lora_alpha": (1, MAX_COUNT, True),
+    "batch_size": (1, MAX_COUNT, True),
+    "num_epochs": (1, MAX_COUNT, True),
+    "max_steps": (0, MAX_COUNT, True),
+    "warmup_steps": (0, MAX_COUNT, True),
+    "seed": (0, 2**32 - 1, True),  # what numpy (through accelerate's set_seed) accepts
+    "examples_per_generic": (0, MAX_COUNT, True),
+    "max_train_examples": (0, MAX_COUNT, True),
+    "max_val_examples": (0, MAX_COUNT, True),
+    "max_length": (1, MAX_COUNT, True),
+    "logging_steps": (1, MAX_COUNT, True),
+    "eval_steps": (1, MAX_COUNT, True),
+    "save_steps": (1, MAX_COUNT, True),
+    "save_total_limit": (1, MAX_COUNT, True),  # the last checkpoint is what --resume uses
+    "ds_param_persistence_threshold": (0, MAX_COUNT, True),
+}
+FLOAT_RANGES: dict[str, tuple[float, float, bool]] = {
+    "learning_rate": (0.0, math.inf, False),
+    "weight_decay": (0.0, math.inf, True),
+    "lora_dropout": (0.0, 1.0, True),  # [0, 1): a dropout of 1 drops everything
+    "max_grad_norm": (0.0, math.inf, False),
+}
+
 
 def _coerce(key: str, value: Any, where: str) -> Any:
     """Check ``value`` against the field's type; YAML already parsed numbers and lists."""
@@ -113,38 +144,49 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         if optional:
             return None
         raise InputError(f"{key} may not be null", where)
+    try:
+        return _coerce_to(base, key, value, where)
+    except OverflowError as exc:  # float() of a 400-digit integer
+        raise InputError(f"{key} is out of range, got {clip(value)}", where) from exc
+
+
+def _coerce_to(base: Any, key: str, value: Any, where: str) -> Any:
+    """``value`` as the field's (non-optional) type ``base``, or an InputError."""
     if typing.get_origin(base) is list:
         if isinstance(value, str):  # --set target_modules=q_proj,v_proj
             value = [v.strip() for v in value.split(",") if v.strip()]
         if isinstance(value, list) and False in value:  # YAML 1.1 reads a bare no as false
             raise InputError(f'{key}: write the quantifier no as "no" (quoted)', where)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise InputError(f"{key} must be a list of strings, got {value!r}", where)
+            raise InputError(f"{key} must be a list of strings, got {clip(value)}", where)
         return value
     if base is bool:
         if isinstance(value, bool):
             return value
-        raise InputError(f"{key} must be true or false, got {value!r}", where)
+        raise InputError(f"{key} must be true or false, got {clip(value)}", where)
     if base is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, float) and value.is_integer():  # 1.0e3 (YAML) -> 1000
             return int(value)
-        raise InputError(f"{key} must be an integer, got {value!r}", where)
+        raise InputError(f"{key} must be an integer, got {clip(value)}", where)
     if base is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise InputError(f"{key} must be a number, got {value!r}", where)
+            number = float(value)
+        elif isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
+            with contextlib.suppress(ValueError):
+                number = float(value)
+        if number is None:
+            raise InputError(f"{key} must be a number, got {clip(value)}", where)
+        if not math.isfinite(number):  # .inf, nan, 1e400
+            raise InputError(f"{key} must be a finite number, got {clip(value)}", where)
+        return number
     if base is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
-        raise InputError(f"{key} must be a string, got {value!r}", where)
-    raise AssertionError(f"unhandled type {hint} for {key}")
+        raise InputError(f"{key} must be a string, got {clip(value)}", where)
+    raise AssertionError(f"unhandled type {base} for {key}")
 
 
 def _apply(values: dict[str, Any], mapping: dict[str, Any], where: str) -> None:
@@ -152,21 +194,29 @@ def _apply(values: dict[str, Any], mapping: dict[str, Any], where: str) -> None:
         if key not in FIELDS:
             close = [k for k in FIELDS if k.split("_")[0] == str(key).split("_")[0]]
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise InputError(f"unknown config key {key!r}{hint}", where)
+            raise InputError(f"unknown config key {clip(key)}{hint}", where)
         values[key] = _coerce(key, value, where)
 
 
 def parse_set(items: list[str] | None) -> dict[str, Any]:
-    """``["lr=1", "seed=3"]`` (from ``--set``) -> dict; values are parsed as YAML scalars."""
+    """``["lr=1", "seed=3"]`` (from ``--set``) -> dict; values are parsed as YAML scalars.
+
+    A value that is not valid YAML stays a string; one whose aliases expand beyond a
+    small bound is refused.
+    """
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"--set expects key=value, got {item!r}")
+            raise InputError(f"--set expects key=value, got {clip(item)}")
         try:
-            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
+            out[key.strip()] = load_yaml(raw, f"--set {key.strip()[:40]}", max_nodes=1000)
+        except InputError as exc:
+            if not isinstance(exc.__cause__, yaml.YAMLError):
+                raise
             out[key.strip()] = raw
+        if out[key.strip()] is None and not raw.strip():
+            out[key.strip()] = ""
     return out
 
 
@@ -194,14 +244,7 @@ def load_config(
         _apply(values, source, "config")
     elif source is not None:
         path = config_path(source)
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            raise InputError(
-                f"not valid YAML ({getattr(exc, 'problem', exc)})", path, line
-            ) from exc
+        loaded = load_yaml(read_text(path, empty=None), path) or {}
         if not isinstance(loaded, dict):
             raise InputError("expected a mapping of config keys", path)
         _apply(values, loaded, str(path))
@@ -214,19 +257,14 @@ def load_config(
 def validate(c: TrainConfig) -> None:
     """Refuse settings that cannot work, before any model is loaded."""
     if c.method not in METHODS:
-        raise InputError(f"unknown method {c.method!r}; choose from {', '.join(METHODS)}")
-    for key in ("batch_size", "num_epochs", "logging_steps", "eval_steps", "save_steps"):
-        if getattr(c, key) < 1:
-            raise InputError(f"{key} must be >= 1, got {getattr(c, key)}")
-    for key in ("max_steps", "max_train_examples", "examples_per_generic", "warmup_steps"):
-        if getattr(c, key) < 0:
-            raise InputError(f"{key} must be >= 0, got {getattr(c, key)}")
-    if c.num_virtual_tokens < 1:
-        raise InputError(f"num_virtual_tokens must be >= 1, got {c.num_virtual_tokens}")
-    if c.learning_rate <= 0:
-        raise InputError(f"learning_rate must be > 0, got {c.learning_rate}")
+        raise InputError(f"unknown method {clip(c.method)}; choose from {', '.join(METHODS)}")
+    _check_ranges(c)
+    if not c.base_model.strip():
+        raise InputError("base_model may not be empty")
     if c.prompt_init not in ("text", "random"):
-        raise InputError(f"prompt_init must be text or random, got {c.prompt_init!r}")
+        raise InputError(f"prompt_init must be text or random, got {clip(c.prompt_init)}")
+    if c.method == "prompt_tuning" and c.prompt_init == "text" and not c.prompt_init_text.strip():
+        raise InputError("prompt_init_text may not be empty with prompt_init: text")
     if c.lr_schedule not in SCHEDULES:
         raise InputError(f"lr_schedule must be one of {', '.join(SCHEDULES)}")
     if c.cpu_backend not in CPU_BACKENDS:
@@ -234,10 +272,21 @@ def validate(c: TrainConfig) -> None:
     bad = [q for q in c.quantifiers if q not in QUANTIFIERS]
     if bad or not c.quantifiers:
         raise InputError(f"quantifiers must be a non-empty subset of {', '.join(QUANTIFIERS)}")
-    if c.save_total_limit < 1:
-        raise InputError(
-            "save_total_limit must be >= 1 (the last checkpoint is what --resume uses)"
-        )
     if c.method == "prefix_tuning" and c.gradient_checkpointing:
         # PEFT raises deep inside the first forward otherwise.
         raise InputError("prefix_tuning does not work with gradient_checkpointing; set it false")
+
+
+def _check_ranges(c: TrainConfig) -> None:
+    """Every numeric setting finite and in its range (``INT_RANGES``, ``FLOAT_RANGES``)."""
+    for key, (low, high, low_ok) in {**INT_RANGES, **FLOAT_RANGES}.items():
+        value = getattr(c, key)
+        if value is None:
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"{key} must be a finite number, got {value}")
+        if value < low or (value == low and not low_ok):
+            raise InputError(f"{key} must be {'>=' if low_ok else '>'} {low}, got {clip(value)}")
+        if value > high or (key == "lora_dropout" and value == high):
+            below = "<" if key == "lora_dropout" else "<="
+            raise InputError(f"{key} must be {below} {high}, got {clip(value)}")

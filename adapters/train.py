@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import shutil
@@ -428,6 +429,15 @@ def check_output_dir(out: Path, resume: bool, overwrite: bool) -> Path | None:
     if (finished or found) and not overwrite:
         what = "an adapter" if finished else "checkpoints of an unfinished run (--resume?)"
         raise InputError(f"already holds {what}; pass --overwrite to replace it", out)
+    # A fresh run removes OUTPUT_FILES first: only ever those a run wrote.
+    ours = finished or found or (out / "train_config.json").is_file()
+    clash = [name for name in (*OUTPUT_FILES, CHECKPOINTS) if (out / name).exists()]
+    if clash and not ours:
+        raise InputError(
+            f"holds {', '.join(clash)} that no training run wrote; "
+            "give a new or empty --output-dir",
+            out,
+        )
     return None
 
 
@@ -435,6 +445,36 @@ def clear_output_dir(out: Path) -> None:
     for name in OUTPUT_FILES:
         (out / name).unlink(missing_ok=True)
     shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
+
+
+def discard_run(out: Path, start_step: int, made_dir: bool) -> None:
+    """Take back what a run that failed after ``start_step`` wrote to ``out``.
+
+    A fresh run leaves no file of its own (and no ``out`` it created); a resumed run
+    keeps the checkpoints and metrics it resumed from and drops the later ones.
+    """
+    if start_step == 0:
+        clear_output_dir(out)
+        if made_dir and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        return
+    for checkpoint in checkpoints(out):
+        if int(checkpoint.name.split("-")[1]) > start_step:
+            shutil.rmtree(checkpoint, ignore_errors=True)
+    metrics = out / "metrics.jsonl"
+    atomic.write_jsonl(metrics, [r for r in _read_metrics(metrics) if r["step"] <= start_step])
+
+
+def any_not_finite(accelerator: Any, loss: torch.Tensor) -> bool:
+    """Whether ``loss`` is inf or NaN on any process (every process gets the same answer).
+
+    AdamW turns one non-finite gradient into NaN weights, which would then be saved as
+    if they were a working adapter.
+    """
+    bad = (~torch.isfinite(loss.detach())).float().reshape(1)
+    if accelerator.num_processes > 1:
+        bad = accelerator.reduce(bad, "sum")
+    return bool(bad.item())
 
 
 def plot_losses(records: list[dict[str, Any]], path: Path, title: str) -> None:
@@ -499,8 +539,11 @@ def train(
         output_dir = Path("runs") / "adapters" / name
     out = Path(output_dir)
     resume_from = check_output_dir(out, resume, overwrite)
+    made_dir = not out.exists()
     base_path = resolve_base_model(cfg.base_model)
     data_dir = resolve_data_dir(cfg)
+    inputs = [data_dir] + ([Path(base_path)] if Path(base_path).exists() else [])  # not a hub id
+    atomic.check_not_input(out, inputs, option="--output-dir")
     if resume_from is not None:
         state = json.loads((resume_from / "trainer_state.json").read_text())
         if state["config_digest"] != cfg.digest():
@@ -652,6 +695,18 @@ def train(
         disable=not (main and progress),
         dynamic_ncols=True,
     )
+
+    def give_up(what: str, step: int) -> InputError:
+        """A diverged run: its files are taken back and no adapter is written."""
+        bar.close()
+        if main:
+            discard_run(out, start_step, made_dir)
+        return InputError(
+            f"training diverged: the {what} at step {step} is not finite (inf or NaN); "
+            "no adapter written (lower learning_rate, or set max_grad_norm)",
+            out,
+        )
+
     window = torch.zeros(2, dtype=torch.float64, device=device)  # loss sum, answer tokens
     window_tokens = window_examples = 0
     window_start = time.perf_counter()
@@ -660,6 +715,8 @@ def train(
     for step in range(start_step + 1, total_steps + 1):
         b = batch_for(step - 1)
         loss_sum, n = module(**on_device(b, device))
+        if any_not_finite(accelerator, loss_sum):
+            raise give_up("training loss", step)
         accelerator.backward(loss_sum / n.clamp(min=1))
         if cfg.max_grad_norm and ds_plugin is None:
             accelerator.clip_grad_norm_(params, cfg.max_grad_norm)
@@ -681,6 +738,8 @@ def train(
             elapsed = time.perf_counter() - window_start
             train_loss = (totals[0] / totals[1].clamp(min=1)).item()
             val_loss = evaluate(accelerator, module, val_batches) if do_eval else None
+            if val_loss is not None and not math.isfinite(val_loss):  # same on every process
+                raise give_up("validation loss", step)
             record = {
                 "step": step,
                 "epoch": round(step / steps_per_epoch, 4),

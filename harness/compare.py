@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from logic_claims.harness import baselines, data, evaluate, legacy, retrieval
-from logic_claims.harness.errors import InputError
-from logic_claims.harness.io import atomic_dir, read_jsonl
+from logic_claims.harness.errors import InputError, clip
+from logic_claims.harness.io import atomic_dir, load_yaml, read_jsonl, read_text
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
 DEFAULT_LM_TASKS = (
@@ -154,11 +154,91 @@ def _line_of(text: str, *keys: str | int) -> int | None:
 def _limit(value: Any, where: str, path: Path, line: int | None) -> int | float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise InputError(f"{where}: limit must be a positive number, got {value!r}", path, line)
-    if isinstance(value, float) and value >= 1:
-        return int(value) if value.is_integer() else value
-    return value
+    try:
+        return evaluate.limit_value(value)
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}", path, line) from exc
+
+
+MAX_RESAMPLES = 1_000_000  # scipy holds every resample in memory at once
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _run_settings(raw: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
+    """``bootstrap.n_resamples``, ``confidence_level`` and ``seed``, checked."""
+    boot = raw.get("bootstrap") or {}
+    if not isinstance(boot, dict) or set(boot) - {"n_resamples"}:
+        raise InputError(
+            "`bootstrap:` must be a mapping with `n_resamples:` only",
+            path,
+            _line_of(text, "bootstrap"),
+        )
+    n_resamples = boot.get("n_resamples", 2000)
+    if not _is_int(n_resamples) or not 1 <= n_resamples <= MAX_RESAMPLES:
+        raise InputError(
+            f"bootstrap: n_resamples must be an integer from 1 to {MAX_RESAMPLES:,}, "
+            f"got {clip(n_resamples)}",
+            path,
+            _line_of(text, "bootstrap", "n_resamples"),
+        )
+    level = raw.get("confidence_level", 0.95)
+    number = isinstance(level, int | float) and not isinstance(level, bool)
+    if not number or not 0 < level < 1:  # nan is neither
+        raise InputError(
+            f"confidence_level must be a number between 0 and 1, got {clip(level)}",
+            path,
+            _line_of(text, "confidence_level"),
+        )
+    seed = raw.get("seed", 0)
+    if not _is_int(seed) or not 0 <= seed < 2**32:
+        raise InputError(
+            f"seed must be an integer from 0 to {2**32 - 1}, got {clip(seed)}",
+            path,
+            _line_of(text, "seed"),
+        )
+    return {"n_resamples": n_resamples, "confidence_level": float(level), "seed": seed}
+
+
+def _path_value(value: Any, key: str, path: Path, line: int | None) -> Path | None:
+    """A path setting: a string (no NUL), or None when absent or empty."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or "\x00" in value:
+        raise InputError(f"{key} must be a path, got {clip(value)}", path, line)
+    return Path(value)
+
+
+def _lm_options(merged: dict[str, Any], name: str, path: Path, line: int | None) -> dict:
+    """The lm-eval settings of one system (model, backend, batch size, ...), checked."""
+    where = f"system {clip(name)}"
+    for key in ("model", "backend", "device"):
+        value = merged.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise InputError(f"{where}: {key} must be a name, got {clip(value)}", path, line)
+    for key in ("model_args", "gen_kwargs"):
+        if merged.get(key) is not None and not isinstance(merged[key], dict):
+            raise InputError(f"{where}: {key} must be a mapping", path, line)
+    chat = merged.get("apply_chat_template", False)
+    if not isinstance(chat, bool):
+        raise InputError(
+            f"{where}: apply_chat_template must be true or false, got {clip(chat)}", path, line
+        )
+    try:
+        batch_size = evaluate.batch_size_value(merged.get("batch_size", 8))
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}", path, line) from exc
+    return {
+        "model": merged.get("model") or "smollm2-135m-instruct",
+        "apply_chat_template": chat,
+        "backend": merged.get("backend") or "hf",
+        "model_args": dict(merged.get("model_args") or {}),
+        "gen_kwargs": merged.get("gen_kwargs"),
+        "batch_size": batch_size,
+        "device": merged.get("device"),
+    }
 
 
 def load_config(
@@ -169,31 +249,16 @@ def load_config(
     Relative paths (adapters, legacy files, data_dir, output, cache) are taken from the
     current directory, the repository root when run through ``make``.
     """
-    import yaml
-
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InputError("no such config file", path) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read config ({exc})", path) from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(
-            f"not valid YAML ({getattr(exc, 'problem', exc)})",
-            path,
-            mark.line + 1 if mark else None,
-        ) from exc
+    text = read_text(path, empty=None)
+    raw = load_yaml(text, path)  # aliases bounded: a few bytes cannot expand to gigabytes
     if not isinstance(raw, dict):
         raise InputError("a compare config is a YAML mapping with a `systems:` list", path)
     for key in raw:
         # "x-..." keys hold YAML anchors to reuse (as in docker-compose files).
         if key not in CONFIG_KEYS and not str(key).startswith("x-"):
             raise InputError(
-                f"unknown key {key!r}; known: {', '.join(sorted(CONFIG_KEYS))}",
+                f"unknown key {clip(key)}; known: {', '.join(sorted(CONFIG_KEYS))}",
                 path,
                 _line_of(text, key),
             )
@@ -206,7 +271,7 @@ def load_config(
     for key in defaults:
         if key not in SYSTEM_KEYS - {"name", "kind", "rule"}:
             raise InputError(
-                f"unknown key {key!r} in defaults", path, _line_of(text, "defaults", key)
+                f"unknown key {clip(key)} in defaults", path, _line_of(text, "defaults", key)
             )
     top_limit = _limit(raw.get("limit"), "config", path, _line_of(text, "limit"))
 
@@ -218,14 +283,15 @@ def load_config(
         unknown = set(entry) - SYSTEM_KEYS
         if unknown:
             raise InputError(
-                f"system {entry['name']!r}: unknown key(s) {', '.join(sorted(unknown))}; "
+                f"system {clip(entry['name'])}: unknown key(s) "
+                f"{', '.join(sorted(str(key)[:40] for key in unknown))[:200]}; "
                 f"known: {', '.join(sorted(SYSTEM_KEYS))}",
                 path,
                 line,
             )
         name = str(entry["name"])
         if any(s.name == name for s in systems):
-            raise InputError(f"two systems named {name!r}", path, line)
+            raise InputError(f"two systems named {clip(name)}", path, line)
         kind = entry.get("kind") or (
             "rule" if "rule" in entry or name in baselines.RULE_SYSTEMS else "lm_eval"
         )
@@ -233,7 +299,7 @@ def load_config(
             rule = str(entry.get("rule") or name)
             if rule not in baselines.RULE_SYSTEMS:
                 raise InputError(
-                    f"system {name!r}: unknown rule {rule!r}; choose from "
+                    f"system {clip(name)}: unknown rule {clip(rule)}; choose from "
                     f"{', '.join(baselines.RULE_SYSTEMS)}",
                     path,
                     line,
@@ -242,40 +308,32 @@ def load_config(
             systems.append(System(name=name, kind="rule", rule=rule, limit=limit))
             continue
         if kind != "lm_eval":
-            raise InputError(f"system {name!r}: kind must be rule or lm_eval", path, line)
+            raise InputError(f"system {clip(name)}: kind must be rule or lm_eval", path, line)
         merged = {**defaults, **entry}
         tasks = merged.get("tasks") or list(DEFAULT_LM_TASKS)
         if isinstance(tasks, str):
             tasks = [t.strip() for t in tasks.split(",") if t.strip()]
         if not isinstance(tasks, list) or not all(isinstance(t, str) for t in tasks):
-            raise InputError(f"system {name!r}: tasks must be a list of names", path, line)
+            raise InputError(f"system {clip(name)}: tasks must be a list of names", path, line)
         adapter = merged.get("adapter")
         if adapter is not None:
             adapter = Path(str(adapter))
             if check_adapters and not (adapter / "adapter_config.json").is_file():
                 raise InputError(
-                    f"system {name!r}: adapter {adapter} is not a PEFT adapter directory "
+                    f"system {clip(name)}: adapter {clip(str(adapter))} is not a PEFT adapter "
+                    "directory "
                     "(no adapter_config.json; train one first)",
                     path,
                     line,
                 )
-        for key in ("model_args", "gen_kwargs"):
-            if merged.get(key) is not None and not isinstance(merged[key], dict):
-                raise InputError(f"system {name!r}: {key} must be a mapping", path, line)
         systems.append(
             System(
                 name=name,
                 kind="lm_eval",
-                model=str(merged.get("model") or "smollm2-135m-instruct"),
                 adapter=adapter,
                 tasks=list(dict.fromkeys(tasks)),
                 limit=_limit(merged.get("limit", top_limit), name, path, line),
-                apply_chat_template=bool(merged.get("apply_chat_template", False)),
-                backend=str(merged.get("backend") or "hf"),
-                model_args=dict(merged.get("model_args") or {}),
-                gen_kwargs=merged.get("gen_kwargs"),
-                batch_size=merged.get("batch_size", 8),
-                device=merged.get("device"),
+                **_lm_options(merged, name, path, line),
             )
         )
 
@@ -283,18 +341,22 @@ def load_config(
     baseline = str(raw.get("baseline") or names[0])
     if baseline not in names:
         raise InputError(
-            f"baseline {baseline!r} is not one of the systems ({', '.join(names)})",
+            f"baseline {clip(baseline)} is not one of the systems ({clip(', '.join(names))})",
             path,
             _line_of(text, "baseline"),
         )
     legacy_runs: list[tuple[str, Path]] = []
     notes: list[str] = []
+    if not isinstance(raw.get("legacy") or [], list):
+        raise InputError("`legacy:` must be a list of {name, file}", path, _line_of(text, "legacy"))
     for index, entry in enumerate(raw.get("legacy") or []):
         if not isinstance(entry, dict) or "file" not in entry:
             raise InputError(
                 "legacy: entries are {name, file}", path, _line_of(text, "legacy", index)
             )
-        file = Path(str(entry["file"]))
+        file = _path_value(entry["file"], "legacy: file", path, _line_of(text, "legacy", index))
+        if file is None:
+            raise InputError("legacy: file may not be empty", path, _line_of(text, "legacy", index))
         if not file.is_file():
             # The study's files are reference data outside the project: a machine
             # without them still gets the rest of the report.
@@ -304,23 +366,24 @@ def load_config(
             )
             continue
         legacy_runs.append((str(entry.get("name") or file.stem), file))
-    data_dir = Path(raw["data_dir"]) if raw.get("data_dir") else data.built_dataset_dir()
-    boot = raw.get("bootstrap") or {}
+    settings = _run_settings(raw, path, text)
+    paths = {
+        key: _path_value(raw.get(key), key, path, _line_of(text, key))
+        for key in ("data_dir", "output", "cache", "annotations")
+    }
     name = str(raw.get("name") or path.stem)
     return Config(
         path=path,
         name=name,
         systems=systems,
         baseline=baseline,
-        data_dir=data_dir,
-        output=Path(out or raw.get("output") or Path("reports") / name),
-        cache=Path(raw.get("cache") or data.cache_dir() / "compare"),
+        data_dir=paths["data_dir"] or data.built_dataset_dir(),
+        output=Path(out or paths["output"] or Path("reports") / name),
+        cache=paths["cache"] or data.cache_dir() / "compare",
         legacy=legacy_runs,
-        annotations=Path(raw["annotations"]) if raw.get("annotations") else None,
+        annotations=paths["annotations"],
         notes=notes,
-        n_resamples=int(boot.get("n_resamples", 2000)),
-        confidence_level=float(raw.get("confidence_level", 0.95)),
-        seed=int(raw.get("seed", 0)),
+        **settings,
     )
 
 
@@ -1166,6 +1229,7 @@ def compare(
     ]
     if dry_run:
         return CompareResult({}, None, ran, cached)
+    config.output = check_report_dir(config)  # before any model runs, not after
     for job in runnable:
         print(f"compare: running {job.system.name}: {', '.join(job.missing)}", file=sys.stderr)
         run_job(job, config)
@@ -1198,6 +1262,24 @@ def compare(
         (tmp / "report.html").write_text(render_html(report, png), encoding="utf-8")
         (tmp / "chart.png").write_bytes(png)
     return CompareResult(report, config.output, ran, cached)
+
+
+REPORT_FILES = frozenset({"report.json", "report.md", "report.html", "chart.png"})
+
+
+def check_report_dir(config: Config) -> Path:
+    """Where the report may go.
+
+    The report replaces its directory whole, so that must be new, empty or a previous
+    report, and hold none of the inputs (config, data, adapters, study runs, ratings,
+    cache).
+    """
+    inputs = [config.path, config.data_dir, config.cache, *(f for _, f in config.legacy)]
+    inputs += [s.adapter for s in config.systems if s.adapter is not None]
+    inputs += [config.annotations] if config.annotations is not None else []
+    return data.check_output_dir(
+        config.output, inputs, own_files=REPORT_FILES, marker="report.json", what="report"
+    )
 
 
 def cmd_compare(args: argparse.Namespace) -> None:

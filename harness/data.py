@@ -14,8 +14,11 @@ splits and a generic keeps its split when the data grows.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
+import json
+import math
 import os
 import re
 import urllib.error
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from logic_claims.harness import io as atomic
-from logic_claims.harness.errors import InputError
+from logic_claims.harness.errors import InputError, clip
 from logic_claims.harness.prompt import PROMPT_VERSION, format_target
 
 BUILDER_VERSION = 2
@@ -329,14 +332,25 @@ class BuildResult:
     notes: list[str] = field(default_factory=list)
 
 
+def check_ratios(ratios: tuple[float, ...]) -> None:
+    """Three finite split fractions, each >= 0, summing to 1 (``nan`` compares false to all)."""
+    if (
+        len(ratios) != 3
+        or not all(isinstance(r, int | float) and math.isfinite(r) and r >= 0 for r in ratios)
+        or abs(sum(ratios) - 1.0) > 1e-9
+    ):
+        raise InputError(
+            f"--ratios: three finite fractions >= 0 that sum to 1, got {clip(tuple(ratios))}"
+        )
+
+
 def build(
     source_dir: Path,
     seed: int = 0,
     ratios: tuple[float, float, float] = (0.90, 0.05, 0.05),
 ) -> BuildResult:
     """Build every split from the two CSVs in ``source_dir`` (pure; writes nothing)."""
-    if abs(sum(ratios) - 1.0) > 1e-9 or min(ratios) < 0:
-        raise InputError(f"split ratios must be >= 0 and sum to 1, got {ratios}")
+    check_ratios(ratios)
     rows = read_source(source_dir / "negative.csv", "negative") + read_source(
         source_dir / "positive.csv", "positive"
     )
@@ -499,12 +513,82 @@ def _build_contrast(
     return contrast, counts
 
 
+MANIFEST = "manifest.json"
+BUILD_FILES = frozenset([f"{split}.jsonl" for split in SPLITS] + [MANIFEST])
+
+
+def check_output_dir(
+    out: Path,
+    sources: Iterable[Path] = (),
+    *,
+    own_files: frozenset[str] = BUILD_FILES,
+    marker: str = MANIFEST,
+    what: str = "data build",
+) -> Path:
+    """The directory a build may write to: ``out``, or the directory a symlink ``out`` names.
+
+    A build replaces its output directory whole, so ``out`` must be new, empty, or a
+    previous build holding nothing but what a build writes (its ``manifest.json`` marks
+    it). A file, a folder of anything else, or a folder holding the sources is refused.
+    Other commands that replace a directory whole (``compare``'s report) pass their own
+    ``own_files``, ``marker`` and ``what``.
+    """
+    try:
+        out.stat()  # a symbolic link loop, or a path through a file, raises here
+    except FileNotFoundError as exc:
+        if out.is_symlink():
+            raise InputError("is a symbolic link to nothing", out) from exc
+        atomic.check_not_input(out, sources)
+        return out
+    except OSError as exc:
+        problem = "symbolic link loop" if exc.errno == errno.ELOOP else exc.strerror
+        raise InputError(f"cannot create directory ({problem})", out) from exc
+    atomic.check_not_input(out, sources)
+    out = Path(os.path.realpath(out))  # a link to a directory: write there, keep the link
+    try:
+        if not out.is_dir():
+            raise InputError("is a file; expected the output directory", out)
+        names = sorted(p.name for p in out.iterdir())
+    except OSError as exc:
+        raise InputError(f"cannot list the output directory ({exc.strerror})", out) from exc
+    if names and marker not in names:
+        raise InputError(
+            f"not empty and not a previous {what} (no {marker}); give a new or empty directory",
+            out,
+        )
+    if names and marker == MANIFEST and not _is_build_manifest(out / MANIFEST):
+        raise InputError(f"{MANIFEST} is not a data build manifest; not replacing it", out)
+    if others := [name for name in names if name not in own_files]:
+        raise InputError(
+            f"holds files a {what} did not write ({clip(', '.join(others))}); not replacing it",
+            out,
+        )
+    return out
+
+
+def _is_build_manifest(path: Path) -> bool:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "builder_version" in manifest and "split_rule" in manifest
+
+
 def write_dataset(result: BuildResult, out: Path, overwrite: bool = True) -> None:
-    """Write ``OUT/{split}.jsonl`` and ``OUT/manifest.json`` all at once or not at all."""
-    with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
-        for split, records in result.splits.items():
-            atomic.write_jsonl(tmp / f"{split}.jsonl", records)
-        atomic.write_json(tmp / "manifest.json", result.manifest)
+    """Write ``OUT/{split}.jsonl`` and ``OUT/manifest.json`` all at once or not at all.
+
+    ``out`` is checked first (``check_output_dir``): a build never replaces a file, the
+    sources, or a directory holding anything it did not write.
+    """
+    sources = [Path(s["path"]) for s in result.manifest.get("sources", {}).values()]
+    out = check_output_dir(Path(out), [p.parent for p in sources])
+    try:
+        with atomic.atomic_dir(out, overwrite=overwrite) as tmp:
+            for split, records in result.splits.items():
+                atomic.write_jsonl(tmp / f"{split}.jsonl", records)
+            atomic.write_json(tmp / MANIFEST, result.manifest)
+    except OSError as exc:
+        raise InputError(f"cannot write the dataset here ({exc.strerror})", out) from exc
 
 
 def built_dataset_dir(source: str | Path | None = None, seed: int = 0) -> Path:
@@ -519,7 +603,7 @@ def built_dataset_dir(source: str | Path | None = None, seed: int = 0) -> Path:
         + [str(BUILDER_VERSION), str(PROMPT_VERSION), str(seed)]
     )
     out = cache_dir() / "datasets" / stable_hash(key_material)[:16]
-    if not (out / "manifest.json").is_file():
+    if not (out / MANIFEST).is_file():
         write_dataset(build(source_dir, seed=seed), out)
     return out
 

@@ -18,6 +18,8 @@ SOURCE_HELP = (
 
 def cmd_build(args: argparse.Namespace) -> None:
     source = data.resolve_source(args.source)
+    data.check_ratios(tuple(args.ratios))
+    data.check_output_dir(Path(args.out), [source])  # refuse before the work, not after
     result = data.build(source, seed=args.seed, ratios=tuple(args.ratios))
     data.write_dataset(result, Path(args.out))
     m = result.manifest
@@ -70,8 +72,7 @@ def cmd_stats(args: argparse.Namespace) -> None:
             ax.set_xlabel("words")
             ax.set_ylabel("count")
     fig.tight_layout()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)  # atomic_path creates it, or says in one line why it cannot
     with atomic_path(out / "length_histogram.png") as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     write_json(out / "stats.json", stats)
@@ -112,7 +113,8 @@ Splits are by generic (hash of its normalised text), so no generic is in two
 splits. validation/test hold one claim per generic and quantifier; train keeps
 every exemplar. contrast.jsonl holds test-generic claims whose truth the
 quantifier does not give (tautologies, negated exceptions), balanced so a
-quantifier-only rule scores 0.5. The output directory is replaced atomically.""",
+quantifier-only rule scores 0.5. The output directory is replaced atomically; it
+must be new, empty, or a previous build (holding only what a build writes).""",
     )
     build.add_argument("--source", help=SOURCE_HELP)
     build.add_argument(

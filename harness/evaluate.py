@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from logic_claims.harness.errors import InputError
+from logic_claims.harness.errors import InputError, clip
 from logic_claims.tasks import TASKS_DIR
 
 DEFAULT_TASKS = ("logic_claims",)
@@ -146,9 +148,57 @@ def cmd_eval(args: argparse.Namespace) -> None:
             print(f"results and samples written under {args.output}")
 
 
+MAX_BATCH_SIZE = 1 << 20
+
+
+def limit_value(value: object) -> int | float:
+    """lm-eval's limit: a whole count >= 1 (an int) or a fraction in (0, 1).
+
+    Anything else (0, negative, nan, inf, 2.5, a string) is a ValueError saying so.
+    """
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if number is not None and isinstance(number, float) and not math.isfinite(number):
+        number = None
+    if number is None or number <= 0 or (number >= 1 and number != int(number)):
+        raise ValueError(
+            f"limit must be a positive whole count or a fraction in (0, 1), got {clip(value)}"
+        )
+    return int(number) if number >= 1 else float(number)
+
+
+def batch_size_value(value: object) -> int | str:
+    """lm-eval's batch size: an int >= 1, ``auto`` or ``auto:N``; else a ValueError."""
+    if isinstance(value, str) and re.fullmatch(r"\d+", value.strip()):
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_BATCH_SIZE:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"auto(:[1-9]\d{0,3})?", value.strip()):
+        return value.strip()
+    raise ValueError(
+        f"batch size must be an integer from 1 to {MAX_BATCH_SIZE}, auto or auto:N, "
+        f"got {clip(value)}"
+    )
+
+
 def _limit(text: str) -> int | float:
-    value = float(text)
-    return int(value) if value >= 1 and value.is_integer() else value
+    number: object = text  # neither int nor float: limit_value says what it must be
+    for kind in (int, float):
+        try:
+            number = kind(text)
+            break
+        except ValueError:
+            continue
+    try:
+        return limit_value(number)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _batch_size(text: str) -> int | str:
+    try:
+        return batch_size_value(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -193,7 +243,12 @@ examples:
         help="examples per subtask (an int) or a fraction (a float < 1); lm-eval's --limit",
     )
     parser.add_argument("--output", help="directory for lm-eval's results JSON and samples JSONL")
-    parser.add_argument("--batch-size", default=8, help="lm-eval batch size or 'auto' (default: 8)")
+    parser.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        default=8,
+        help="lm-eval batch size, 'auto' or 'auto:N' (default: 8)",
+    )
     parser.add_argument(
         "--apply-chat-template",
         action="store_true",

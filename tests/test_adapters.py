@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -119,6 +120,86 @@ def test_yaml_errors_name_the_file(tmp_path: Path) -> None:
         load_config(bare_no)
     with pytest.raises(InputError, match="--set expects key=value"):
         parse_set(["max_steps"])
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("learning_rate=.inf", "learning_rate must be a finite number"),
+        ("learning_rate=nan", "learning_rate must be a finite number"),
+        ("learning_rate=-.inf", "learning_rate must be a finite number"),
+        ("learning_rate=1e400", "learning_rate must be a finite number"),
+        ("learning_rate=" + "9" * 400, "learning_rate is out of range"),
+        ("weight_decay=-0.1", "weight_decay must be >= 0"),
+        ("weight_decay=.nan", "weight_decay must be a finite number"),
+        ("max_grad_norm=0", "max_grad_norm must be > 0"),
+        ("max_grad_norm=.inf", "max_grad_norm must be a finite number"),
+        ("lora_dropout=1", "lora_dropout must be < 1"),
+        ("lora_dropout=-0.5", "lora_dropout must be >= 0"),
+        ("lora_alpha=0", "lora_alpha must be >= 1"),
+        ("lora_r=0", "lora_r must be >= 1"),
+        ("max_length=0", "max_length must be >= 1"),
+        ("max_val_examples=-1", "max_val_examples must be >= 0"),
+        ("seed=-1", "seed must be >= 0"),
+        ("seed=4294967296", "seed must be <= 4294967295"),
+        ("max_steps=1.0e+100", "max_steps must be <= 2147483647"),
+        ("batch_size=3.5", "batch_size must be an integer"),
+        ("ds_param_persistence_threshold=-1", "ds_param_persistence_threshold must be >= 0"),
+        ("prompt_init_text=' '", "prompt_init_text may not be empty"),
+    ],
+)
+def test_numeric_settings_are_finite_and_in_range(setting: str, message: str) -> None:
+    config = "prompt_tuning" if setting.startswith("prompt_init_text") else "lora"
+    with pytest.raises(InputError, match=message) as info:
+        load_config(config, parse_set([setting]))
+    assert "\n" not in str(info.value) and len(str(info.value)) < 200
+
+
+def test_every_numeric_setting_has_a_checked_range() -> None:
+    import dataclasses
+    import typing
+
+    from logic_claims.adapters.config import FLOAT_RANGES, INT_RANGES
+
+    hints = typing.get_type_hints(TrainConfig)
+    numeric = {
+        f.name
+        for f in dataclasses.fields(TrainConfig)
+        if {int, float} & {hints[f.name], *typing.get_args(hints[f.name])}
+    }
+    assert numeric == set(INT_RANGES) | set(FLOAT_RANGES)
+    for name in numeric:  # every default is inside its own range
+        load_config(TrainConfig(), {name: getattr(TrainConfig(), name)})
+
+
+# Six levels of nine aliases: 9**6 = 531,441 values from a few hundred bytes.
+LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcde", "bcdef", strict=True)
+)
+
+
+def test_config_yaml_that_expands_or_is_binary_is_one_line(tmp_path: Path) -> None:
+    import gzip
+
+    flow = "{" + LAUGHS.strip().replace("\n", ", ") + "}"
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(f"method: lora\nseed: {flow}\n")
+    with pytest.raises(InputError, match=r"bomb\.yaml: YAML expands to more than") as info:
+        load_config(bomb)
+    assert len(str(info.value)) < 200
+    with pytest.raises(InputError, match="expands to more than"):
+        parse_set([f"seed={flow}"])
+    assert parse_set(["target_modules=[q_proj"]) == {"target_modules": "[q_proj"}  # a string
+    binaries = {
+        "random.yaml": bytes(range(128, 256)) * 3,
+        "config.yaml.gz": gzip.compress(b"method: lora\n"),
+        "picture.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(40),
+    }
+    for name, raw in binaries.items():
+        (tmp_path / name).write_bytes(raw)
+        with pytest.raises(InputError, match=re.escape(f"{name}: not")) as info:
+            load_config(tmp_path / name)
+        assert "\n" not in str(info.value)
 
 
 # --------------------------------------------------------------------------- data and loss
@@ -369,6 +450,8 @@ def test_refusals_are_one_line_and_exit_2(
         (["--set", f"base_model={tmp_path / 'nope'}"], "base model not found"),
         (["--set", f"data_dir={tmp_path}"], "not a built dataset"),
         (["--resume"], "no checkpoint to resume from"),
+        (["--set", "learning_rate=.inf"], "learning_rate must be a finite number"),
+        (["--set", "learning_rate=nan"], "learning_rate must be a finite number"),
     ]
     for extra, message in cases:
         assert main([*base, *ok, *extra]) == 2
@@ -379,6 +462,21 @@ def test_refusals_are_one_line_and_exit_2(
     (finished / "adapter_config.json").write_text("{}")
     assert main([*base, *ok, "--output-dir", str(finished)]) == 2
     assert "already holds an adapter" in capsys.readouterr().err
+    # A folder of the user's, the base model and the data are never written into.
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("the user's own")
+    for out, message in [
+        (project, "holds README.md that no training run wrote"),
+        (tiny_llama, "--output-dir is one of the inputs"),
+        (built_data.parent, "--output-dir is a folder that holds the input"),
+    ]:
+        listing = sorted(p.name for p in Path(out).iterdir())
+        assert main([*base, *ok, "--output-dir", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and "\n" not in err, err
+        assert sorted(p.name for p in Path(out).iterdir()) == listing
+    assert (project / "README.md").read_text() == "the user's own"
     assert not (tmp_path / "out").exists()  # nothing written by a refused run
 
     # the real CLI: one line on stderr, exit status 2
@@ -511,3 +609,22 @@ def test_throughput_benchmark_reports_every_field(tiny_llama: Path, built_data: 
             assert r[key] > 0, key
         # ours does less work per example: no padding to 64, logits only on answers
         assert r["ours_flops_per_example"] < r["reference_flops_per_example"]
+
+
+def test_a_diverging_run_stops_in_one_line_and_writes_no_adapter(
+    tiny_llama: Path, built_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A legal but huge learning rate overflows LoRA's weights; the loss turns NaN."""
+    from logic_claims.adapters.train import main
+
+    out = tmp_path / "adapter"
+    settings = set_args(small(tiny_llama, built_data, learning_rate=1e10, max_grad_norm="null"))
+    args = ["--config", "lora", "--output-dir", str(out), "--no-progress", *settings]
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    last = captured.err.strip().splitlines()[-1]
+    assert "Traceback" not in captured.err
+    assert last.startswith("logic-claims train: error: ") and str(out) in last
+    assert re.search(r"the training loss at step \d+ is not finite", last), last
+    assert "adapter written" not in captured.out
+    assert not out.exists()  # nothing of the run is left, not even the directory

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,88 @@ def test_bad_configs_fail_with_file_and_line(
     assert message in str(info.value) and str(path) in str(info.value)
     if line is not None:
         assert f"{path}:{line}" in str(info.value)
+
+
+RULE_SYSTEM = "systems:\n  - {name: quantifier-rule}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        (f"confidence_level: .nan\n{RULE_SYSTEM}", "confidence_level must be a number", 1),
+        (f"confidence_level: 1.5\n{RULE_SYSTEM}", "confidence_level must be a number", 1),
+        (f"bootstrap: {{n_resamples: 0}}\n{RULE_SYSTEM}", "n_resamples must be an integer", 1),
+        (f"bootstrap: {{n_resamples: many}}\n{RULE_SYSTEM}", "n_resamples must be an", 1),
+        (f"bootstrap: 5\n{RULE_SYSTEM}", "`bootstrap:` must be a mapping", 1),
+        (f"seed: -1\n{RULE_SYSTEM}", "seed must be an integer from 0", 1),
+        (f"seed: .inf\n{RULE_SYSTEM}", "seed must be an integer from 0", 1),
+        (f"limit: .nan\n{RULE_SYSTEM}", "limit must be a positive", 1),
+        (f"limit: .inf\n{RULE_SYSTEM}", "limit must be a positive", 1),
+        (f"limit: 2.5\n{RULE_SYSTEM}", "limit must be a positive whole count", 1),
+        ("systems:\n  - {name: a, batch_size: 0}\n", "batch size must be an integer", 2),
+        ("systems:\n  - {name: a, batch_size: lots}\n", "batch size must be an integer", 2),
+        ("systems:\n  - {name: a, apply_chat_template: 'no'}\n", "true or false", 2),
+        ("systems:\n  - {name: a, model: [x]}\n", "model must be a name", 2),
+        (f"data_dir: [a, b]\n{RULE_SYSTEM}", "data_dir must be a path", 1),
+        (f'output: "a\\0b"\n{RULE_SYSTEM}', "output must be a path", 1),
+        (f"legacy: 5\n{RULE_SYSTEM}", "`legacy:` must be a list", 1),
+    ],
+)
+def test_settings_are_typed_finite_and_in_range(
+    tmp_path: Path, text: str, message: str, line: int
+) -> None:
+    path = write_config(tmp_path / "bad.yaml", text)
+    with pytest.raises(InputError, match=re.escape(message)) as info:
+        compare.load_config(path)
+    assert str(info.value).startswith(f"{path}:{line}: ")
+    assert "\n" not in str(info.value) and len(str(info.value)) < 250
+
+
+# Six levels of nine aliases: 9**6 = 531,441 values from a few hundred bytes.
+LAUGHS = (
+    "{"
+    + ", ".join(
+        ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+        + [f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in zip("abcde", "bcdef", strict=True)]
+    )
+    + "}"
+)
+
+
+def test_configs_that_expand_are_binary_or_long_are_one_short_line(tmp_path: Path) -> None:
+    import gzip
+
+    bomb = write_config(tmp_path / "bomb.yaml", f"x-laughs: {LAUGHS}\nname: *f\n{RULE_SYSTEM}")
+    with pytest.raises(InputError, match=r"bomb\.yaml: YAML expands to more than"):
+        compare.load_config(bomb)
+    for text in (f"? {'k' * 5000}\n: 1\n", f"baseline: {'k' * 5000}\n"):
+        long_value = write_config(tmp_path / "long.yaml", text + RULE_SYSTEM)
+        with pytest.raises(InputError, match="'kkk") as info:
+            compare.load_config(long_value)
+        assert len(str(info.value)) < 400
+    for name, raw in {
+        "config.yaml.gz": gzip.compress(RULE_SYSTEM.encode()),
+        "picture.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(40),
+    }.items():
+        (tmp_path / name).write_bytes(raw)
+        with pytest.raises(InputError, match=re.escape(f"{name}: not")) as info:
+            compare.load_config(tmp_path / name)
+        assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--limit", "nan"), ("--limit", "-3"), ("--limit", "inf"), ("--batch-size", "0")],
+)
+def test_eval_options_are_checked_before_anything_runs(
+    option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from logic_claims.harness.cli import build_parser
+
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["eval", option, value])
+    assert info.value.code == 2
+    assert f"argument {option}: " in capsys.readouterr().err
 
 
 def test_shipped_configs_parse(built_data: Path) -> None:
@@ -169,6 +252,37 @@ legacy:
     html = (out / "report.html").read_text()
     assert "<table>" in html and "data:image/png;base64," in html
     assert (out / "chart.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_report_replaces_only_a_previous_report_and_never_an_input(
+    tmp_path: Path, built_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(
+        tmp_path / "rules.yaml",
+        f"data_dir: {built_data}\ncache: {tmp_path / 'cache'}\nlimit: 3\n{RULE_SYSTEM}",
+    )
+    report = tmp_path / "report"
+    assert main(["compare", "--config", str(config), "--out", str(report)]) == 0
+    assert main(["compare", "--config", str(config), "--out", str(report)]) == 0  # replaced
+    capsys.readouterr()
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("mine")
+    (report / "todo.txt").write_text("mine too")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("mine")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    for out, problem in [
+        (notes, "not a previous report"),
+        (report, "did not write ('todo.txt')"),
+        (a_file, "is a file"),
+        (tmp_path, "holds the input"),
+        (built_data, "one of the inputs"),
+    ]:
+        assert main(["compare", "--config", str(config), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert problem in err and "\n" not in err, err
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
 def test_annotations_columns_from_the_annotation_module(tmp_path: Path, built_data: Path) -> None:

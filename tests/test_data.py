@@ -214,6 +214,100 @@ def test_existing_output_is_replaced_only_on_success(small_source: Path, tmp_pat
     assert (out / "manifest.json").read_text() == before
 
 
+def build_cli(source: Path, out: Path | str, *extra: str) -> int:
+    return main(["data", "build", "--source", str(source), "--out", str(out), *extra])
+
+
+def one_error_line(capsys: pytest.CaptureFixture) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("extra", ["notes only", "a build and notes"])
+def test_out_holding_files_a_build_did_not_write_is_refused(
+    extra: str, small_source: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    if extra == "a build and notes":
+        assert build_cli(small_source, out) == 0
+        capsys.readouterr()
+    out.mkdir(exist_ok=True)
+    (out / "notes.txt").write_text("my notes")
+    before = snapshot(out)
+    assert build_cli(small_source, out) == 2
+    err = one_error_line(capsys)
+    assert str(out) in err and ("not a previous data build" in err or "notes.txt" in err)
+    assert snapshot(out) == before
+
+
+def test_out_that_is_a_file_is_refused(
+    small_source: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "claims.jsonl"
+    out.write_text("keep me\n")
+    assert build_cli(small_source, out) == 2
+    assert "is a file" in one_error_line(capsys)
+    assert out.read_text() == "keep me\n"
+
+
+@pytest.mark.parametrize("where", ["the source", "above the source"])
+def test_out_equal_to_or_above_the_source_is_refused(
+    where: str, small_source: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = small_source if where == "the source" else small_source.parent
+    before = snapshot(tmp_path)
+    assert build_cli(small_source, out) == 2
+    assert "input" in one_error_line(capsys)
+    assert snapshot(tmp_path) == before
+    with pytest.raises(InputError, match="input"):  # the library call is guarded too
+        data.write_dataset(data.build(small_source, ratios=(0.5, 0.25, 0.25)), out)
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("out", ["loop", "loop/inner", "dangling", "/proc/logic-claims-out"])
+def test_out_that_cannot_be_a_directory_fails_in_one_line(
+    out: str, small_source: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    if out.startswith("/proc") and not Path("/proc/self").exists():
+        pytest.skip("no /proc here")
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / "dangling").symlink_to("nothing-here")
+    target = out if out.startswith("/") else tmp_path / out
+    assert build_cli(small_source, target) == 2
+    assert str(target) in one_error_line(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling", "loop", "src"]
+
+
+def test_a_link_to_a_previous_build_is_rebuilt_through_the_link(
+    small_source: Path, tmp_path: Path
+) -> None:
+    real, link = tmp_path / "real", tmp_path / "link"
+    assert build_cli(small_source, real, "--seed", "1") == 0
+    link.symlink_to(real)
+    assert build_cli(small_source, link, "--seed", "2") == 0
+    assert link.is_symlink()
+    assert json.loads((real / "manifest.json").read_text())["seed"] == 2
+
+
+@pytest.mark.parametrize(
+    "ratios", [("nan", "0", "1"), ("nan", "nan", "nan"), ("0.5", "0.5", "inf"), ("1", "1", "-1")]
+)
+def test_ratios_must_be_finite_non_negative_and_sum_to_one(
+    ratios: tuple[str, str, str], small_source: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    assert build_cli(small_source, out, "--ratios", *ratios) == 2
+    assert "--ratios" in one_error_line(capsys)
+    assert not out.exists()
+    with pytest.raises(InputError, match="finite"):
+        data.build(small_source, ratios=tuple(float(r) for r in ratios))
+
+
 def test_download_is_verified_by_sha256(
     source_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -240,3 +334,13 @@ def test_stats_command_writes_json_and_histogram(small_source: Path, tmp_path: P
     assert stats["negative"]["rows"] == 6
     assert stats["negative"]["generic"]["words"]["min"] == 2  # "Birds fly."
     assert (out / "length_histogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stats_out_that_is_a_file_fails_in_one_line(
+    small_source: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine")
+    assert main(["data", "stats", "--source", str(small_source), "--out", str(blocker)]) == 2
+    assert "cannot create directory" in one_error_line(capsys)
+    assert blocker.read_text() == "mine"
