@@ -59,15 +59,22 @@ def split_lines(text: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
+def _resolve(path: str | Path) -> Path:
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise InputError(f"cannot resolve the path ({exc})", path) from exc
+
+
 def check_not_input(out: str | Path, inputs: Iterable[str | Path], option: str = "--out") -> None:
     """Refuse an output path that is one of the inputs, or a directory holding one.
 
     No command writes over what it reads: ``export --store S --out S`` would replace the
     store with a CSV.
     """
-    out_resolved = Path(out).resolve()
+    out_resolved = _resolve(out)
     for source in inputs:
-        source_resolved = Path(source).resolve()
+        source_resolved = _resolve(source)
         same = out_resolved == source_resolved
         if not same and out_resolved.exists() and source_resolved.exists():
             same = os.path.samefile(out_resolved, source_resolved)
@@ -232,6 +239,8 @@ def load_yaml(text: str, path: str | Path, max_nodes: int = MAX_YAML_NODES) -> A
         ) from exc
     except RecursionError as exc:
         raise InputError("YAML nested too deeply", path) from exc
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InputError(f"not valid YAML ({clip(str(exc), 60)})", path) from exc
     finally:
         loader.dispose()
 
