@@ -221,26 +221,32 @@ def load_yaml(text: str, path: str | Path, max_nodes: int = MAX_YAML_NODES) -> A
 
     if "\x00" in text:
         raise InputError("not a YAML text file (holds NUL bytes)", path)
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-        if node is not None:
-            size = _expanded_size(node, {}, max_nodes)
-            if size > max_nodes:
-                raise InputError(
-                    f"YAML expands to more than {max_nodes:,} values (nested aliases?)", path
-                )
-        return loader.construct_document(node) if node is not None else None
+        return _load_bounded(text, path, max_nodes)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(
-            f"not valid YAML ({problem})", path, mark.line + 1 if mark else None
-        ) from exc
+        line = mark.line + 1 if mark else None
+        raise InputError(f"not valid YAML ({clip(problem, 80)})", path, line) from exc
     except RecursionError as exc:
         raise InputError("YAML nested too deeply", path) from exc
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise InputError(f"not valid YAML ({clip(str(exc), 60)})", path) from exc
+
+
+def _load_bounded(text: str, path: str | Path, max_nodes: int) -> Any:
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}, max_nodes) > max_nodes:
+            raise InputError(
+                f"YAML expands to more than {max_nodes:,} values (nested aliases?)", path
+            )
+        return loader.construct_document(node)
     finally:
         loader.dispose()
 
