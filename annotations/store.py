@@ -409,6 +409,14 @@ class Store:
             raise
         self.conn.execute("COMMIT")
 
+    def check(self) -> None:
+        """SQLite's quick_check of the whole file; a damaged store is an InputError."""
+        problems = [r[0] for r in self.conn.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise InputError(
+                f"damaged store (SQLite: {problems[0][:200]}); restore it from a copy", self.path
+            )
+
     def meta(self, key: str) -> str:
         row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         if row is None:

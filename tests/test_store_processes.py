@@ -262,3 +262,28 @@ def test_servers_status_tui_and_import_on_one_store_lose_nothing(tmp_path: Path)
     assert f"{len(all_items) * len(DIMS)} new judgments" in import_out
     assert (tui.returncode, tui_err, status_loop.returncode) == (0, "", 0), loop_err
     assert f"this session: {n_tui} judgments" in tui_out
+
+
+def test_opening_a_store_again_keeps_this_process_locks(tmp_path: Path) -> None:
+    """The mechanism, step by step: while this process holds a store open, opening it again
+    (as every web request does) or asking what format the file is must not drop this
+    process's SQLite locks; otherwise another process's `status`, closing last as it
+    believes, checkpoints and deletes the WAL that the open connection still writes to."""
+    from logic_claims.annotations.ratings import file_format
+    from logic_claims.annotations.store import Store
+
+    store = build_store(tmp_path)
+    item = queues(store)["w0"][0]
+    with Store.open(store) as held:
+        held.rate(item, "w0", "factual", "1")
+        Store.open(store).close()
+        assert file_format(store) == "store"
+        status = subprocess.run(
+            command("annotate", "status", "--store", store), capture_output=True, text=True
+        )
+        assert status.returncode == 0, status.stderr
+        assert Path(f"{store}-wal").exists()  # still there: `status` knew it was not alone
+        held.rate(item, "w0", "justified", "0")  # a judgment acknowledged after that
+    check, rows = stored(store)
+    assert check == "ok"
+    assert {d: rows.get((item, "w0", d)) for d in DIMS} == {"factual": "1", "justified": "0"}
