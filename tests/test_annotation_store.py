@@ -506,9 +506,17 @@ def _damage(tmp_path: Path, kind: str) -> tuple[Path, Path]:
     if kind in ("items page", "log page"):
         root = roots["items" if kind == "items page" else "rating_log"]
         data[(root - 1) * page_size : root * page_size] = b"\xff" * page_size
-    elif kind == "other database":
+    elif kind in ("other database", "foreign meta"):
         path.unlink()
-        sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.commit()
+        conn = sqlite3.connect(path)
+        if kind == "other database":
+            conn.execute("CREATE TABLE t (x)")
+        else:  # a table named meta, but not ours
+            conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            rows = [("schema_version", "1"), ("dimensions", '{"name": 1}'), ("info", "{}")]
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", rows)
+        conn.commit()
+        conn.close()
         return path, judgments
     else:
         data = {
@@ -521,8 +529,8 @@ def _damage(tmp_path: Path, kind: str) -> tuple[Path, Path]:
     return path, judgments
 
 
-DAMAGE = ["truncated", "header only", "random bytes", "empty", "other database", "items page",
-          "log page"]  # fmt: skip
+DAMAGE = ["truncated", "header only", "random bytes", "empty", "other database", "foreign meta",
+          "items page", "log page"]  # fmt: skip
 
 
 @pytest.mark.parametrize("kind", DAMAGE)
@@ -553,6 +561,18 @@ def test_damaged_store_is_one_line_and_left_as_it_was(
         code, _, err = cli(*argv, capsys=capsys)
         assert code in (0, 2) and "Traceback" not in err
         assert code == 0 or (err.count("\n") == 1 and err.startswith("logic-claims: error: "))
+
+
+def test_a_store_that_appears_meanwhile_is_never_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+
+    def build(store: S.Store) -> None:  # another process creates the same store meanwhile
+        path.write_text("someone else's file")
+
+    with pytest.raises(InputError, match="already exists"):
+        S.create_atomically(path, build)
+    assert path.read_text() == "someone else's file"
+    assert [p.name for p in tmp_path.iterdir()] == ["s.sqlite"]
 
 
 def test_tui_escapes_bidi_controls(tmp_path: Path) -> None:
