@@ -3,7 +3,9 @@
 Every judgment is committed in its own transaction the moment it is given, with
 ``synchronous=FULL``, so killing the rater's process (or the server) loses nothing that
 was acknowledged. Several processes and threads may write at once: each opens its own
-connection and writes under ``BEGIN IMMEDIATE``, which SQLite serialises.
+connection and writes under ``BEGIN IMMEDIATE``, which SQLite serialises. Only SQLite
+ever opens the file: on POSIX, closing any other descriptor of it would drop every SQLite
+lock of the process, and another process could then delete the WAL under a live writer.
 
 Tables
   meta          key/value: schema version, the dimensions and their labels, creation info
