@@ -135,6 +135,7 @@ def cmd_status(args: argparse.Namespace) -> None:
     from logic_claims.annotations.store import Store
 
     with Store.open(args.store) as store:
+        store.check()  # a damaged store says so here, not halfway through a session
         summary = store.summary()
     if args.json:
         print(json.dumps(summary, indent=2))

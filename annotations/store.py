@@ -3,7 +3,9 @@
 Every judgment is committed in its own transaction the moment it is given, with
 ``synchronous=FULL``, so killing the rater's process (or the server) loses nothing that
 was acknowledged. Several processes and threads may write at once: each opens its own
-connection and writes under ``BEGIN IMMEDIATE``, which SQLite serialises.
+connection and writes under ``BEGIN IMMEDIATE``, which SQLite serialises. Only SQLite
+ever opens the file: on POSIX, closing any other descriptor of it would drop every SQLite
+lock of the process, and another process could then delete the WAL under a live writer.
 
 Tables
   meta          key/value: schema version, the dimensions and their labels, creation info
@@ -35,10 +37,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from logic_claims.harness.errors import InputError
+from logic_claims.harness.errors import InputError, clip
+from logic_claims.harness.io import current_umask
 
 SCHEMA_VERSION = 1
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 QUANTIFIER_PREFIXES = (("not all ", "not_all"), ("all ", "all"), ("some ", "some"), ("no ", "no"))
 UNIVERSAL = ("all", "not_all")
@@ -264,18 +266,49 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
+def _uri(path: Path, mode: str) -> str:
+    """An SQLite URI for ``path``: ``mode=rw`` never creates a file, ``rwc`` may."""
+    return f"{path.absolute().as_uri()}?mode={mode}"
+
+
+def store_error(exc: sqlite3.DatabaseError, path: str | Path) -> InputError:
+    """What SQLite said about a store, as one line naming the file."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name == "SQLITE_NOTADB" or str(exc).startswith("no such table"):
+        return InputError(f"not an annotation store ({exc})", path)
+    if name.startswith("SQLITE_CORRUPT"):
+        return InputError(f"damaged store ({exc}); restore it from a copy", path)
+    return InputError(f"cannot use the store ({exc})", path)
+
+
 def is_store_file(path: str | Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(16) == SQLITE_MAGIC
-    except OSError:
+    """Whether ``path`` is a non-empty SQLite database, asked of SQLite itself.
+
+    Never open a store with Python I/O: on POSIX, closing any descriptor of the file drops
+    every SQLite lock this process holds on it, and another process may then checkpoint or
+    delete the WAL under a live writer ("How To Corrupt An SQLite Database File", 2.2).
+    """
+    path = Path(path)
+    if not path.is_file():
         return False
+    try:
+        conn = sqlite3.connect(_uri(path, "rw"), uri=True, timeout=30.0)
+    except sqlite3.Error:
+        return False
+    try:
+        return conn.execute("PRAGMA page_count").fetchone()[0] > 0
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        conn.close()
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, mode: str = "rw") -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a write is committed
     # exactly when we say and nothing waits in an implicit transaction.
-    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(
+        _uri(path, mode), uri=True, timeout=30.0, isolation_level=None, check_same_thread=False
+    )
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 30000")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -307,7 +340,7 @@ class Store:
         path = Path(path)
         if path.exists():
             raise InputError("already exists; choose another --store or delete it", path)
-        conn = _connect(path)
+        conn = _connect(path, "rwc")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.executescript(f"BEGIN;\n{_SCHEMA}\nCOMMIT;")
         conn.execute("BEGIN IMMEDIATE")
@@ -323,22 +356,32 @@ class Store:
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
+        """Open an existing store; SQLite itself checks that it is one (see is_store_file)."""
         path = Path(path)
         if not path.is_file():
             raise InputError("no such store (create one with `logic-claims annotate new`)", path)
-        if not is_store_file(path):
-            raise InputError("not an annotation store (not an SQLite file)", path)
-        conn = _connect(path)
         try:
-            version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            conn = _connect(path)
+        except sqlite3.DatabaseError as exc:
+            raise store_error(exc, path) from exc
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = None if row is None else row[0]
+            if version != str(SCHEMA_VERSION):
+                raise InputError(f"unsupported store schema version {clip(version)}", path)
+            store = cls(path, conn)
+            # A no-op on our stores (created in WAL mode, which persists in the file).
+            conn.execute("PRAGMA journal_mode = WAL")
+        except InputError:
+            conn.close()
+            raise
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise InputError(f"not an annotation store ({exc})", path) from exc
-        if version is None or int(version[0]) != SCHEMA_VERSION:
+            raise store_error(exc, path) from exc
+        except (ValueError, KeyError, TypeError) as exc:  # meta that is not ours
             conn.close()
-            raise InputError(f"unsupported store schema version {version and version[0]}", path)
-        conn.execute("PRAGMA journal_mode = WAL")
-        return cls(path, conn)
+            raise InputError(f"not an annotation store (bad meta: {clip(exc)})", path) from exc
+        return store
 
     def close(self) -> None:
         self.conn.close()
@@ -346,8 +389,14 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
         self.close()
+        # SQLite's own errors (a damaged file, a full disk, a lock held too long) are about
+        # the user's file: one line, not a traceback. Constraint and API errors are bugs.
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+            exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError)
+        ):
+            raise store_error(exc, self.path) from exc
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -356,9 +405,19 @@ class Store:
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # SQLite rolls back by itself after some errors (I/O, a corrupt page).
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    def check(self) -> None:
+        """SQLite's quick_check of the whole file; a damaged store is an InputError."""
+        problems = [r[0] for r in self.conn.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise InputError(
+                f"damaged store (SQLite: {problems[0][:200]}); restore it from a copy", self.path
+            )
 
     def meta(self, key: str) -> str:
         row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -558,12 +617,20 @@ class Store:
         return [self._rate(r, source, on_conflict, at) for r, source, at in ratings]
 
     def undo(self, annotator: str) -> Rating | None:
-        """Withdraw ``annotator``'s most recent judgment (any session); None if none left."""
+        """Withdraw ``annotator``'s most recently written judgment (any session); None if
+        none left.
+
+        "Recent" is the order of writing in this store (the log's ids: a replace counts as
+        a new write), never ``created_at``, which an import takes from its file's ``time``.
+        """
         with self.transaction():
             row = self.conn.execute(
-                "SELECT id, item_id, dimension, value FROM ratings WHERE annotator=?"
-                " ORDER BY created_at DESC, id DESC LIMIT 1",
-                (annotator,),
+                "SELECT r.id, r.item_id, r.dimension, r.value FROM ratings r LEFT JOIN"
+                " (SELECT item_id, dimension, MAX(id) AS written FROM rating_log"
+                "  WHERE annotator=? AND action IN ('set', 'replace')"
+                "  GROUP BY item_id, dimension) w USING (item_id, dimension)"
+                " WHERE r.annotator=? ORDER BY w.written DESC NULLS LAST, r.id DESC LIMIT 1",
+                (annotator, annotator),
             ).fetchone()
             if row is None:
                 return None
@@ -699,8 +766,9 @@ def create_atomically(
     dimensions: Sequence[Dimension] = DEFAULT_DIMENSIONS,
     info: dict[str, Any] | None = None,
 ) -> None:
-    """Create a store by running ``build(store)`` on a temporary file, then renaming it
-    into place: a failure (bad input, Ctrl-C) leaves no half-built store behind."""
+    """Create a store by running ``build(store)`` on a temporary file, then moving it
+    into place: a failure (bad input, Ctrl-C) leaves no half-built store behind, and a
+    file that appeared at ``path`` meanwhile is never replaced."""
     path = Path(path)
     if path.exists():
         raise InputError("already exists; choose another --store or delete it", path)
@@ -713,11 +781,24 @@ def create_atomically(
         try:
             with store.transaction():
                 build(store)
-            # Fold the WAL into the main file so the rename moves one complete file.
+            # Fold the WAL into the main file so the move takes one complete file.
             store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             store.close()
-        os.replace(tmp, path)
+        # SQLite creates files 0644 & ~umask; ours are ordinary files: 0666 & ~umask.
+        os.chmod(tmp, 0o666 & ~current_umask())
+        _move_no_clobber(tmp, path)
     finally:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+
+
+def _move_no_clobber(tmp: Path, path: Path) -> None:
+    try:
+        os.link(tmp, path)  # atomic, and fails if ``path`` exists
+    except FileExistsError as exc:
+        raise InputError("already exists; choose another --store or delete it", path) from exc
+    except OSError:  # a file system without hard links
+        if path.exists():
+            raise InputError("already exists; choose another --store or delete it", path) from None
+        os.replace(tmp, path)

@@ -21,15 +21,26 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from logic_claims.annotations.store import ConflictError, Store
+from logic_claims.annotations.store import ConflictError, Dimension, Store
 
 COMMAND_KEYS = {"u": "undo", "s": "skip", "q": "quit"}
-# Model text may carry terminal escape sequences; show them, never let them act.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Model text may carry terminal escape sequences and bidi controls; show them, never let
+# them act: C0 and C1 controls (tab and newline are laid out by _wrap), DEL, the bidi
+# embeddings, overrides and isolates (U+202A-202E, U+2066-2069), the marks LRM, RLM and
+# ALM (U+200E, U+200F, U+061C), and the line and paragraph separators U+2028/U+2029.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def safe(text: str) -> str:
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """``text`` with every control character shown as an escape (``\\x1b``, ``\\u202e``)."""
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _CONTROL.sub(escape, text)
 
 
 @contextlib.contextmanager
@@ -74,6 +85,25 @@ def _wrap(text: str, width: int, indent: str) -> str:
     return "\n".join(lines)
 
 
+def _screen(item: dict[str, str], given: dict[str, str], dim: Dimension, width: int) -> str:
+    """The item, the answers given so far and the question, every text escaped."""
+    lines = [
+        f"\nClaim:\n{_wrap(item['claim'], width, '    ')}\n",
+        f"\nAnswer:\n{_wrap(item['answer'], width, '    ')}\n\n",
+        *(f"  {safe(name)}: {safe(value)}\n" for name, value in given.items()),
+    ]
+    keys = dim.key_map()
+    binary = set(dim.labels) == {"0", "1"}
+    shown = "  ".join(
+        f"[{'/'.join(k for k, v in keys.items() if v == label)}] "
+        + (f"{ {'1': 'yes', '0': 'no'}[label] } ({label})" if binary else label)
+        for label in dim.labels
+    )
+    question = f"{dim.question} ({dim.definition})\n  {shown}"
+    lines.append(f"{safe(question)}   [u] undo  [s] skip  [q] quit\n> ")
+    return "".join(lines)
+
+
 def run_tui(
     store_path: str | Path,
     annotator: str,
@@ -99,6 +129,7 @@ def run_tui(
         _raw_terminal(stdin) if interactive else contextlib.nullcontext(),
     ):
         store.check_annotator(annotator)
+        store.check()  # a damaged store says so now, not after the rater's first keys
         dims = store.dims_by_name
         while True:
             state = store.rater_state(annotator, skipped, focus)
@@ -106,9 +137,9 @@ def run_tui(
             done, total = state["progress"]["done"], state["progress"]["total"]
             if interactive:
                 out.write("\x1b[2J\x1b[H")
-            out.write(f"\n== rater {annotator} == {done}/{total} items done ==\n")
+            out.write(f"\n== rater {safe(annotator)} == {done}/{total} items done ==\n")
             if message:
-                out.write(f"   {message}\n")
+                out.write(f"   {safe(message)}\n")
                 message = ""
             item = state["item"]
             if item is None:
@@ -116,20 +147,8 @@ def run_tui(
                 out.flush()
                 return counts
             dim = dims[state["pending"][0]]
-            out.write(f"\nClaim:\n{_wrap(item['claim'], width, '    ')}\n")
-            out.write(f"\nAnswer:\n{_wrap(item['answer'], width, '    ')}\n\n")
-            for name, value in state["given"].items():
-                out.write(f"  {name}: {value}\n")
             keys = dim.key_map()
-            binary = set(dim.labels) == {"0", "1"}
-            shown = "  ".join(
-                f"[{'/'.join(k for k, v in keys.items() if v == label)}] "
-                + (f"{ {'1': 'yes', '0': 'no'}[label] } ({label})" if binary else label)
-                for label in dim.labels
-            )
-            out.write(
-                f"{dim.question} ({dim.definition})\n  {shown}   [u] undo  [s] skip  [q] quit\n> "
-            )
+            out.write(_screen(item, state["given"], dim, width))
             out.flush()
             key = read_key()
             if key is None or key == "q":
@@ -157,4 +176,4 @@ def run_tui(
                 skipped = [i for i in skipped if i != item["item_id"]] + [item["item_id"]]
                 counts["skipped"] += 1
             else:
-                message = f"key {safe(key)!r} does nothing here"
+                message = f"key {key!r} does nothing here"
