@@ -222,6 +222,7 @@ def cmd_import(args: argparse.Namespace) -> None:
     check_not_input(args.store, [path], "--store")
     fmt = args.format or file_format(path)
     with Store.open(args.store) as store:
+        store.check()  # never add judgments to a damaged file
         if fmt == "labelstudio":
             from logic_claims.annotations.labelstudio import read_completions
 
@@ -322,8 +323,10 @@ def cmd_import_legacy(args: argparse.Namespace) -> None:
 
     store_path = Path(args.store)
     if store_path.exists():
-        with Store.open(store_path) as store, store.transaction():
-            apply(store)
+        with Store.open(store_path) as store:
+            store.check()
+            with store.transaction():
+                apply(store)
     else:
         create_atomically(store_path, apply, DEFAULT_DIMENSIONS, {"legacy": True})
     print(

@@ -306,6 +306,7 @@ class AnnotationServer(ThreadingHTTPServer):
     ):
         self.store_path = Path(store_path)
         with Store.open(self.store_path) as store:  # fail now, not on the first request
+            store.check()
             self.dimensions = [
                 {
                     **d.to_json(),
