@@ -20,7 +20,13 @@ from xml.sax.saxutils import quoteattr
 from logic_claims.annotations.ratings import ANY_SYSTEM, Judgment
 from logic_claims.annotations.store import Dimension, Store, item_id_of
 from logic_claims.harness.errors import InputError, clip
-from logic_claims.harness.io import check_no_surrogates, read_text, write_json, write_text
+from logic_claims.harness.io import (
+    check_no_surrogates,
+    json_errors,
+    read_text,
+    write_json,
+    write_text,
+)
 
 
 def labeling_config(dimensions: tuple[Dimension, ...]) -> str:
@@ -86,14 +92,11 @@ def _array_elements(text: str, path: Path) -> list[tuple[Any, int]]:
         if idx < len(text) and text[idx] == "]":
             return out
         line = text.count("\n", 0, idx) + 1
-        try:
-            value, idx = decoder.raw_decode(text, idx)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON ({exc.msg})", path, exc.lineno) from exc
-        except RecursionError as exc:
-            raise InputError("JSON nested too deeply", path, line) from exc
-        except ValueError as exc:  # e.g. an integer of more than 4300 digits
-            raise InputError(f"not valid JSON ({clip(str(exc))})", path, line) from exc
+        with json_errors(path, line):
+            try:
+                value, idx = decoder.raw_decode(text, idx)
+            except json.JSONDecodeError as exc:  # the line of the error, not of the element
+                raise InputError(f"not valid JSON ({exc.msg})", path, exc.lineno) from exc
         check_no_surrogates(value, path, line)
         out.append((value, line))
         while idx < len(text) and text[idx] in " \t\r\n":

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from logic_claims.annotations.store import Item
+from logic_claims.annotations.store import EXISTENTIAL, UNIVERSAL, Item
 from logic_claims.harness.errors import InputError, clip
-from logic_claims.harness.io import check_no_surrogates, read_text, split_lines
+from logic_claims.harness.io import check_no_surrogates, parse_json, read_text, split_lines
 
 _SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d\d-\d\dT[\d.\-]+)\.jsonl$")
-QUANTIFIERS = ("all", "not_all", "some", "no")
+QUANTIFIERS = (*UNIVERSAL, *EXISTENTIAL)
 NOT_LM_EVAL = (
     "not an lm-eval --log_samples record ({why}); expected a samples_<task>_<date>.jsonl "
     "written by `lm_eval --log_samples --output_path DIR` or `logic-claims eval --output DIR`"
@@ -54,14 +54,9 @@ def _answer_of(record: dict[str, Any]) -> str | None:
 def _parse(line: str, path: Path, lineno: int) -> dict[str, Any]:
     """One line of a samples file as an lm-eval record, or an InputError."""
     try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise InputError(NOT_LM_EVAL.format(why=f"not JSON: {exc.msg}"), path, lineno) from exc
-    except RecursionError as exc:
-        raise InputError(NOT_LM_EVAL.format(why="JSON nested too deeply"), path, lineno) from exc
-    except ValueError as exc:  # e.g. an integer of more than 4300 digits
-        why = f"not JSON: {clip(str(exc))}"
-        raise InputError(NOT_LM_EVAL.format(why=why), path, lineno) from exc
+        record = parse_json(line, path, lineno)
+    except InputError as exc:
+        raise InputError(NOT_LM_EVAL.format(why=exc.problem), path, lineno) from exc
     if not isinstance(record, dict):
         raise InputError(NOT_LM_EVAL.format(why="not a JSON object"), path, lineno)
     missing = [k for k in ("doc", "doc_id", "resps") if k not in record]

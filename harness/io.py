@@ -124,17 +124,24 @@ def read_text(
     return text
 
 
-def parse_json(text: str, path: str | Path, line: int | None = None) -> Any:
-    """``json.loads`` for a user's text: bad JSON, nesting too deep for the parser or a
-    number too long to convert are an InputError naming file and line."""
+@contextlib.contextmanager
+def json_errors(path: str | Path, line: int | None = None) -> Iterator[None]:
+    """Decoding a user's JSON inside: bad JSON, nesting too deep for the parser or a number
+    too long to convert become one InputError naming file and line."""
     try:
-        return json.loads(text)
+        yield
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON ({exc.msg})", path, line) from exc
     except RecursionError as exc:
         raise InputError("JSON nested too deeply", path, line) from exc
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise InputError(f"not valid JSON ({clip(str(exc), 60)})", path, line) from exc
+
+
+def parse_json(text: str, path: str | Path, line: int | None = None) -> Any:
+    """``json.loads`` for a user's text; errors as in :func:`json_errors`."""
+    with json_errors(path, line):
+        return json.loads(text)
 
 
 def iter_json_lines(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:

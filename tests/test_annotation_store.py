@@ -350,7 +350,7 @@ def test_samples_not_from_lm_eval_are_refused_and_nothing_is_written(
     good = write_samples(tmp_path / "good", ANSWERS_A)
     bad_cases = {
         "plain.jsonl": ('{"claim": "All birds fly."}\n', 1, "no doc, doc_id, resps"),
-        "notjson.jsonl": ("hello\n", 1, "not JSON"),
+        "notjson.jsonl": ("hello\n", 1, "not valid JSON"),
         "empty.jsonl": ("", None, "empty file"),
         "mc.jsonl": (
             json.dumps({**lm_eval_record(0, *CLAIMS[0], "x"), "resps": [[[-1.5, False]]],
