@@ -148,6 +148,14 @@ def check_refusal(argv: list[str], code: int, err: str) -> None:
         assert lines and "error" in lines[0], f"{argv!r}: exit 2 without an error line"
 
 
+# Reproducible runs: fixed examples, no saved failures, the per-example fixtures reused.
+FUZZ = settings(
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
 # Each case: argv with {file} (the hostile file), {work} (a fresh folder) and {store}.
 CASES = {
     "legacy accuracy": "legacy accuracy {file}",
@@ -174,6 +182,17 @@ def argv_of(template: str, **paths: object) -> list[str]:
     return [part.format(**paths) for part in template.split(" ")]
 
 
+# The name the hostile file gets (commands that read RATINGS go by the suffix).
+SUFFIXES = {
+    "compare": ".yaml",
+    "train": ".yaml",
+    "annotate status": ".sqlite",
+    "annotate import csv": ".csv",
+    "annotate scores": ".csv",
+    "annotate agreement": ".csv",
+}
+
+
 def _place(content: bytes, folder: Path, case: str) -> Path:
     """Write the hostile content where the case reads it (data build reads two CSVs)."""
     inputs = folder / "inputs"
@@ -182,22 +201,13 @@ def _place(content: bytes, folder: Path, case: str) -> Path:
         (inputs / "negative.csv").write_bytes(content)
         (inputs / "positive.csv").write_bytes(content)
         return inputs / "negative.csv"
-    suffix = {"compare": ".yaml", "train": ".yaml", "annotate status": ".sqlite"}.get(case, "")
-    if "csv" in case or case.startswith("annotate s") or case.startswith("annotate a"):
-        suffix = suffix or ".csv"
-    path = inputs / f"hostile{suffix or '.jsonl'}"
+    path = inputs / f"hostile{SUFFIXES.get(case, '.jsonl')}"
     path.write_bytes(content)
     return path
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-@settings(
-    max_examples=25,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(FUZZ, max_examples=25)
 @given(content=HOSTILE_FILES)
 def test_hostile_files_are_refused_in_one_line(
     case: str, content: bytes, store_template: Path, tmp_path_factory: pytest.TempPathFactory
@@ -233,13 +243,7 @@ NUMBER_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(NUMBER_CASES))
-@settings(
-    max_examples=20,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(FUZZ, max_examples=20)
 @given(number=HOSTILE_NUMBERS)
 def test_hostile_numbers_are_refused_before_anything_runs(
     case: str, number: str, store_template: Path, tmp_path_factory: pytest.TempPathFactory
