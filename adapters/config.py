@@ -105,31 +105,51 @@ FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 _HINTS = typing.get_type_hints(TrainConfig)
 
 MAX_COUNT = 2**31 - 1  # sizes, steps and counts: anything larger is a typo, not a setting
-# Every numeric field: (lowest, highest, whether the lowest itself is allowed).
-INT_RANGES: dict[str, tuple[int, int, bool]] = {
-    "num_virtual_tokens": (1, MAX_COUNT, True),
-    "lora_r": (1, MAX_COUNT, True),
-    "lora_alpha": (1, MAX_COUNT, True),
-    "batch_size": (1, MAX_COUNT, True),
-    "num_epochs": (1, MAX_COUNT, True),
-    "max_steps": (0, MAX_COUNT, True),
-    "warmup_steps": (0, MAX_COUNT, True),
-    "seed": (0, 2**32 - 1, True),  # what numpy (through accelerate's set_seed) accepts
-    "examples_per_generic": (0, MAX_COUNT, True),
-    "max_train_examples": (0, MAX_COUNT, True),
-    "max_val_examples": (0, MAX_COUNT, True),
-    "max_length": (1, MAX_COUNT, True),
-    "logging_steps": (1, MAX_COUNT, True),
-    "eval_steps": (1, MAX_COUNT, True),
-    "save_steps": (1, MAX_COUNT, True),
-    "save_total_limit": (1, MAX_COUNT, True),  # the last checkpoint is what --resume uses
-    "ds_param_persistence_threshold": (0, MAX_COUNT, True),
+
+
+class Range(typing.NamedTuple):
+    """Where a numeric setting may lie: from ``low`` to ``high``, ends included unless open."""
+
+    low: float
+    high: float = MAX_COUNT
+    low_open: bool = False
+    high_open: bool = False
+
+    def refusal(self, value: float) -> str | None:
+        """Why ``value`` is outside, or None."""
+        if value < self.low or (self.low_open and value == self.low):
+            return f"must be {'>' if self.low_open else '>='} {self.low}"
+        if value > self.high or (self.high_open and value == self.high):
+            return f"must be {'<' if self.high_open else '<='} {self.high}"
+        return None
+
+
+POSITIVE, COUNT = Range(1), Range(0)  # a count of at least one; any count
+# Every numeric field and its range.
+INT_RANGES: dict[str, Range] = {
+    "num_virtual_tokens": POSITIVE,
+    "lora_r": POSITIVE,
+    "lora_alpha": POSITIVE,
+    "batch_size": POSITIVE,
+    "num_epochs": POSITIVE,
+    "max_steps": COUNT,
+    "warmup_steps": COUNT,
+    "seed": Range(0, 2**32 - 1),  # what numpy (through accelerate's set_seed) accepts
+    "examples_per_generic": COUNT,
+    "max_train_examples": COUNT,
+    "max_val_examples": COUNT,
+    "max_length": POSITIVE,
+    "logging_steps": POSITIVE,
+    "eval_steps": POSITIVE,
+    "save_steps": POSITIVE,
+    "save_total_limit": POSITIVE,  # the last checkpoint is what --resume uses
+    "ds_param_persistence_threshold": COUNT,
 }
-FLOAT_RANGES: dict[str, tuple[float, float, bool]] = {
-    "learning_rate": (0.0, math.inf, False),
-    "weight_decay": (0.0, math.inf, True),
-    "lora_dropout": (0.0, 1.0, True),  # [0, 1): a dropout of 1 drops everything
-    "max_grad_norm": (0.0, math.inf, False),
+FLOAT_RANGES: dict[str, Range] = {
+    "learning_rate": Range(0.0, math.inf, low_open=True),
+    "weight_decay": Range(0.0, math.inf),
+    "lora_dropout": Range(0.0, 1.0, high_open=True),  # a dropout of 1 drops everything
+    "max_grad_norm": Range(0.0, math.inf, low_open=True),
 }
 
 
@@ -279,14 +299,11 @@ def validate(c: TrainConfig) -> None:
 
 def _check_ranges(c: TrainConfig) -> None:
     """Every numeric setting finite and in its range (``INT_RANGES``, ``FLOAT_RANGES``)."""
-    for key, (low, high, low_ok) in {**INT_RANGES, **FLOAT_RANGES}.items():
+    for key, allowed in {**INT_RANGES, **FLOAT_RANGES}.items():
         value = getattr(c, key)
         if value is None:
             continue
         if isinstance(value, float) and not math.isfinite(value):
             raise InputError(f"{key} must be a finite number, got {value}")
-        if value < low or (value == low and not low_ok):
-            raise InputError(f"{key} must be {'>=' if low_ok else '>'} {low}, got {clip(value)}")
-        if value > high or (key == "lora_dropout" and value == high):
-            below = "<" if key == "lora_dropout" else "<="
-            raise InputError(f"{key} must be {below} {high}, got {clip(value)}")
+        if (why := allowed.refusal(value)) is not None:
+            raise InputError(f"{key} {why}, got {clip(value)}")
