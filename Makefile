@@ -25,6 +25,7 @@ install: $(VENV)/.installed
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/ruff format --check .
 
 # Debian's chromium + chromedriver for the annotation page's browser test (no browser
@@ -35,6 +36,7 @@ browser:
 
 test: install browser
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 demo: install

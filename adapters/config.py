@@ -20,12 +20,12 @@ from typing import Any
 
 import yaml
 
-from logic_claims.harness.errors import InputError, clip
-from logic_claims.harness.io import load_yaml, read_text
-from logic_claims.harness.prompt import INSTRUCTION
+from logic_claims.tasks.claims import QUANTIFIERS
+from logic_claims.tasks.errors import InputError, clip
+from logic_claims.tasks.io import load_yaml, read_text
+from logic_claims.tasks.prompt import INSTRUCTION
 
 METHODS = ("prompt_tuning", "lora", "ia3", "prefix_tuning")
-QUANTIFIERS = ("all", "not_all", "some", "no")
 CPU_BACKENDS = ("plain", "deepspeed")
 SCHEDULES = ("linear", "constant", "cosine")
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"

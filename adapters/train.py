@@ -29,12 +29,12 @@ from typing import Any
 
 import torch
 
-from logic_claims.adapters.cli import EPILOG, add_arguments
 from logic_claims.adapters.config import TrainConfig, config_path, load_config, parse_set
-from logic_claims.harness import io as atomic
-from logic_claims.harness.data import built_dataset_dir, load_split, sha256_file, stable_hash
-from logic_claims.harness.errors import InputError
-from logic_claims.harness.prompt import PROMPT_VERSION, TARGET_DELIMITER, format_prompt
+from logic_claims.adapters.options import EPILOG, add_arguments
+from logic_claims.tasks import io as atomic
+from logic_claims.tasks.data import built_dataset_dir, load_split, sha256_file, stable_hash
+from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.prompt import PROMPT_VERSION, TARGET_DELIMITER, format_prompt
 
 PROG = "logic-claims train"
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
@@ -373,7 +373,7 @@ def git_commit() -> dict[str, Any]:
 
 def resolve_base_model(name: str) -> str:
     """The base model's local path (embedded names are converted once) or hub id."""
-    from logic_claims.harness.models import resolve_model
+    from logic_claims.tasks.models import resolve_model
 
     path = resolve_model(name)
     local = Path(path)

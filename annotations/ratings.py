@@ -36,20 +36,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from logic_claims.annotations.judgment import ANY_SYSTEM, Judgment
 from logic_claims.annotations.store import (
     DEFAULT_DIMENSIONS,
     Dimension,
     OnConflict,
     Rating,
     Store,
-    claim_type_of,
     is_store_file,
     item_id_of,
     pair_id_of,
-    quantifier_of,
 )
-from logic_claims.harness.errors import InputError, clip
-from logic_claims.harness.io import atomic_path, iter_json_lines, read_text
+from logic_claims.tasks.claims import QUANTIFIERS, claim_type_of, quantifier_of
+from logic_claims.tasks.errors import InputError, clip
+from logic_claims.tasks.io import atomic_path, iter_json_lines, read_text
 
 KEY_COLUMNS = ("item_id", "system", "annotator")
 META_COLUMNS = ("quantifier", "claim_type", "label", "pair_id", "claim", "answer")
@@ -68,25 +68,8 @@ COLUMNS = (
     "pair_id",
     "time",
 )
-# Label Studio tasks are blinded: a completion names the item, never the system, so its
-# judgments apply to whichever system(s) gave that answer.
-ANY_SYSTEM = "*"
 _TRUE = {"1", "true", "True", "TRUE"}
 _FALSE = {"0", "false", "False", "FALSE"}
-
-
-@dataclass
-class Judgment:
-    """One judgment read from a file, with where it came from."""
-
-    item_id: str
-    system: str
-    annotator: str
-    dimension: str
-    value: str
-    line: int
-    time: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
 
 
 TEXT_FIELDS = (*KEY_COLUMNS, "dimension", "time", "quantifier", "claim_type", "claim", "answer",
@@ -131,7 +114,7 @@ def _meta(record: dict[str, Any], path: Path, line: int) -> dict[str, Any]:
         meta.setdefault("pair_id", pair_id_of(claim))
         meta.setdefault("quantifier", quantifier_of(claim))
     quantifier = meta.get("quantifier")
-    if quantifier is not None and quantifier not in ("all", "not_all", "some", "no"):
+    if quantifier is not None and quantifier not in QUANTIFIERS:
         raise InputError(f"quantifier must be all/not_all/some/no, got {quantifier!r}", path, line)
     meta.setdefault("claim_type", claim_type_of(quantifier))
     return meta

@@ -34,14 +34,12 @@ import numpy as np
 import pandas as pd
 
 from logic_claims.annotations import stats
-from logic_claims.harness.errors import InputError
+from logic_claims.tasks.claims import CLAIM_TYPES, quantifier_of
+from logic_claims.tasks.claims import ORDER as QUANTIFIER_ORDER
+from logic_claims.tasks.errors import InputError
 
 REQUIRED_COLUMNS = ("item_id", "system", "annotator", "dimension", "value")
 DEFAULT_DIMENSIONS = ("factual", "justified")
-QUANTIFIERS = ("all", "not_all", "some", "no")
-# The study reports universal (All / Not all) and existential (Some / No) claims separately.
-QUANTIFIER_CLASSES = {"universal": ("all", "not_all"), "existential": ("some", "no")}
-QUANTIFIER_ORDER = ("all", "not_all", "universal", "some", "no", "existential")
 BINARY_LABELS = ("0", "1")
 EXTREME_PREVALENCE = 0.8
 
@@ -60,16 +58,6 @@ def _label(value: Any) -> str:
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value).strip()
-
-
-def quantifier_of(claim: str) -> str | None:
-    """The quantifier from a claim's first words, as the study did ("Not all ..." -> not_all)."""
-    words = str(claim).strip().lower().replace(",", " ").split()
-    if words[:2] == ["not", "all"]:
-        return "not_all"
-    if words[:1] and words[0] in ("all", "some", "no"):
-        return words[0]
-    return None
 
 
 def _normalise_quantifier(value: Any) -> Any:
@@ -323,7 +311,7 @@ def scores_report(
         if "quantifier" in by:
             qpos = by.index("quantifier")
             for key, units in list(members.items()):
-                for name, parts in QUANTIFIER_CLASSES.items():
+                for name, parts in CLAIM_TYPES.items():
                     if key[qpos] in parts:
                         ckey = (*key[:qpos], name, *key[qpos + 1 :])
                         members[ckey] = members.get(ckey, []) + units

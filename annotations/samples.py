@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from logic_claims.annotations.store import EXISTENTIAL, UNIVERSAL, Item
-from logic_claims.harness.errors import InputError, clip
-from logic_claims.harness.io import check_no_surrogates, parse_json, read_text, split_lines
+from logic_claims.annotations.store import Item
+from logic_claims.tasks.claims import QUANTIFIERS
+from logic_claims.tasks.errors import InputError, clip
+from logic_claims.tasks.io import check_no_surrogates, parse_json, read_text, split_lines
 
 _SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d\d-\d\dT[\d.\-]+)\.jsonl$")
-QUANTIFIERS = (*UNIVERSAL, *EXISTENTIAL)
 NOT_LM_EVAL = (
     "not an lm-eval --log_samples record ({why}); expected a samples_<task>_<date>.jsonl "
     "written by `lm_eval --log_samples --output_path DIR` or `logic-claims eval --output DIR`"

@@ -37,14 +37,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from logic_claims.harness.errors import InputError, clip
-from logic_claims.harness.io import current_umask
+from logic_claims.tasks.claims import quantifier_of
+from logic_claims.tasks.errors import InputError, clip
+from logic_claims.tasks.io import current_umask
 
 SCHEMA_VERSION = 1
-
-QUANTIFIER_PREFIXES = (("not all ", "not_all"), ("all ", "all"), ("some ", "some"), ("no ", "no"))
-UNIVERSAL = ("all", "not_all")
-EXISTENTIAL = ("some", "no")
 
 OnConflict = Literal["error", "keep", "replace"]
 
@@ -151,24 +148,6 @@ def item_id_of(claim: str, answer: str) -> str:
 def pair_id_of(claim: str) -> str:
     """Key shared by every system's answer to the same claim (paired comparisons)."""
     return content_hash(claim)
-
-
-def quantifier_of(claim: str) -> str | None:
-    """all / not_all / some / no from the claim's first words; None if none of them."""
-    lowered = claim.strip().lower()
-    for prefix, quantifier in QUANTIFIER_PREFIXES:
-        if lowered.startswith(prefix):
-            return quantifier
-    return None
-
-
-def claim_type_of(quantifier: str | None) -> str | None:
-    """The study's grouping: universal (all, not all) or existential (some, no)."""
-    if quantifier in UNIVERSAL:
-        return "universal"
-    if quantifier in EXISTENTIAL:
-        return "existential"
-    return None
 
 
 @dataclass

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from logic_claims.annotations.store import ConflictError, Store
-from logic_claims.harness.errors import InputError, clip
+from logic_claims.tasks.errors import InputError, clip
 
 MAX_BODY = 64 * 1024
 IDLE_TIMEOUT = 15.0  # seconds a connection may stay silent, between or inside requests

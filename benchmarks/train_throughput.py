@@ -104,7 +104,7 @@ def bench_method(method: str, args: argparse.Namespace, peak: float) -> dict[str
         resolve_data_dir,
         select_records,
     )
-    from logic_claims.harness.data import load_split
+    from logic_claims.tasks.data import load_split
 
     steps = args.warmup + args.steps
     cfg = load_config(

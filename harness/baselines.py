@@ -1,4 +1,4 @@
-"""Baselines that need no model, and the study's yes/no reading rule.
+"""Baselines that need no model.
 
 ``quantifier-rule`` answers from the quantifier alone (all -> false, not all -> true,
 some -> true, no -> false): it scores 1.0 on the test split, which is built that way,
@@ -17,13 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from logic_claims.harness import data
-from logic_claims.harness.errors import InputError
-from logic_claims.harness.prompt import CHOICES
-from logic_claims.harness.scoring import OUTCOMES, Verdict, outcome_metrics
+from logic_claims.tasks import data
+from logic_claims.tasks.claims import DEFAULT_TRUTH, QUANTIFIERS
+from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.prompt import CHOICES
+from logic_claims.tasks.scoring import outcome_metrics
 
-# The truth a claim has when only its quantifier is known (the pattern of the test split).
-QUANTIFIER_RULE = {"all": False, "not_all": True, "some": True, "no": False}
 RULE_SYSTEMS = ("quantifier-rule", "majority-class")
 # The splits and task-name infixes of the tasks a rule system stands in for.
 RULE_SPLITS = {"test": "", "contrast": "_contrast"}
@@ -39,7 +38,7 @@ def majority_label(train: list[dict[str, Any]]) -> bool:
 def rule_answerer(system: str, data_dir: str | Path) -> Callable[[dict[str, Any]], bool]:
     """A function from a claim record to the rule system's answer (True/False)."""
     if system == "quantifier-rule":
-        return lambda record: QUANTIFIER_RULE[record["quantifier"]]
+        return lambda record: DEFAULT_TRUTH[record["quantifier"]]
     if system == "majority-class":
         label = majority_label(data.load_split(data_dir, "train"))
         return lambda record: label
@@ -72,7 +71,7 @@ def rule_samples(
     out: dict[str, list[dict[str, Any]]] = {}
     for split in splits:
         records = data.load_split(data_dir, split)
-        for quantifier in data.QUANTIFIERS:
+        for quantifier in QUANTIFIERS:
             docs = [r for r in records if r["quantifier"] == quantifier]
             docs = docs[: apply_limit(len(docs), limit)]
             gen, mc = [], []
@@ -91,32 +90,3 @@ def rule_samples(
             out[f"logic_claims{infix}_{quantifier}"] = gen
             out[f"logic_claims{infix}_mc_{quantifier}"] = mc
     return out
-
-
-# --------------------------------------------------------------------------- yes/no rule
-
-# The study's yes/no baseline (upstream rag/some_evaluation.py) counted substrings:
-# "yes" minus "eyes" for yes; "no" minus the words that merely contain it ("not",
-# "now", "noc", "nor", "non", "nou") for no. Warts kept on purpose ("know" counts as
-# a no), so that the numbers are comparable with the study's.
-_NOT_NO = ("not", "now", "noc", "nor", "non", "nou")
-
-
-def read_yes_no(answer: str) -> Verdict:
-    """A yes/no answer's verdict: cut at the first period, more yes = true, more no = false."""
-    first = answer.split(".", 1)[0].lower()
-    n_yes = first.count("yes") - first.count("eyes")
-    n_no = first.count("no") - sum(first.count(word) for word in _NOT_NO)
-    if n_yes > n_no:
-        return "true"
-    if n_no > n_yes:
-        return "false"
-    return "tie"
-
-
-def yes_no_metrics(answer: str, label: bool) -> dict[str, int]:
-    """One-hot correct/tie/wrong for a yes/no answer (yes -> true, no -> false)."""
-    verdict = read_yes_no(answer)
-    right = "correct" if (verdict == "true") == label else "wrong"
-    outcome = "tie" if verdict == "tie" else right
-    return {name: int(name == outcome) for name in OUTCOMES}

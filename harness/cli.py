@@ -8,18 +8,17 @@ import os
 import sys
 from typing import NoReturn
 
-from logic_claims.harness.errors import InputError
+from logic_claims.tasks.errors import InputError
 
 # Each module adds its own subcommands through ``add_commands(subparsers)``; none of
 # them imports torch at module level, so ``--help`` stays fast.
 COMMAND_MODULES = (
     "logic_claims.harness.data_cli",
-    "logic_claims.harness.models",
     "logic_claims.harness.evaluate",
-    "logic_claims.harness.legacy",
+    "logic_claims.harness.study_outputs",
     "logic_claims.harness.compare",
-    "logic_claims.annotations.cli",
-    "logic_claims.adapters.cli",
+    "logic_claims.harness.annotate_cli",
+    "logic_claims.harness.train_cli",
 )
 
 DESCRIPTION = """\

@@ -41,9 +41,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from logic_claims.harness import baselines, data, evaluate, legacy, retrieval
-from logic_claims.harness.errors import InputError, clip
-from logic_claims.harness.io import atomic_dir, load_yaml, read_jsonl, read_text
+from logic_claims.harness import baselines, evaluate, study_outputs
+from logic_claims.tasks import data, retrieval
+from logic_claims.tasks.claims import CLAIM_TYPES, DEFAULT_TRUTH, QUANTIFIERS, WORDS
+from logic_claims.tasks.errors import InputError, clip
+from logic_claims.tasks.io import atomic_dir, load_yaml, read_jsonl, read_text
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
 DEFAULT_LM_TASKS = (
@@ -54,16 +56,8 @@ DEFAULT_LM_TASKS = (
 )
 SPLIT_TITLES = {"test": "main (test split)", "contrast": "contrast split"}
 SHORT_SPLIT = {"test": "main", "contrast": "contrast"}
-GROUPS = {
-    "all": ("all",),
-    "not_all": ("not_all",),
-    "some": ("some",),
-    "no": ("no",),
-    "universal": ("all", "not_all"),
-    "existential": ("some", "no"),
-    "overall": ("all", "not_all", "some", "no"),
-}
-QUANTIFIER_TITLES = {"all": "All", "not_all": "Not all", "some": "Some", "no": "No"}
+GROUPS = {q: (q,) for q in QUANTIFIERS} | CLAIM_TYPES | {"overall": QUANTIFIERS}
+QUANTIFIER_TITLES = WORDS
 SYSTEM_KEYS = {
     "name", "kind", "rule", "model", "adapter", "tasks", "limit", "apply_chat_template",
     "backend", "model_args", "gen_kwargs", "batch_size", "device",
@@ -73,7 +67,9 @@ CONFIG_KEYS = {
     "legacy", "annotations", "bootstrap", "confidence_level", "seed",
 }  # fmt: skip
 # Files whose change changes what a task asks or how it is scored: part of the cache key.
-_HARNESS_CODE = ("prompt.py", "scoring.py", "baselines.py", "retrieval.py")
+# The task folder and the modules beside it (prompt, scoring, retrieval, data) are hashed
+# whole; of the harness only the rule baselines shape the results.
+_HARNESS_CODE = ("baselines.py",)
 
 
 # --------------------------------------------------------------------------- config
@@ -409,7 +405,7 @@ def adapter_hash(adapter: Path) -> str:
 
 def model_identity(model: str, model_args: dict[str, Any]) -> dict[str, Any]:
     """Resolved path plus each file's size and mtime, or the hub id and revision."""
-    from logic_claims.harness.models import resolve_model
+    from logic_claims.tasks.models import resolve_model
 
     resolved = resolve_model(model)
     path = Path(resolved)
@@ -785,7 +781,7 @@ def contrast_balance_note(samples: dict[str, dict[str, list[dict]]]) -> str | No
                     labels[str(doc["id"])] = (doc["quantifier"], bool(doc["label"]))
     if not labels:
         return None
-    hits = sum(baselines.QUANTIFIER_RULE[q] == label for q, label in labels.values())
+    hits = sum(DEFAULT_TRUTH[q] == label for q, label in labels.values())
     rate = hits / len(labels)
     if rate <= 0.5:
         return None
@@ -833,7 +829,7 @@ def build_report(config: Config, samples: dict[str, dict[str, list[dict]]]) -> d
         },
         "systems": systems,
         "significance": significance(collected, config.baseline, config),
-        "legacy": [{"name": name, **legacy.summarise(path)} for name, path in config.legacy],
+        "legacy": [{"name": name, **study_outputs.summarise(path)} for name, path in config.legacy],
         "annotations": annotation_section(config, [s.name for s in config.systems]),
         "notes": notes,
     }

@@ -1,4 +1,4 @@
-"""``logic-claims data build`` and ``logic-claims data stats``."""
+"""``logic-claims data build|stats`` and ``logic-claims model path``: what a run reads."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from logic_claims.harness import data
-from logic_claims.harness.io import atomic_path, write_json
+from logic_claims.tasks import data
+from logic_claims.tasks.io import atomic_path, write_json
+from logic_claims.tasks.models import DEFAULT_MODEL, EMBEDDED_MODELS, model_path
 
 SOURCE_HELP = (
     "directory holding negative.csv and positive.csv (default: $LOGIC_CLAIMS_DATA, else "
@@ -92,7 +93,7 @@ def cmd_stats(args: argparse.Namespace) -> None:
     print(f"wrote {out / 'stats.json'} and {out / 'length_histogram.png'}")
 
 
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
+def add_data_commands(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "data",
         help="build the claims dataset and describe its sources",
@@ -145,3 +146,30 @@ must be new, empty, or a previous build (holding only what a build writes).""",
     )
     stats.add_argument("--json", action="store_true", help="print the statistics as JSON")
     stats.set_defaults(func=cmd_stats)
+
+
+def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
+    model = subparsers.add_parser(
+        "model",
+        help="embedded default models (local HF directories for pretrained=)",
+        description="Embedded default models, shipped as GGUF files in PyPI packages.",
+    )
+    sub = model.add_subparsers(dest="model_command", required=True, metavar="COMMAND")
+    path = sub.add_parser(
+        "path",
+        help="print the local HF directory of an embedded model, converting it on first use",
+        description=(
+            "Print a plain Hugging Face model directory for an embedded model. The first "
+            "call converts the GGUF file (about 30 s) into the cache "
+            "($LOGIC_CLAIMS_CACHE, default ~/.cache/logic-claims); later calls are instant.\n\n"
+            "example:\n  lm_eval --model hf --model_args pretrained=$(logic-claims model path) ..."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    path.add_argument("name", nargs="?", default=DEFAULT_MODEL, choices=sorted(EMBEDDED_MODELS))
+    path.set_defaults(func=lambda args: print(model_path(args.name)))
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    add_data_commands(subparsers)
+    add_model_commands(subparsers)

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from logic_claims.harness import data
 from logic_claims.harness.evaluate import format_tables, run_eval
-from logic_claims.harness.models import DEFAULT_MODEL, model_path
+from logic_claims.tasks import data
+from logic_claims.tasks.models import DEFAULT_MODEL, model_path
 
 DATA_DIR = Path("data/logic_claims")
 EVAL_TASKS = ("logic_claims", "logic_claims_mc")

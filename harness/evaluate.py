@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from logic_claims.harness.errors import InputError, clip
 from logic_claims.tasks import TASKS_DIR
+from logic_claims.tasks.errors import InputError, clip
 
 DEFAULT_TASKS = ("logic_claims",)
 
@@ -56,7 +56,7 @@ def run_eval(
     from lm_eval import simple_evaluate
     from lm_eval.loggers import EvaluationTracker
 
-    from logic_claims.harness.models import resolve_model
+    from logic_claims.tasks.models import resolve_model
 
     args: dict[str, Any] = {"pretrained": resolve_model(model), **(model_args or {})}
     if peft is not None:

@@ -33,7 +33,7 @@ def source_dir() -> Path:
 @pytest.fixture(scope="session")
 def built_data(source_dir: Path) -> Path:
     """The full dataset built from the published CSVs (cached by content)."""
-    from logic_claims.harness.data import built_dataset_dir
+    from logic_claims.tasks.data import built_dataset_dir
 
     return built_dataset_dir(source_dir)
 
@@ -91,8 +91,8 @@ def make_tiny_llama(out: Path, texts: list[str], seed: int = 0) -> Path:
 @pytest.fixture(scope="session")
 def tiny_llama(tmp_path_factory: pytest.TempPathFactory, built_data: Path) -> Path:
     """Directory of a tiny random LlamaForCausalLM with a locally trained tokenizer."""
-    from logic_claims.harness.data import load_split
-    from logic_claims.harness.prompt import INSTRUCTION
+    from logic_claims.tasks.data import load_split
+    from logic_claims.tasks.prompt import INSTRUCTION
 
     records = load_split(built_data, "validation")
     texts = [INSTRUCTION, "Statement: Answer: True False"]
@@ -103,6 +103,6 @@ def tiny_llama(tmp_path_factory: pytest.TempPathFactory, built_data: Path) -> Pa
 @pytest.fixture(scope="session")
 def embedded_model() -> Path:
     """Local HF directory of the embedded SmolLM2-135M-Instruct (converted once)."""
-    from logic_claims.harness.models import model_path
+    from logic_claims.tasks.models import model_path
 
     return model_path()

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from logic_claims.adapters.config import TrainConfig, load_config, parse_set
-from logic_claims.harness.errors import InputError
-from logic_claims.harness.prompt import INSTRUCTION, TARGET_DELIMITER, format_prompt
+from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.prompt import INSTRUCTION, TARGET_DELIMITER, format_prompt
 
 REPO = Path(__file__).resolve().parents[1]
 METHODS = ("prompt_tuning", "lora", "ia3", "prefix_tuning")
@@ -211,7 +211,7 @@ def test_examples_are_the_lm_eval_prompt_then_the_gold_answer(
     from transformers import AutoTokenizer
 
     from logic_claims.adapters.train import collate, encode, select_records
-    from logic_claims.harness.data import load_split
+    from logic_claims.tasks.data import load_split
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
     cfg = load_config("lora", {"max_val_examples": 8})
@@ -251,7 +251,7 @@ def test_epoch_batches_are_a_deterministic_permutation(tiny_llama: Path, built_d
     from transformers import AutoTokenizer
 
     from logic_claims.adapters.train import encode, epoch_batches, select_records
-    from logic_claims.harness.data import load_split
+    from logic_claims.tasks.data import load_split
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
     cfg = load_config("lora", {"max_train_examples": 700})
@@ -285,7 +285,7 @@ def test_answer_loss_equals_peft_forward_and_shared_prefix_keeps_gradients(
         peft_config,
         select_records,
     )
-    from logic_claims.harness.data import load_split
+    from logic_claims.tasks.data import load_split
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
     cfg = load_config(method, {"max_val_examples": 5})
@@ -339,8 +339,8 @@ def test_each_method_trains_saves_and_loads_through_lm_eval(
     from transformers import AutoModelForCausalLM
 
     from logic_claims.adapters.train import train
-    from logic_claims.harness.data import sha256_file
     from logic_claims.harness.evaluate import run_eval
+    from logic_claims.tasks.data import sha256_file
 
     out = train(method, small(tiny_llama, built_data), tmp_path / "adapter", progress=False)
 

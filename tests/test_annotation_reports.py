@@ -22,7 +22,7 @@ from scipy import stats as sps
 
 from logic_claims.annotations import reports as R
 from logic_claims.annotations import stats as S
-from logic_claims.harness.errors import InputError
+from logic_claims.tasks.errors import InputError
 
 SEED_RESULTS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "seed-results"
 

@@ -27,7 +27,7 @@ from logic_claims.annotations import store as S
 from logic_claims.annotations.samples import default_system_name, read_samples
 from logic_claims.annotations.tui import run_tui, safe
 from logic_claims.harness import cli as harness_cli
-from logic_claims.harness.errors import InputError
+from logic_claims.tasks.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 

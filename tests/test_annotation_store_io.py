@@ -13,8 +13,8 @@ from test_annotation_store import ANSWERS_A, ANSWERS_B, CLAIMS, cli, dump, lm_ev
 
 from logic_claims.annotations import store as S
 from logic_claims.annotations.labelstudio import completed_example
-from logic_claims.annotations.legacy import read_legacy, split_claim_output
 from logic_claims.annotations.ratings import COLUMNS, load_ratings
+from logic_claims.annotations.study_judgments import read_legacy, split_claim_output
 
 SEED_RESULTS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "seed-results"
 

@@ -17,8 +17,8 @@ import pytest
 from test_annotation_store import ANSWERS_A, ANSWERS_B, CLAIMS, dump, new_store
 
 from logic_claims.annotations import store as S
-from logic_claims.annotations.cli import add_commands
 from logic_claims.annotations.web import AnnotationServer, make_server
+from logic_claims.harness.annotate_cli import add_commands
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from logic_claims.harness import baselines, data
-from logic_claims.harness.prompt import (
+from logic_claims.harness import baselines
+from logic_claims.tasks import data, scoring
+from logic_claims.tasks.claims import QUANTIFIERS
+from logic_claims.tasks.prompt import (
     claim_question,
     format_explain_prompt,
     format_prompt,
@@ -19,7 +21,7 @@ from logic_claims.harness.prompt import (
 
 def correct_rate(samples: dict[str, list[dict]], prefix: str) -> float:
     """Share of correct answers over the gen subtasks named ``{prefix}_{quantifier}``."""
-    chosen = [s for q in data.QUANTIFIERS for s in samples[f"{prefix}_{q}"]]
+    chosen = [s for q in QUANTIFIERS for s in samples[f"{prefix}_{q}"]]
     return sum(s["correct"] for s in chosen) / len(chosen)
 
 
@@ -28,13 +30,13 @@ def test_quantifier_rule_is_perfect_on_test_and_caught_by_contrast(built_data: P
     assert correct_rate(samples, "logic_claims") == 1.0
     assert correct_rate(samples, "logic_claims_contrast") <= 0.5
     # Per quantifier too: the contrast split is balanced within each quantifier.
-    for q in data.QUANTIFIERS:
+    for q in QUANTIFIERS:
         rows = samples[f"logic_claims_contrast_{q}"]
         assert sum(s["correct"] for s in rows) / len(rows) <= 0.5
     # Every claim answered once, with the study's one-hot outcome and a log-likelihood twin.
     test = data.load_split(built_data, "test")
-    assert sum(len(samples[f"logic_claims_{q}"]) for q in data.QUANTIFIERS) == len(test)
-    for q in data.QUANTIFIERS:
+    assert sum(len(samples[f"logic_claims_{q}"]) for q in QUANTIFIERS) == len(test)
+    for q in QUANTIFIERS:
         pairs = zip(samples[f"logic_claims_{q}"], samples[f"logic_claims_mc_{q}"], strict=True)
         for gen, mc in pairs:
             assert gen["correct"] + gen["tie"] + gen["wrong"] == 1
@@ -60,7 +62,7 @@ def test_majority_label_ties_go_to_false() -> None:
 def test_limit_takes_the_first_docs_like_lm_eval(built_data: Path) -> None:
     limited = baselines.rule_samples("quantifier-rule", built_data, limit=3)
     test = data.load_split(built_data, "test")
-    for q in data.QUANTIFIERS:
+    for q in QUANTIFIERS:
         first = [r["id"] for r in test if r["quantifier"] == q][:3]
         assert [s["doc"]["id"] for s in limited[f"logic_claims_{q}"]] == first
         assert [s["doc_id"] for s in limited[f"logic_claims_{q}"]] == [0, 1, 2]
@@ -70,7 +72,7 @@ def test_limit_takes_the_first_docs_like_lm_eval(built_data: Path) -> None:
 
 
 def test_unknown_rule_is_an_input_error(built_data: Path) -> None:
-    from logic_claims.harness.errors import InputError
+    from logic_claims.tasks.errors import InputError
 
     with pytest.raises(InputError, match="unknown rule system"):
         baselines.rule_samples("coin-flip", built_data)
@@ -90,13 +92,13 @@ def test_unknown_rule_is_an_input_error(built_data: Path) -> None:
     ],
 )
 def test_yes_no_rule_counts_like_the_study(answer: str, verdict: str) -> None:
-    assert baselines.read_yes_no(answer) == verdict
+    assert scoring.read_yes_no(answer) == verdict
 
 
 def test_yes_no_metrics() -> None:
-    assert baselines.yes_no_metrics("Yes, some do.", True) == {"correct": 1, "tie": 0, "wrong": 0}
-    assert baselines.yes_no_metrics("Yes, some do.", False) == {"correct": 0, "tie": 0, "wrong": 1}
-    assert baselines.yes_no_metrics("Maybe.", False) == {"correct": 0, "tie": 1, "wrong": 0}
+    assert scoring.yes_no_metrics("Yes, some do.", True) == {"correct": 1, "tie": 0, "wrong": 0}
+    assert scoring.yes_no_metrics("Yes, some do.", False) == {"correct": 0, "tie": 0, "wrong": 1}
+    assert scoring.yes_no_metrics("Maybe.", False) == {"correct": 0, "tie": 1, "wrong": 0}
 
 
 def test_baseline_prompts() -> None:

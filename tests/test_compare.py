@@ -10,7 +10,7 @@ import pytest
 
 from logic_claims.harness import compare, evaluate
 from logic_claims.harness.cli import main
-from logic_claims.harness.errors import InputError
+from logic_claims.tasks.errors import InputError
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "data" / "seed-results"
 

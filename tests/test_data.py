@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from logic_claims.harness import data
 from logic_claims.harness.cli import main
-from logic_claims.harness.errors import InputError
+from logic_claims.tasks import data
+from logic_claims.tasks.claims import QUANTIFIERS, WORDS
+from logic_claims.tasks.errors import InputError
 
 RULE = {"all": False, "not_all": True, "some": True, "no": False}
 
@@ -44,7 +45,7 @@ def test_labels_follow_the_study(full: data.BuildResult) -> None:
     for split in ("train", "validation", "test"):
         for record in full.splits[split]:
             assert record["label"] is RULE[record["quantifier"]]
-            assert record["claim"].startswith(data.QUANTIFIER_WORDS[record["quantifier"]] + " ")
+            assert record["claim"].startswith(WORDS[record["quantifier"]] + " ")
             assert record["target"].startswith("True, " if record["label"] else "False, ")
 
 
@@ -67,7 +68,7 @@ def test_quantifier_rule_is_perfect_on_test_and_at_chance_on_contrast(
 
     assert accuracy(full.splits["test"]) == 1.0
     assert accuracy(full.splits["contrast"]) <= 0.5
-    for quantifier in data.QUANTIFIERS:
+    for quantifier in QUANTIFIERS:
         records = [r for r in full.splits["contrast"] if r["quantifier"] == quantifier]
         labels = Counter(r["label"] for r in records)
         assert labels[True] == labels[False] > 100, quantifier

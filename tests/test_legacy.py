@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from logic_claims.harness import legacy
+from logic_claims.harness import study_outputs as legacy
 from logic_claims.harness.cli import main
-from logic_claims.harness.errors import InputError
+from logic_claims.tasks.errors import InputError
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "data" / "seed-results"
 

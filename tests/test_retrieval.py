@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from logic_claims.harness import data, retrieval
+from logic_claims.tasks import data, retrieval
 
 TOPICS = {
     "Birds": [("feed on grain", "Birds of prey do not feed on grain", "Pigeons feed on grain")],

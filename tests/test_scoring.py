@@ -2,7 +2,7 @@
 
 import pytest
 
-from logic_claims.harness.scoring import outcome_metrics, read_verdict, score_answer
+from logic_claims.tasks.scoring import outcome_metrics, read_verdict, score_answer
 
 
 @pytest.mark.parametrize(

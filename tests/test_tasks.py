@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from logic_claims.harness.evaluate import run_eval
-from logic_claims.harness.scoring import outcome_metrics
 from logic_claims.tasks import TASKS_DIR
+from logic_claims.tasks.scoring import outcome_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 QUANTIFIERS = ("all", "not_all", "some", "no")

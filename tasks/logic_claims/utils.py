@@ -11,9 +11,9 @@ from typing import Any
 
 import datasets
 
-from logic_claims.harness import data
-from logic_claims.harness.prompt import choice_index, format_prompt
-from logic_claims.harness.scoring import outcome_metrics
+from logic_claims.tasks import data
+from logic_claims.tasks.prompt import choice_index, format_prompt
+from logic_claims.tasks.scoring import outcome_metrics
 
 
 @functools.lru_cache(maxsize=8)

@@ -4,9 +4,9 @@
                            answered yes/no; yes -> true, no -> false (the study's counting).
 ``logic_claims_explain_*`` the study's true/false statement with "explain why".
 ``logic_claims_rag{2,3,5}_*`` the main prompt preceded by the top-k train generics
-                           retrieved for the claim's generic (``harness/retrieval.py``).
+                           retrieved for the claim's generic (``tasks/retrieval.py``).
 
-The prompts live in ``logic_claims.harness.prompt`` beside the main one; the main tasks'
+The prompts live in ``logic_claims.tasks.prompt`` beside the main one; the main tasks'
 helpers (``utils.py``) are not touched.
 """
 
@@ -17,13 +17,13 @@ from typing import Any
 
 import datasets
 
-from logic_claims.harness import data, retrieval
-from logic_claims.harness.baselines import yes_no_metrics
-from logic_claims.harness.prompt import (
+from logic_claims.tasks import data, retrieval
+from logic_claims.tasks.prompt import (
     format_explain_prompt,
     format_rag_prompt,
     format_yes_no_prompt,
 )
+from logic_claims.tasks.scoring import yes_no_metrics
 
 
 @functools.lru_cache(maxsize=8)

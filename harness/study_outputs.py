@@ -32,15 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from logic_claims.harness.errors import InputError
-from logic_claims.harness.scoring import OUTCOMES, Outcome, read_verdict
+from logic_claims.tasks.claims import DEFAULT_TRUTH, QUANTIFIERS, quantifier_of
+from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.scoring import OUTCOMES, Outcome, read_verdict
 
 TAGS = {"<QUERY>": "claim", "<MODEL OUTPUT>": "output", "<EXPECTED OUTPUT>": "expected"}
 _TAG = re.compile(r"^(<QUERY>|<MODEL OUTPUT>|<EXPECTED OUTPUT>)")
 GROUPS = ("universal", "existential", "overall")
-# The claim's first words -> quantifier; longest first so "Not all" wins over "No".
-_QUANTIFIER_PREFIXES = (("not all ", "not_all"), ("all ", "all"), ("some ", "some"), ("no ", "no"))
-QUANTIFIER_LABEL = {"all": False, "not_all": True, "some": True, "no": False}
 
 
 @dataclass(frozen=True)
@@ -59,11 +57,7 @@ class LegacyRecord:
 
     @property
     def quantifier(self) -> str | None:
-        lower = self.claim.lower()
-        for prefix, quantifier in _QUANTIFIER_PREFIXES:
-            if lower.startswith(prefix):
-                return quantifier
-        return None
+        return quantifier_of(self.claim)
 
 
 @dataclass(frozen=True)
@@ -127,7 +121,7 @@ def score_record(record: LegacyRecord) -> ScoredRecord:
     verdict = read_verdict(record.output)
     gold = read_verdict(record.expected)
     quantifier = record.quantifier
-    quantifier_gold = None if quantifier is None else str(QUANTIFIER_LABEL[quantifier]).lower()
+    quantifier_gold = None if quantifier is None else str(DEFAULT_TRUTH[quantifier]).lower()
     if gold == "tie" and quantifier_gold is not None:
         # No verdict in the expected output (never happens in the published files):
         # fall back on the quantifier rather than count a tie as "correct".
@@ -157,7 +151,7 @@ def summarise(path: str | Path) -> dict[str, Any]:
         for group in GROUPS
     }
     quantifiers: dict[str, Any] = {}
-    for quantifier in ("all", "not_all", "some", "no", None):
+    for quantifier in (*QUANTIFIERS, None):
         chosen = [s for s in scored if s.record.quantifier == quantifier]
         if chosen:
             quantifiers[quantifier or "unknown"] = _counts(s.outcome for s in chosen)

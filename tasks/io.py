@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from logic_claims.harness.errors import InputError, clip
+from logic_claims.tasks.errors import InputError, clip
 
 
 def _check_writable(parent: Path) -> None:

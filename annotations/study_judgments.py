@@ -23,13 +23,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from logic_claims.annotations.store import Item, content_hash, quantifier_of
-from logic_claims.harness.errors import InputError
-from logic_claims.harness.io import read_text, split_lines
+from logic_claims.annotations.store import Item, content_hash
+from logic_claims.tasks.claims import DEFAULT_TRUTH, quantifier_of
+from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.io import read_text, split_lines
 
-# The claims the study built: "All X" and "Not all X" false/true from exceptions,
-# "Some X" / "No X" true/false from instances.
-GOLD_LABEL = {"all": False, "not_all": True, "some": True, "no": False}
 _VERDICT = re.compile(r"^\s*(true|false)\b", re.IGNORECASE)
 
 
@@ -96,7 +94,7 @@ def read_legacy(path: str | Path, system: str) -> list[LegacyRow]:
             claim=claim,
             answer=output,
             quantifier=quantifier,
-            label=GOLD_LABEL.get(quantifier or ""),
+            label=DEFAULT_TRUTH.get(quantifier or ""),
             doc_id=index,
             item_id=content_hash(system, claim, output),
         )

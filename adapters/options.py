@@ -1,8 +1,8 @@
-"""``logic-claims train``: the short form of the adapter trainer, run in this process.
+"""The trainer's command-line options, shared by its two forms.
 
-It trains with plain Accelerate on this process's device (a GPU if there is one, in
-fp32), the same code as ``accelerate launch ... -m logic_claims.adapters.train``,
-which is the form for DeepSpeed, mixed precision or several GPUs.
+``accelerate launch ... -m logic_claims.adapters.train`` (DeepSpeed, mixed precision,
+several GPUs) and ``logic-claims train`` (the short form, in this process with plain
+Accelerate) take the same arguments, described here once.
 """
 
 from __future__ import annotations
@@ -66,21 +66,3 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--overwrite", action="store_true", help="replace an adapter already in --output-dir"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def _run(args: argparse.Namespace) -> None:
-    from logic_claims.adapters.train import run_from_args
-
-    run_from_args(args)
-
-
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "train",
-        help="train a PEFT adapter that lm-eval loads with peft=",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_arguments(parser)
-    parser.set_defaults(func=_run)
