@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from logic_claims.tasks import data
+from logic_claims.tasks import data, sources
 from logic_claims.tasks.io import atomic_path, write_json
 from logic_claims.tasks.models import DEFAULT_MODEL, EMBEDDED_MODELS, model_path
 
@@ -18,7 +18,7 @@ SOURCE_HELP = (
 
 
 def cmd_build(args: argparse.Namespace) -> None:
-    source = data.resolve_source(args.source)
+    source = sources.resolve_source(args.source)
     data.check_ratios(tuple(args.ratios))
     data.check_output_dir(Path(args.out), [source])  # refuse before the work, not after
     result = data.build(source, seed=args.seed, ratios=tuple(args.ratios))
@@ -52,11 +52,11 @@ def cmd_stats(args: argparse.Namespace) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    source = data.resolve_source(args.source)
+    source = sources.resolve_source(args.source)
     stats: dict[str, Any] = {}
     fig, axes = plt.subplots(2, 2, figsize=(10, 7))
     for row_index, name in enumerate(("negative", "positive")):
-        rows = data.read_source(source / f"{name}.csv", name)
+        rows = sources.read_source(source / f"{name}.csv", name)
         stats[name] = {"rows": len(rows), "distinct_generics": len({r.generic for r in rows})}
         for col_index, column in enumerate(("generic", "exemplar")):
             texts = [getattr(r, column) for r in rows]

@@ -13,9 +13,9 @@ import importlib.metadata
 from dataclasses import dataclass
 from pathlib import Path
 
-from logic_claims.tasks.data import cache_dir
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.io import atomic_dir
+from logic_claims.tasks.sources import cache_dir
 
 
 @dataclass(frozen=True)

