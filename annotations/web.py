@@ -5,9 +5,9 @@ told otherwise: the page has no login, a rater names themself in the URL
 (``/?annotator=alice``), so never expose it beyond a network you trust.
 
 Safety
-- Model text is data, never markup: the page builds its DOM with ``textContent`` only,
-  and a Content-Security-Policy forbids inline scripts, so an answer holding
-  ``<script>`` is shown as those characters.
+- Model text is data, never markup: the page (``static/page.html``, ``app.js``,
+  ``app.css``) builds its DOM with ``textContent`` only, and a Content-Security-Policy
+  forbids inline scripts, so an answer holding ``<script>`` is shown as those characters.
 - Other sites cannot use the page. POSTs must be ``application/json`` (a cross-site form
   or no-cors fetch cannot send that without a CORS preflight, which this server never
   grants); a POST whose ``Origin`` is not this server, or whose ``Sec-Fetch-Site`` is
@@ -39,10 +39,12 @@ import time
 import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from logic_claims.annotations.store import ConflictError, Store
+from logic_claims.annotations.records import ConflictError
+from logic_claims.annotations.store import Store
 from logic_claims.tasks.errors import InputError, clip
 
 MAX_BODY = 64 * 1024
@@ -51,181 +53,19 @@ REQUEST_DEADLINE = 30.0  # seconds for one whole request (line, headers, body) t
 MAX_CONNECTIONS = 64  # connections served at once; more get 503 and are closed
 LINGER = 1.0  # seconds to drain what a refused client still sends, so it reads our answer
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>logic-claims: judge explanations</title>
-<link rel="stylesheet" href="/app.css">
-<script src="/app.js" defer></script>
-</head>
-<body>
-<header>
-  <h1>Judge explanations</h1>
-  <div id="who">Rating as <b id="rater">?</b> (<a href="/" id="switch">switch</a>)</div>
-  <div id="progress-line"><progress id="bar" value="0" max="1"></progress>
-    <span id="progress">0/0</span></div>
-</header>
-<main>
-  <section id="choose" hidden>
-    <p>Who is rating? Pick your name (it stays in the address, so a reload resumes).</p>
-    <ul id="raters"></ul>
-  </section>
-  <section id="rate" hidden>
-    <h2>Claim</h2>
-    <p id="claim" class="text"></p>
-    <h2>The model's answer</h2>
-    <p id="answer" class="text"></p>
-    <div id="questions"></div>
-    <p class="help">Keys: the label keys answer the highlighted question;
-      <kbd>u</kbd> undo the last judgment, <kbd>s</kbd> skip this item for now.</p>
-    <p><button id="undo" type="button">Undo (u)</button>
-       <button id="skip" type="button">Skip (s)</button></p>
-  </section>
-  <section id="finished" hidden><p>All your items are judged. Thank you!</p></section>
-  <p id="message" role="status"></p>
-</main>
-</body>
-</html>
-"""
 
-CSS = """
-body { font: 16px/1.45 system-ui, sans-serif; max-width: 54rem; margin: 1rem auto;
-       padding: 0 1rem; color: #222; }
-header { border-bottom: 1px solid #ccc; margin-bottom: 1rem; }
-h1 { font-size: 1.3rem; margin: .3rem 0; }
-h2 { font-size: 1rem; margin: 1rem 0 .2rem; color: #555; }
-.text { white-space: pre-wrap; background: #f6f6f6; padding: .6rem .8rem;
-        border-radius: 4px; }
-#claim { font-weight: 600; }
-.question { border: 1px solid #ddd; border-radius: 4px; padding: .5rem .8rem;
-            margin: .6rem 0; }
-.question.active { border-color: #2a6ebb; box-shadow: 0 0 0 2px #cfe0f5; }
-.question .definition { color: #555; font-size: .92rem; }
-.question button { margin-right: .4rem; }
-.question .given { font-weight: 700; color: #2a6ebb; }
-#message { color: #a33; min-height: 1.4em; }
-progress { width: 16rem; vertical-align: middle; }
-kbd { border: 1px solid #aaa; border-radius: 3px; padding: 0 .3rem; }
-"""
+def _static(name: str) -> bytes:
+    """A file of the page (``annotations/static/``), shipped as package data."""
+    return (resources.files("logic_claims.annotations") / "static" / name).read_bytes()
 
-SCRIPT = r"""
-"use strict";
-let state = null;
-let dims = [];
-const rater = new URLSearchParams(location.search).get("annotator");
 
-function el(tag, text, cls) {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;  // never innerHTML: model text is data
-  if (cls) node.className = cls;
-  return node;
+# The page: HTML, and the script and style it loads (the CSP allows no inline ones).
+# URL path -> (body, content type).
+STATIC_FILES = {
+    "/": (_static("page.html"), "text/html; charset=utf-8"),
+    "/app.js": (_static("app.js"), "text/javascript; charset=utf-8"),
+    "/app.css": (_static("app.css"), "text/css; charset=utf-8"),
 }
-
-async function api(path, body) {
-  const init = body === undefined ? {} : {
-    method: "POST", headers: {"Content-Type": "application/json"},
-    body: JSON.stringify(body)};
-  const response = await fetch(path, init);
-  const data = await response.json();
-  if (!response.ok) throw new Error(data.error || response.statusText);
-  return data;
-}
-
-function say(text) { document.getElementById("message").textContent = text || ""; }
-
-function keysOf(dim) { return dim.keys; }
-
-function render() {
-  document.getElementById("rater").textContent = state.annotator;
-  const p = state.progress;
-  document.getElementById("progress").textContent = p.done + "/" + p.total + " done";
-  const bar = document.getElementById("bar");
-  bar.max = Math.max(p.total, 1); bar.value = p.done;
-  document.body.dataset.done = String(p.done);
-  if (!state.item) {
-    document.getElementById("rate").hidden = true;
-    document.getElementById("finished").hidden = false;
-    return;
-  }
-  document.getElementById("finished").hidden = true;
-  document.getElementById("rate").hidden = false;
-  document.getElementById("rate").dataset.itemId = state.item.item_id;
-  document.getElementById("claim").textContent = state.item.claim;
-  document.getElementById("answer").textContent = state.item.answer;
-  const box = document.getElementById("questions");
-  box.replaceChildren();
-  const active = state.pending[0];
-  for (const dim of dims) {
-    const q = el("div", undefined, "question" + (dim.name === active ? " active" : ""));
-    q.dataset.dimension = dim.name;
-    q.append(el("div", dim.question), el("div", dim.definition, "definition"));
-    const row = el("div");
-    if (dim.name in state.given) {
-      row.append(el("span", "answered: " + state.given[dim.name], "given"));
-    } else {
-      for (const [key, label] of Object.entries(keysOf(dim))) {
-        if (dim.hide_keys.includes(key)) continue;
-        const b = el("button", label + " (" + key + ")");
-        b.type = "button";
-        b.addEventListener("click", () => rate(dim.name, label));
-        row.append(b);
-      }
-    }
-    q.append(row);
-    box.append(q);
-  }
-}
-
-async function rate(dimension, value) {
-  try {
-    const data = await api("/api/rate", {annotator: rater, item_id: state.item.item_id,
-                                         dimension: dimension, value: value});
-    state = data; say(""); render();
-  } catch (e) { say(e.message); }
-}
-
-async function command(name) {
-  const body = {annotator: rater};
-  if (state.item) body.item_id = state.item.item_id;
-  try { state = await api("/api/" + name, body); say(""); render(); }
-  catch (e) { say(e.message); }
-}
-
-document.addEventListener("keydown", (event) => {
-  if (!state || event.ctrlKey || event.metaKey || event.altKey) return;
-  if (event.key === "u") { command("undo"); return; }
-  if (!state.item) return;
-  if (event.key === "s") { command("skip"); return; }
-  const dim = dims.find((d) => d.name === state.pending[0]);
-  if (dim && event.key in dim.keys) rate(dim.name, dim.keys[event.key]);
-});
-
-async function start() {
-  const info = await api("/api/raters");
-  dims = info.dimensions;
-  if (!rater || !info.raters.includes(rater)) {
-    if (rater) say("unknown rater: " + rater);
-    document.getElementById("who").hidden = true;
-    const list = document.getElementById("raters");
-    for (const name of info.raters) {
-      const a = el("a", name);
-      a.href = "/?annotator=" + encodeURIComponent(name);
-      const li = el("li"); li.append(a); list.append(li);
-    }
-    document.getElementById("choose").hidden = false;
-    return;
-  }
-  document.getElementById("undo").addEventListener("click", () => command("undo"));
-  document.getElementById("skip").addEventListener("click", () => command("skip"));
-  state = await api("/api/state?annotator=" + encodeURIComponent(rater));
-  render();
-  document.body.dataset.ready = "1";
-}
-
-start().catch((e) => say(e.message));
-"""
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -589,12 +429,8 @@ class Handler(BaseHTTPRequestHandler):
         return store.rater_state(annotator, self.server.sessions.get(annotator), focus)
 
     def _get(self, path: str, query: dict[str, list[str]]) -> None:
-        if path == "/":
-            self._send(HTTPStatus.OK, PAGE.encode(), "text/html; charset=utf-8")
-        elif path == "/app.js":
-            self._send(HTTPStatus.OK, SCRIPT.encode(), "text/javascript; charset=utf-8")
-        elif path == "/app.css":
-            self._send(HTTPStatus.OK, CSS.encode(), "text/css; charset=utf-8")
+        if path in STATIC_FILES:
+            self._send(HTTPStatus.OK, *STATIC_FILES[path])
         elif path == "/api/raters":
             with Store.open(self.server.store_path) as store:
                 raters = store.annotators()
