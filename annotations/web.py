@@ -16,7 +16,7 @@ Safety
   DNS-rebinding site can neither read nor write.
 - Every refusal closes the connection, and a request must be framed by one plain
   ``Content-Length`` (``Transfer-Encoding`` is refused), so no body is ever read as a
-  second request (request smuggling).
+  second request (request smuggling). These checks are in ``web_http.py``.
 - Connections time out when silent (``idle_timeout``) and a request must arrive whole
   within ``request_deadline``; at most ``max_connections`` are served at once, beyond
   that a connection gets 503. Bad JSON (too deep, a too long number, a lone surrogate,
@@ -31,7 +31,6 @@ from __future__ import annotations
 import io
 import ipaddress
 import json
-import re
 import socket
 import sys
 import threading
@@ -45,9 +44,20 @@ from typing import Any
 
 from logic_claims.annotations.records import ConflictError
 from logic_claims.annotations.store import Store
+from logic_claims.annotations.web_http import (
+    MAX_BODY,
+    DeadlineReader,
+    HttpError,
+    address_literal,
+    bind_host,
+    check_origin,
+    parse_body,
+    parse_host,
+    read_body,
+    url_host,
+)
 from logic_claims.tasks.errors import InputError, clip
 
-MAX_BODY = 64 * 1024
 IDLE_TIMEOUT = 15.0  # seconds a connection may stay silent, between or inside requests
 REQUEST_DEADLINE = 30.0  # seconds for one whole request (line, headers, body) to arrive
 MAX_CONNECTIONS = 64  # connections served at once; more get 503 and are closed
@@ -101,37 +111,6 @@ class RaterSessions:
             self.skipped[annotator] = [i for i in items if i != item_id]
 
 
-def _bind_host(host: str) -> str:
-    """``[::1]`` -> ``::1``: the address as the socket layer takes it."""
-    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
-
-
-def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(_bind_host(host))
-    except ValueError:
-        return None
-
-
-def _url_host(host: str) -> str:
-    """A host as it appears in a URL or a Host header (IPv6 literals in brackets)."""
-    address = _literal(host)
-    if address is None:
-        return host.lower()
-    return f"[{address.compressed}]" if address.version == 6 else address.compressed
-
-
-HOST_HEADER = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?", re.ASCII)
-
-
-def _parse_host(value: str) -> tuple[str, int] | None:
-    """A Host header (or an Origin's authority) as (normalised name, port), or None."""
-    match = HOST_HEADER.fullmatch(value.strip())
-    if match is None or (match[1].startswith("[") and _literal(match[1]) is None):
-        return None
-    return _url_host(match[1]), int(match[2] or 80)
-
-
 class AnnotationServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -162,8 +141,8 @@ class AnnotationServer(ThreadingHTTPServer):
         self.idle_timeout = idle_timeout
         self.request_deadline = request_deadline
         self.slots = threading.BoundedSemaphore(max_connections)
-        host = _bind_host(address[0])
-        literal = _literal(host)
+        host = bind_host(address[0])
+        literal = address_literal(host)
         if literal is not None and literal.version == 6:
             self.address_family = socket.AF_INET6
         super().__init__((host, address[1]), Handler)
@@ -173,7 +152,7 @@ class AnnotationServer(ThreadingHTTPServer):
         """The names a Host header may give for this server (DNS rebinding: a page of
         another site that resolves its own name to this address says that name)."""
         bound = ipaddress.ip_address(self.server_address[0])
-        names = {_url_host(host), _url_host(bound.compressed)}
+        names = {url_host(host), url_host(bound.compressed)}
         if bound.is_loopback or bound.is_unspecified or host.lower() == "localhost":
             names |= {"localhost", "127.0.0.1", "[::1]"}
         if bound.is_unspecified:
@@ -181,7 +160,7 @@ class AnnotationServer(ThreadingHTTPServer):
         return names
 
     def host_allowed(self, value: str | None) -> bool:
-        parsed = None if value is None else _parse_host(value)
+        parsed = None if value is None else parse_host(value)
         if parsed is None or parsed[1] != self.server_address[1]:
             return False
         name = parsed[0]
@@ -190,13 +169,13 @@ class AnnotationServer(ThreadingHTTPServer):
         # Bound to every address: any address literal names this machine, never a name
         # that some other site's DNS controls.
         return ipaddress.ip_address(self.server_address[0]).is_unspecified and (
-            _literal(name) is not None
+            address_literal(name) is not None
         )
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{_url_host(host)}:{port}/"
+        return f"http://{url_host(host)}:{port}/"
 
     # -- a bounded number of connections, each in its own thread --------------------
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -257,52 +236,6 @@ class AnnotationServer(ThreadingHTTPServer):
         print(f"logic-claims serve: {type(exc).__name__}: {clip(str(exc))}", file=sys.stderr)
 
 
-class _DeadlineReader(io.RawIOBase):
-    """The socket's read side with a per-read timeout and a deadline for a whole request,
-    so a client that trickles bytes or lies about its Content-Length cannot hold a thread."""
-
-    def __init__(self, sock: socket.socket, idle: float):
-        self.sock = sock
-        self.idle = idle
-        self.deadline = float("inf")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("request took too long")
-        self.sock.settimeout(min(self.idle, left))
-        return self.sock.recv_into(buffer)
-
-
-class HttpError(Exception):
-    def __init__(self, status: HTTPStatus, message: str):
-        super().__init__(message)
-        self.status = status
-
-
-TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", re.ASCII)  # RFC 9110 header names
-FIELDS = ("annotator", "item_id", "dimension", "value")
-
-
-def _field(body: dict[str, Any], name: str) -> str:
-    """A string field of a POST body ("" when absent); ``value`` may be a JSON integer."""
-    value = body.get(name)
-    if value is None:
-        return ""
-    if name == "value" and type(value) is int:
-        value = str(value)
-    if not isinstance(value, str):
-        raise HttpError(HTTPStatus.BAD_REQUEST, f"{name} must be a string, not {clip(value)}")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise HttpError(HTTPStatus.BAD_REQUEST, f"{name} is not valid Unicode text") from exc
-    return value
-
-
 class Handler(BaseHTTPRequestHandler):
     server: AnnotationServer
     protocol_version = "HTTP/1.1"
@@ -315,7 +248,7 @@ class Handler(BaseHTTPRequestHandler):
         self.timeout = self.server.idle_timeout
         super().setup()
         self.rfile.close()
-        self.reader = _DeadlineReader(self.connection, self.server.idle_timeout)
+        self.reader = DeadlineReader(self.connection, self.server.idle_timeout)
         self.rfile = io.BufferedReader(self.reader)
 
     def handle_one_request(self) -> None:
@@ -344,65 +277,19 @@ class Handler(BaseHTTPRequestHandler):
             url = self.server.url
             raise HttpError(HTTPStatus.MISDIRECTED_REQUEST, f"unknown Host: this is {url}")
 
-    def _check_origin(self) -> None:
-        """Writes from this page only: browsers name the page's origin on every POST."""
-        origin = self.headers.get("Origin")
-        if origin is not None:
-            scheme, _, authority = origin.partition("://")
-            if scheme.lower() != "http" or not self.server.host_allowed(authority):
-                raise HttpError(HTTPStatus.FORBIDDEN, "cross-origin request refused")
-        site = self.headers.get("Sec-Fetch-Site")
-        if site is not None and site.strip().lower() not in ("same-origin", "none"):
-            raise HttpError(HTTPStatus.FORBIDDEN, "cross-site request refused")
-
-    def _read_body(self) -> bytes:
-        """The body, framed by one plain Content-Length; anything ambiguous is refused."""
-        bad_names = [k for k in self.headers if not TOKEN.fullmatch(k)]
-        if bad_names:
-            raise HttpError(HTTPStatus.BAD_REQUEST, f"bad header name {clip(bad_names[0])}")
-        if self.headers.get_all("Transfer-Encoding"):
-            raise HttpError(HTTPStatus.BAD_REQUEST, "Transfer-Encoding is not supported")
-        lengths = self.headers.get_all("Content-Length") or ["0"]
-        if len(lengths) != 1 or not re.fullmatch(r"[0-9]{1,10}", lengths[0].strip(), re.ASCII):
-            raise HttpError(HTTPStatus.BAD_REQUEST, "bad Content-Length")
-        length = int(lengths[0])
-        if length > MAX_BODY:
-            raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request too large")
-        try:
-            data = self.rfile.read(length)
-        except TimeoutError as exc:
-            raise HttpError(HTTPStatus.REQUEST_TIMEOUT, "request body too slow") from exc
-        if len(data) != length:
-            raise HttpError(HTTPStatus.BAD_REQUEST, "body shorter than its Content-Length")
-        return data
-
-    def _parse(self, data: bytes) -> dict[str, Any]:
-        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if ctype != "application/json":
-            raise HttpError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "POST application/json only")
-        try:
-            body = json.loads(data or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise HttpError(HTTPStatus.BAD_REQUEST, "body is not JSON") from exc
-        except ValueError as exc:  # Python's limit on the digits of an integer
-            raise HttpError(HTTPStatus.BAD_REQUEST, "body holds a number too long") from exc
-        except RecursionError as exc:
-            raise HttpError(HTTPStatus.BAD_REQUEST, "body is nested too deeply") from exc
-        if not isinstance(body, dict):
-            raise HttpError(HTTPStatus.BAD_REQUEST, "body must be a JSON object")
-        return {name: _field(body, name) for name in FIELDS}
-
     def _handle(self, method: str) -> None:
         try:
             self._check_host()
-            data = self._read_body()  # a GET's body too: it must not become a request
+            data = read_body(
+                self.headers, self.rfile
+            )  # a GET's body too: it must not become a request
             self.connection.settimeout(self.server.idle_timeout)  # not what the deadline left
             url = urllib.parse.urlsplit(self.path)
             if method == "GET":
                 self._get(url.path, urllib.parse.parse_qs(url.query))
             else:
-                self._check_origin()
-                self._post(url.path, self._parse(data))
+                check_origin(self.headers, self.server.host_allowed)
+                self._post(url.path, parse_body(self.headers, data))
         except HttpError as exc:
             self._json({"error": str(exc)}, exc.status)
         except ConflictError as exc:
