@@ -101,6 +101,7 @@ def parse_dimension(spec: str) -> Dimension:
 
 
 def parse_dimensions(specs: Sequence[str] | None) -> tuple[Dimension, ...]:
+    """``--dimension`` specs -> the set's dimensions (none given: factual, justified)."""
     if not specs:
         return DEFAULT_DIMENSIONS
     dims = tuple(parse_dimension(s) for s in specs)
@@ -117,6 +118,7 @@ def content_hash(*parts: str) -> str:
 
 
 def item_id_of(claim: str, answer: str) -> str:
+    """The id of an item: the same claim and answer are one item, whoever answered."""
     return content_hash(claim, answer)
 
 
@@ -147,6 +149,8 @@ class Item:
 
 @dataclass(frozen=True)
 class Rating:
+    """One judgment as the store holds it: a rater's label of an item on a dimension."""
+
     item_id: str
     annotator: str
     dimension: str

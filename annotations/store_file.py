@@ -78,6 +78,7 @@ CREATE TABLE rating_log (
 
 
 def now() -> str:
+    """The store's timestamps: UTC, ISO 8601, milliseconds."""
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
@@ -119,6 +120,8 @@ def is_store_file(path: str | Path) -> bool:
 
 
 def connect(path: Path, mode: str = "rw") -> sqlite3.Connection:
+    """A connection as the store uses one (``mode`` "rw": the file must exist; "rwc"
+    may create it): rows by name, foreign keys on, every commit synced to disk."""
     # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a write is committed
     # exactly when we say and nothing waits in an implicit transaction.
     conn = sqlite3.connect(
