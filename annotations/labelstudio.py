@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from logic_claims.annotations.judgment import ANY_SYSTEM, Judgment
-from logic_claims.annotations.store import Dimension, Store, item_id_of
+from logic_claims.annotations.records import ANY_SYSTEM, Dimension, Judgment, item_id_of
+from logic_claims.annotations.store import Store
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.io import (
     check_no_surrogates,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from logic_claims.annotations.store import Item
+from logic_claims.annotations.records import Item
 from logic_claims.tasks.claims import QUANTIFIERS
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.io import check_no_surrogates, parse_json, read_text, split_lines

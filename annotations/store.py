@@ -3,20 +3,9 @@
 Every judgment is committed in its own transaction the moment it is given, with
 ``synchronous=FULL``, so killing the rater's process (or the server) loses nothing that
 was acknowledged. Several processes and threads may write at once: each opens its own
-connection and writes under ``BEGIN IMMEDIATE``, which SQLite serialises. Only SQLite
-ever opens the file: on POSIX, closing any other descriptor of it would drop every SQLite
-lock of the process, and another process could then delete the WAL under a live writer.
-
-Tables
-  meta          key/value: schema version, the dimensions and their labels, creation info
-  items         one claim plus one answer; ``item_id`` is a hash of the two texts, so two
-                systems that gave the same answer to the same claim share the item (and
-                the raters judge it once)
-  item_systems  which system(s) gave each item's answer (raters never see this)
-  annotators    the raters of this set
-  assignments   which rater judges which item, in which (per-rater shuffled) order
-  ratings       the current judgment per (item, annotator, dimension)
-  rating_log    every change, append-only: set, replace, undo (an audit trail)
+connection and writes under ``BEGIN IMMEDIATE``, which SQLite serialises. The file's
+tables, and why only SQLite ever opens it, are in ``store_file.py``; the records read
+and written here are in ``records.py``; a rater's queue is in ``assignment.py``.
 
 A second judgment of the same (item, annotator, dimension) with a different value is a
 *conflict*: it is reported, never silently written over (``on_conflict="replace"`` or an
@@ -26,274 +15,35 @@ undo first are the two explicit ways to change a judgment).
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import hashlib
 import json
 import os
-import random
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from logic_claims.tasks.claims import quantifier_of
+from logic_claims.annotations import assignment
+from logic_claims.annotations.records import (
+    DEFAULT_DIMENSIONS,
+    ConflictError,
+    Dimension,
+    Item,
+    OnConflict,
+    RateResult,
+    Rating,
+)
+
+# Re-exported for harness/annotate_report_cli.py, which imports it from here.
+from logic_claims.annotations.records import parse_dimensions as parse_dimensions
+from logic_claims.annotations.store_file import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    connect,
+    now,
+    store_error,
+)
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.io import current_umask
-
-SCHEMA_VERSION = 1
-
-OnConflict = Literal["error", "keep", "replace"]
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """One question raters answer about an item, with its allowed labels (nominal)."""
-
-    name: str
-    labels: tuple[str, ...] = ("0", "1")
-    question: str = ""
-    definition: str = ""
-
-    def key_map(self) -> dict[str, str]:
-        """Keyboard key -> label. Single-character labels are their own key ("0"/"1");
-        otherwise labels are numbered 1..9. Binary 0/1 also takes n/y."""
-        if all(len(label) == 1 for label in self.labels) and len(set(self.labels)) == len(
-            self.labels
-        ):
-            keys = {label: label for label in self.labels}
-            if set(self.labels) == {"0", "1"}:
-                keys.update({"n": "0", "y": "1"})
-            return keys
-        return {str(i): label for i, label in enumerate(self.labels, start=1)}
-
-    def key_of(self, label: str) -> str:
-        return next(k for k, v in self.key_map().items() if v == label)
-
-    def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "labels": list(self.labels)}
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> Dimension:
-        return cls(
-            name=obj["name"],
-            labels=tuple(obj["labels"]),
-            question=obj.get("question", ""),
-            definition=obj.get("definition", ""),
-        )
-
-
-FACTUAL = Dimension(
-    "factual",
-    ("0", "1"),
-    question="Is the explanation factual?",
-    definition="The facts stated are verifiably true.",
-)
-JUSTIFIED = Dimension(
-    "justified",
-    ("0", "1"),
-    question="Does the explanation justify the answer?",
-    definition="The explanation validly leads to the answer.",
-)
-DEFAULT_DIMENSIONS: tuple[Dimension, ...] = (FACTUAL, JUSTIFIED)
-_DEFAULTS_BY_NAME = {d.name: d for d in DEFAULT_DIMENSIONS}
-
-
-def parse_dimension(spec: str) -> Dimension:
-    """``NAME[:LABEL/LABEL/...[:DEFINITION]]`` -> Dimension.
-
-    ``factual`` and ``justified`` alone get their study definitions and 0/1 labels;
-    any other name without labels is binary 0/1.
-    """
-    name, _, rest = spec.partition(":")
-    name = name.strip()
-    labels_text, _, definition = rest.partition(":")
-    if not name or not name.replace("_", "").isalnum():
-        raise InputError(f"dimension name must be letters, digits or _ (got {spec!r})")
-    base = _DEFAULTS_BY_NAME.get(name, Dimension(name))
-    labels = base.labels
-    if labels_text.strip():
-        labels = tuple(label.strip() for label in labels_text.split("/"))
-        if any(not label for label in labels) or len(set(labels)) != len(labels):
-            raise InputError(f"dimension {name}: labels must be distinct and non-empty")
-        if len(labels) < 2:
-            raise InputError(f"dimension {name}: needs at least two labels")
-        if len(labels) > 9 and not all(len(label) == 1 for label in labels):
-            raise InputError(f"dimension {name}: at most 9 multi-character labels (one key each)")
-    definition = definition.strip() or base.definition
-    question = base.question or f"{name.replace('_', ' ').capitalize()}?"
-    return Dimension(name, labels, question, definition)
-
-
-def parse_dimensions(specs: Sequence[str] | None) -> tuple[Dimension, ...]:
-    if not specs:
-        return DEFAULT_DIMENSIONS
-    dims = tuple(parse_dimension(s) for s in specs)
-    names = [d.name for d in dims]
-    if len(set(names)) != len(names):
-        raise InputError(f"dimension given twice: {', '.join(names)}")
-    return dims
-
-
-def content_hash(*parts: str) -> str:
-    """A short stable id of texts (JSON-encoded so ("a,b","c") != ("a","b,c"))."""
-    blob = json.dumps([p.strip() for p in parts], ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
-
-
-def item_id_of(claim: str, answer: str) -> str:
-    return content_hash(claim, answer)
-
-
-def pair_id_of(claim: str) -> str:
-    """Key shared by every system's answer to the same claim (paired comparisons)."""
-    return content_hash(claim)
-
-
-@dataclass
-class Item:
-    """A claim and one answer to it (from one or more systems)."""
-
-    claim: str
-    answer: str
-    quantifier: str | None = None
-    label: bool | None = None
-    target: str | None = None
-    doc_id: str | None = None
-    item_id: str = field(default="")
-    pair_id: str = field(default="")
-
-    def __post_init__(self) -> None:
-        self.item_id = self.item_id or item_id_of(self.claim, self.answer)
-        self.pair_id = self.pair_id or pair_id_of(self.claim)
-        if self.quantifier is None:
-            self.quantifier = quantifier_of(self.claim)
-
-
-@dataclass(frozen=True)
-class Rating:
-    item_id: str
-    annotator: str
-    dimension: str
-    value: str
-
-
-@dataclass(frozen=True)
-class RateResult:
-    """What a rate() call did: "new", "same" (already there), "replaced", or "kept"
-    (a conflict resolved in favour of the stored value)."""
-
-    status: str
-    previous: str | None = None
-
-
-class ConflictError(InputError):
-    """A judgment that differs from the one already stored for (item, annotator, dimension)."""
-
-
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE items (
-    item_id TEXT PRIMARY KEY,
-    claim TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    quantifier TEXT,
-    label INTEGER,
-    target TEXT,
-    doc_id TEXT,
-    pair_id TEXT NOT NULL
-);
-CREATE TABLE item_systems (
-    item_id TEXT NOT NULL REFERENCES items(item_id),
-    system TEXT NOT NULL,
-    source TEXT,
-    PRIMARY KEY (item_id, system)
-);
-CREATE TABLE annotators (name TEXT PRIMARY KEY, added_at TEXT NOT NULL);
-CREATE TABLE assignments (
-    item_id TEXT NOT NULL REFERENCES items(item_id),
-    annotator TEXT NOT NULL REFERENCES annotators(name),
-    position INTEGER NOT NULL,
-    PRIMARY KEY (item_id, annotator)
-);
-CREATE INDEX assignments_order ON assignments (annotator, position);
-CREATE TABLE ratings (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    item_id TEXT NOT NULL REFERENCES items(item_id),
-    annotator TEXT NOT NULL REFERENCES annotators(name),
-    dimension TEXT NOT NULL,
-    value TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    source TEXT,
-    UNIQUE (item_id, annotator, dimension)
-);
-CREATE TABLE rating_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    action TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    annotator TEXT NOT NULL,
-    dimension TEXT NOT NULL,
-    old_value TEXT,
-    new_value TEXT,
-    source TEXT
-);
-"""
-
-
-def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _uri(path: Path, mode: str) -> str:
-    """An SQLite URI for ``path``: ``mode=rw`` never creates a file, ``rwc`` may."""
-    return f"{path.absolute().as_uri()}?mode={mode}"
-
-
-def store_error(exc: sqlite3.DatabaseError, path: str | Path) -> InputError:
-    """What SQLite said about a store, as one line naming the file."""
-    name = getattr(exc, "sqlite_errorname", "")
-    if name == "SQLITE_NOTADB" or str(exc).startswith("no such table"):
-        return InputError(f"not an annotation store ({exc})", path)
-    if name.startswith("SQLITE_CORRUPT"):
-        return InputError(f"damaged store ({exc}); restore it from a copy", path)
-    return InputError(f"cannot use the store ({exc})", path)
-
-
-def is_store_file(path: str | Path) -> bool:
-    """Whether ``path`` is a non-empty SQLite database, asked of SQLite itself.
-
-    Never open a store with Python I/O: on POSIX, closing any descriptor of the file drops
-    every SQLite lock this process holds on it, and another process may then checkpoint or
-    delete the WAL under a live writer ("How To Corrupt An SQLite Database File", 2.2).
-    """
-    path = Path(path)
-    if not path.is_file():
-        return False
-    try:
-        conn = sqlite3.connect(_uri(path, "rw"), uri=True, timeout=30.0)
-    except sqlite3.Error:
-        return False
-    try:
-        return conn.execute("PRAGMA page_count").fetchone()[0] > 0
-    except sqlite3.DatabaseError:
-        return False
-    finally:
-        conn.close()
-
-
-def _connect(path: Path, mode: str = "rw") -> sqlite3.Connection:
-    # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a write is committed
-    # exactly when we say and nothing waits in an implicit transaction.
-    conn = sqlite3.connect(
-        _uri(path, mode), uri=True, timeout=30.0, isolation_level=None, check_same_thread=False
-    )
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout = 30000")
-    conn.execute("PRAGMA foreign_keys = ON")
-    # FULL: a committed judgment survives a crash of the machine, not just of the process.
-    conn.execute("PRAGMA synchronous = FULL")
-    return conn
 
 
 class Store:
@@ -319,9 +69,9 @@ class Store:
         path = Path(path)
         if path.exists():
             raise InputError("already exists; choose another --store or delete it", path)
-        conn = _connect(path, "rwc")
+        conn = connect(path, "rwc")
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.executescript(f"BEGIN;\n{_SCHEMA}\nCOMMIT;")
+        conn.executescript(f"BEGIN;\n{SCHEMA}\nCOMMIT;")
         conn.execute("BEGIN IMMEDIATE")
         rows = {
             "schema_version": str(SCHEMA_VERSION),
@@ -340,7 +90,7 @@ class Store:
         if not path.is_file():
             raise InputError("no such store (create one with `logic-claims annotate new`)", path)
         try:
-            conn = _connect(path)
+            conn = connect(path)
         except sqlite3.DatabaseError as exc:
             raise store_error(exc, path) from exc
         try:
@@ -621,40 +371,16 @@ class Store:
     # -- a rater's queue -----------------------------------------------------------
     def progress(self, annotator: str) -> tuple[int, int]:
         """(items fully judged, items assigned) for ``annotator``."""
-        total = self.conn.execute(
-            "SELECT COUNT(*) FROM assignments WHERE annotator=?", (annotator,)
-        ).fetchone()[0]
-        done = self.conn.execute(
-            "SELECT COUNT(*) FROM (SELECT a.item_id FROM assignments a JOIN ratings r"
-            " ON r.item_id=a.item_id AND r.annotator=a.annotator WHERE a.annotator=?"
-            " GROUP BY a.item_id HAVING COUNT(DISTINCT r.dimension) >= ?)",
-            (annotator, len(self.dimensions)),
-        ).fetchone()[0]
-        return done, total
+        return assignment.progress(self.conn, annotator, len(self.dimensions))
 
     def queue(self, annotator: str) -> list[str]:
         """Item ids assigned to ``annotator`` and not fully judged, in their order."""
-        rows = self.conn.execute(
-            "SELECT a.item_id FROM assignments a LEFT JOIN ratings r"
-            " ON r.item_id=a.item_id AND r.annotator=a.annotator WHERE a.annotator=?"
-            " GROUP BY a.item_id, a.position HAVING COUNT(DISTINCT r.dimension) < ?"
-            " ORDER BY a.position",
-            (annotator, len(self.dimensions)),
-        )
-        return [r[0] for r in rows]
+        return assignment.queue(self.conn, annotator, len(self.dimensions))
 
     def next_item(self, annotator: str, skipped: Iterable[str] = ()) -> str | None:
         """The next item to show: the first unfinished one not skipped; skipped ones come
         back (in order) when nothing else is left."""
-        queue = self.queue(annotator)
-        skipped = list(dict.fromkeys(skipped))
-        for item_id in queue:
-            if item_id not in skipped:
-                return item_id
-        for item_id in skipped:
-            if item_id in queue:
-                return item_id
-        return None
+        return assignment.next_in_queue(self.queue(annotator), skipped)
 
     def rater_state(
         self, annotator: str, skipped: Iterable[str] = (), focus: str | None = None
@@ -706,42 +432,9 @@ class Store:
         }
 
 
-def plan_assignments(
-    item_ids: Sequence[str], annotators: Sequence[str], per_item: int, seed: int
-) -> dict[str, list[str]]:
-    """Give each item to ``per_item`` raters, balanced, each rater's list in its own order.
-
-    Items are visited in a seeded random order and each goes to the ``per_item`` raters
-    with the fewest items so far (ties broken at random), so loads differ by at most one
-    and pairs of raters vary (good for agreement statistics). Each rater's list is then
-    shuffled with a seed derived from ``seed`` and the rater's name, so raters see the
-    items, and the systems behind them, in different orders.
-    """
-    if per_item < 1:
-        raise InputError(f"--per-item must be at least 1, got {per_item}")
-    if per_item > len(annotators):
-        raise InputError(
-            f"--per-item {per_item} needs at least {per_item} raters, got {len(annotators)}"
-        )
-    rng = random.Random(seed)
-    order = sorted(set(item_ids))
-    rng.shuffle(order)
-    load = {a: 0 for a in annotators}
-    plan: dict[str, list[str]] = {a: [] for a in annotators}
-    for item_id in order:
-        ranked = sorted(annotators, key=lambda a: (load[a], rng.random()))
-        for annotator in ranked[:per_item]:
-            plan[annotator].append(item_id)
-            load[annotator] += 1
-    for annotator, items in plan.items():
-        items.sort()
-        random.Random(f"{seed}:{annotator}").shuffle(items)
-    return plan
-
-
 def create_atomically(
     path: str | Path,
-    build: Any,
+    build: Callable[[Store], Any],
     dimensions: Sequence[Dimension] = DEFAULT_DIMENSIONS,
     info: dict[str, Any] | None = None,
 ) -> None:

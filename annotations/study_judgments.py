@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from logic_claims.annotations.store import Item, content_hash
+from logic_claims.annotations.records import Item, content_hash
 from logic_claims.tasks.claims import DEFAULT_TRUTH, quantifier_of
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.io import read_text, split_lines

@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from logic_claims.annotations.store import ConflictError, Dimension, Store
+from logic_claims.annotations.records import ConflictError, Dimension
+from logic_claims.annotations.store import Store
 
 COMMAND_KEYS = {"u": "undo", "s": "skip", "q": "quit"}
 # Model text may carry terminal escape sequences and bidi controls; show them, never let

@@ -5,9 +5,9 @@ told otherwise: the page has no login, a rater names themself in the URL
 (``/?annotator=alice``), so never expose it beyond a network you trust.
 
 Safety
-- Model text is data, never markup: the page builds its DOM with ``textContent`` only,
-  and a Content-Security-Policy forbids inline scripts, so an answer holding
-  ``<script>`` is shown as those characters.
+- Model text is data, never markup: the page (``static/page.html``, ``app.js``,
+  ``app.css``) builds its DOM with ``textContent`` only, and a Content-Security-Policy
+  forbids inline scripts, so an answer holding ``<script>`` is shown as those characters.
 - Other sites cannot use the page. POSTs must be ``application/json`` (a cross-site form
   or no-cors fetch cannot send that without a CORS preflight, which this server never
   grants); a POST whose ``Origin`` is not this server, or whose ``Sec-Fetch-Site`` is
@@ -16,7 +16,7 @@ Safety
   DNS-rebinding site can neither read nor write.
 - Every refusal closes the connection, and a request must be framed by one plain
   ``Content-Length`` (``Transfer-Encoding`` is refused), so no body is ever read as a
-  second request (request smuggling).
+  second request (request smuggling). These checks are in ``web_http.py``.
 - Connections time out when silent (``idle_timeout``) and a request must arrive whole
   within ``request_deadline``; at most ``max_connections`` are served at once, beyond
   that a connection gets 503. Bad JSON (too deep, a too long number, a lone surrogate,
@@ -31,7 +31,6 @@ from __future__ import annotations
 import io
 import ipaddress
 import json
-import re
 import socket
 import sys
 import threading
@@ -39,193 +38,44 @@ import time
 import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from logic_claims.annotations.store import ConflictError, Store
+from logic_claims.annotations.records import ConflictError
+from logic_claims.annotations.store import Store
+from logic_claims.annotations.web_http import (
+    MAX_BODY,
+    DeadlineReader,
+    HttpError,
+    address_literal,
+    bind_host,
+    check_origin,
+    parse_body,
+    parse_host,
+    read_body,
+    url_host,
+)
 from logic_claims.tasks.errors import InputError, clip
 
-MAX_BODY = 64 * 1024
 IDLE_TIMEOUT = 15.0  # seconds a connection may stay silent, between or inside requests
 REQUEST_DEADLINE = 30.0  # seconds for one whole request (line, headers, body) to arrive
 MAX_CONNECTIONS = 64  # connections served at once; more get 503 and are closed
 LINGER = 1.0  # seconds to drain what a refused client still sends, so it reads our answer
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>logic-claims: judge explanations</title>
-<link rel="stylesheet" href="/app.css">
-<script src="/app.js" defer></script>
-</head>
-<body>
-<header>
-  <h1>Judge explanations</h1>
-  <div id="who">Rating as <b id="rater">?</b> (<a href="/" id="switch">switch</a>)</div>
-  <div id="progress-line"><progress id="bar" value="0" max="1"></progress>
-    <span id="progress">0/0</span></div>
-</header>
-<main>
-  <section id="choose" hidden>
-    <p>Who is rating? Pick your name (it stays in the address, so a reload resumes).</p>
-    <ul id="raters"></ul>
-  </section>
-  <section id="rate" hidden>
-    <h2>Claim</h2>
-    <p id="claim" class="text"></p>
-    <h2>The model's answer</h2>
-    <p id="answer" class="text"></p>
-    <div id="questions"></div>
-    <p class="help">Keys: the label keys answer the highlighted question;
-      <kbd>u</kbd> undo the last judgment, <kbd>s</kbd> skip this item for now.</p>
-    <p><button id="undo" type="button">Undo (u)</button>
-       <button id="skip" type="button">Skip (s)</button></p>
-  </section>
-  <section id="finished" hidden><p>All your items are judged. Thank you!</p></section>
-  <p id="message" role="status"></p>
-</main>
-</body>
-</html>
-"""
 
-CSS = """
-body { font: 16px/1.45 system-ui, sans-serif; max-width: 54rem; margin: 1rem auto;
-       padding: 0 1rem; color: #222; }
-header { border-bottom: 1px solid #ccc; margin-bottom: 1rem; }
-h1 { font-size: 1.3rem; margin: .3rem 0; }
-h2 { font-size: 1rem; margin: 1rem 0 .2rem; color: #555; }
-.text { white-space: pre-wrap; background: #f6f6f6; padding: .6rem .8rem;
-        border-radius: 4px; }
-#claim { font-weight: 600; }
-.question { border: 1px solid #ddd; border-radius: 4px; padding: .5rem .8rem;
-            margin: .6rem 0; }
-.question.active { border-color: #2a6ebb; box-shadow: 0 0 0 2px #cfe0f5; }
-.question .definition { color: #555; font-size: .92rem; }
-.question button { margin-right: .4rem; }
-.question .given { font-weight: 700; color: #2a6ebb; }
-#message { color: #a33; min-height: 1.4em; }
-progress { width: 16rem; vertical-align: middle; }
-kbd { border: 1px solid #aaa; border-radius: 3px; padding: 0 .3rem; }
-"""
+def _static(name: str) -> bytes:
+    """A file of the page (``annotations/static/``), shipped as package data."""
+    return (resources.files("logic_claims.annotations") / "static" / name).read_bytes()
 
-SCRIPT = r"""
-"use strict";
-let state = null;
-let dims = [];
-const rater = new URLSearchParams(location.search).get("annotator");
 
-function el(tag, text, cls) {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;  // never innerHTML: model text is data
-  if (cls) node.className = cls;
-  return node;
+# The page: HTML, and the script and style it loads (the CSP allows no inline ones).
+# URL path -> (body, content type).
+STATIC_FILES = {
+    "/": (_static("page.html"), "text/html; charset=utf-8"),
+    "/app.js": (_static("app.js"), "text/javascript; charset=utf-8"),
+    "/app.css": (_static("app.css"), "text/css; charset=utf-8"),
 }
-
-async function api(path, body) {
-  const init = body === undefined ? {} : {
-    method: "POST", headers: {"Content-Type": "application/json"},
-    body: JSON.stringify(body)};
-  const response = await fetch(path, init);
-  const data = await response.json();
-  if (!response.ok) throw new Error(data.error || response.statusText);
-  return data;
-}
-
-function say(text) { document.getElementById("message").textContent = text || ""; }
-
-function keysOf(dim) { return dim.keys; }
-
-function render() {
-  document.getElementById("rater").textContent = state.annotator;
-  const p = state.progress;
-  document.getElementById("progress").textContent = p.done + "/" + p.total + " done";
-  const bar = document.getElementById("bar");
-  bar.max = Math.max(p.total, 1); bar.value = p.done;
-  document.body.dataset.done = String(p.done);
-  if (!state.item) {
-    document.getElementById("rate").hidden = true;
-    document.getElementById("finished").hidden = false;
-    return;
-  }
-  document.getElementById("finished").hidden = true;
-  document.getElementById("rate").hidden = false;
-  document.getElementById("rate").dataset.itemId = state.item.item_id;
-  document.getElementById("claim").textContent = state.item.claim;
-  document.getElementById("answer").textContent = state.item.answer;
-  const box = document.getElementById("questions");
-  box.replaceChildren();
-  const active = state.pending[0];
-  for (const dim of dims) {
-    const q = el("div", undefined, "question" + (dim.name === active ? " active" : ""));
-    q.dataset.dimension = dim.name;
-    q.append(el("div", dim.question), el("div", dim.definition, "definition"));
-    const row = el("div");
-    if (dim.name in state.given) {
-      row.append(el("span", "answered: " + state.given[dim.name], "given"));
-    } else {
-      for (const [key, label] of Object.entries(keysOf(dim))) {
-        if (dim.hide_keys.includes(key)) continue;
-        const b = el("button", label + " (" + key + ")");
-        b.type = "button";
-        b.addEventListener("click", () => rate(dim.name, label));
-        row.append(b);
-      }
-    }
-    q.append(row);
-    box.append(q);
-  }
-}
-
-async function rate(dimension, value) {
-  try {
-    const data = await api("/api/rate", {annotator: rater, item_id: state.item.item_id,
-                                         dimension: dimension, value: value});
-    state = data; say(""); render();
-  } catch (e) { say(e.message); }
-}
-
-async function command(name) {
-  const body = {annotator: rater};
-  if (state.item) body.item_id = state.item.item_id;
-  try { state = await api("/api/" + name, body); say(""); render(); }
-  catch (e) { say(e.message); }
-}
-
-document.addEventListener("keydown", (event) => {
-  if (!state || event.ctrlKey || event.metaKey || event.altKey) return;
-  if (event.key === "u") { command("undo"); return; }
-  if (!state.item) return;
-  if (event.key === "s") { command("skip"); return; }
-  const dim = dims.find((d) => d.name === state.pending[0]);
-  if (dim && event.key in dim.keys) rate(dim.name, dim.keys[event.key]);
-});
-
-async function start() {
-  const info = await api("/api/raters");
-  dims = info.dimensions;
-  if (!rater || !info.raters.includes(rater)) {
-    if (rater) say("unknown rater: " + rater);
-    document.getElementById("who").hidden = true;
-    const list = document.getElementById("raters");
-    for (const name of info.raters) {
-      const a = el("a", name);
-      a.href = "/?annotator=" + encodeURIComponent(name);
-      const li = el("li"); li.append(a); list.append(li);
-    }
-    document.getElementById("choose").hidden = false;
-    return;
-  }
-  document.getElementById("undo").addEventListener("click", () => command("undo"));
-  document.getElementById("skip").addEventListener("click", () => command("skip"));
-  state = await api("/api/state?annotator=" + encodeURIComponent(rater));
-  render();
-  document.body.dataset.ready = "1";
-}
-
-start().catch((e) => say(e.message));
-"""
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -261,37 +111,6 @@ class RaterSessions:
             self.skipped[annotator] = [i for i in items if i != item_id]
 
 
-def _bind_host(host: str) -> str:
-    """``[::1]`` -> ``::1``: the address as the socket layer takes it."""
-    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
-
-
-def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(_bind_host(host))
-    except ValueError:
-        return None
-
-
-def _url_host(host: str) -> str:
-    """A host as it appears in a URL or a Host header (IPv6 literals in brackets)."""
-    address = _literal(host)
-    if address is None:
-        return host.lower()
-    return f"[{address.compressed}]" if address.version == 6 else address.compressed
-
-
-HOST_HEADER = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?", re.ASCII)
-
-
-def _parse_host(value: str) -> tuple[str, int] | None:
-    """A Host header (or an Origin's authority) as (normalised name, port), or None."""
-    match = HOST_HEADER.fullmatch(value.strip())
-    if match is None or (match[1].startswith("[") and _literal(match[1]) is None):
-        return None
-    return _url_host(match[1]), int(match[2] or 80)
-
-
 class AnnotationServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -322,8 +141,8 @@ class AnnotationServer(ThreadingHTTPServer):
         self.idle_timeout = idle_timeout
         self.request_deadline = request_deadline
         self.slots = threading.BoundedSemaphore(max_connections)
-        host = _bind_host(address[0])
-        literal = _literal(host)
+        host = bind_host(address[0])
+        literal = address_literal(host)
         if literal is not None and literal.version == 6:
             self.address_family = socket.AF_INET6
         super().__init__((host, address[1]), Handler)
@@ -333,7 +152,7 @@ class AnnotationServer(ThreadingHTTPServer):
         """The names a Host header may give for this server (DNS rebinding: a page of
         another site that resolves its own name to this address says that name)."""
         bound = ipaddress.ip_address(self.server_address[0])
-        names = {_url_host(host), _url_host(bound.compressed)}
+        names = {url_host(host), url_host(bound.compressed)}
         if bound.is_loopback or bound.is_unspecified or host.lower() == "localhost":
             names |= {"localhost", "127.0.0.1", "[::1]"}
         if bound.is_unspecified:
@@ -341,7 +160,7 @@ class AnnotationServer(ThreadingHTTPServer):
         return names
 
     def host_allowed(self, value: str | None) -> bool:
-        parsed = None if value is None else _parse_host(value)
+        parsed = None if value is None else parse_host(value)
         if parsed is None or parsed[1] != self.server_address[1]:
             return False
         name = parsed[0]
@@ -350,13 +169,13 @@ class AnnotationServer(ThreadingHTTPServer):
         # Bound to every address: any address literal names this machine, never a name
         # that some other site's DNS controls.
         return ipaddress.ip_address(self.server_address[0]).is_unspecified and (
-            _literal(name) is not None
+            address_literal(name) is not None
         )
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{_url_host(host)}:{port}/"
+        return f"http://{url_host(host)}:{port}/"
 
     # -- a bounded number of connections, each in its own thread --------------------
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -417,52 +236,6 @@ class AnnotationServer(ThreadingHTTPServer):
         print(f"logic-claims serve: {type(exc).__name__}: {clip(str(exc))}", file=sys.stderr)
 
 
-class _DeadlineReader(io.RawIOBase):
-    """The socket's read side with a per-read timeout and a deadline for a whole request,
-    so a client that trickles bytes or lies about its Content-Length cannot hold a thread."""
-
-    def __init__(self, sock: socket.socket, idle: float):
-        self.sock = sock
-        self.idle = idle
-        self.deadline = float("inf")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("request took too long")
-        self.sock.settimeout(min(self.idle, left))
-        return self.sock.recv_into(buffer)
-
-
-class HttpError(Exception):
-    def __init__(self, status: HTTPStatus, message: str):
-        super().__init__(message)
-        self.status = status
-
-
-TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", re.ASCII)  # RFC 9110 header names
-FIELDS = ("annotator", "item_id", "dimension", "value")
-
-
-def _field(body: dict[str, Any], name: str) -> str:
-    """A string field of a POST body ("" when absent); ``value`` may be a JSON integer."""
-    value = body.get(name)
-    if value is None:
-        return ""
-    if name == "value" and type(value) is int:
-        value = str(value)
-    if not isinstance(value, str):
-        raise HttpError(HTTPStatus.BAD_REQUEST, f"{name} must be a string, not {clip(value)}")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise HttpError(HTTPStatus.BAD_REQUEST, f"{name} is not valid Unicode text") from exc
-    return value
-
-
 class Handler(BaseHTTPRequestHandler):
     server: AnnotationServer
     protocol_version = "HTTP/1.1"
@@ -475,7 +248,7 @@ class Handler(BaseHTTPRequestHandler):
         self.timeout = self.server.idle_timeout
         super().setup()
         self.rfile.close()
-        self.reader = _DeadlineReader(self.connection, self.server.idle_timeout)
+        self.reader = DeadlineReader(self.connection, self.server.idle_timeout)
         self.rfile = io.BufferedReader(self.reader)
 
     def handle_one_request(self) -> None:
@@ -504,65 +277,19 @@ class Handler(BaseHTTPRequestHandler):
             url = self.server.url
             raise HttpError(HTTPStatus.MISDIRECTED_REQUEST, f"unknown Host: this is {url}")
 
-    def _check_origin(self) -> None:
-        """Writes from this page only: browsers name the page's origin on every POST."""
-        origin = self.headers.get("Origin")
-        if origin is not None:
-            scheme, _, authority = origin.partition("://")
-            if scheme.lower() != "http" or not self.server.host_allowed(authority):
-                raise HttpError(HTTPStatus.FORBIDDEN, "cross-origin request refused")
-        site = self.headers.get("Sec-Fetch-Site")
-        if site is not None and site.strip().lower() not in ("same-origin", "none"):
-            raise HttpError(HTTPStatus.FORBIDDEN, "cross-site request refused")
-
-    def _read_body(self) -> bytes:
-        """The body, framed by one plain Content-Length; anything ambiguous is refused."""
-        bad_names = [k for k in self.headers if not TOKEN.fullmatch(k)]
-        if bad_names:
-            raise HttpError(HTTPStatus.BAD_REQUEST, f"bad header name {clip(bad_names[0])}")
-        if self.headers.get_all("Transfer-Encoding"):
-            raise HttpError(HTTPStatus.BAD_REQUEST, "Transfer-Encoding is not supported")
-        lengths = self.headers.get_all("Content-Length") or ["0"]
-        if len(lengths) != 1 or not re.fullmatch(r"[0-9]{1,10}", lengths[0].strip(), re.ASCII):
-            raise HttpError(HTTPStatus.BAD_REQUEST, "bad Content-Length")
-        length = int(lengths[0])
-        if length > MAX_BODY:
-            raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request too large")
-        try:
-            data = self.rfile.read(length)
-        except TimeoutError as exc:
-            raise HttpError(HTTPStatus.REQUEST_TIMEOUT, "request body too slow") from exc
-        if len(data) != length:
-            raise HttpError(HTTPStatus.BAD_REQUEST, "body shorter than its Content-Length")
-        return data
-
-    def _parse(self, data: bytes) -> dict[str, Any]:
-        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if ctype != "application/json":
-            raise HttpError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "POST application/json only")
-        try:
-            body = json.loads(data or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise HttpError(HTTPStatus.BAD_REQUEST, "body is not JSON") from exc
-        except ValueError as exc:  # Python's limit on the digits of an integer
-            raise HttpError(HTTPStatus.BAD_REQUEST, "body holds a number too long") from exc
-        except RecursionError as exc:
-            raise HttpError(HTTPStatus.BAD_REQUEST, "body is nested too deeply") from exc
-        if not isinstance(body, dict):
-            raise HttpError(HTTPStatus.BAD_REQUEST, "body must be a JSON object")
-        return {name: _field(body, name) for name in FIELDS}
-
     def _handle(self, method: str) -> None:
         try:
             self._check_host()
-            data = self._read_body()  # a GET's body too: it must not become a request
+            data = read_body(
+                self.headers, self.rfile
+            )  # a GET's body too: it must not become a request
             self.connection.settimeout(self.server.idle_timeout)  # not what the deadline left
             url = urllib.parse.urlsplit(self.path)
             if method == "GET":
                 self._get(url.path, urllib.parse.parse_qs(url.query))
             else:
-                self._check_origin()
-                self._post(url.path, self._parse(data))
+                check_origin(self.headers, self.server.host_allowed)
+                self._post(url.path, parse_body(self.headers, data))
         except HttpError as exc:
             self._json({"error": str(exc)}, exc.status)
         except ConflictError as exc:
@@ -589,12 +316,8 @@ class Handler(BaseHTTPRequestHandler):
         return store.rater_state(annotator, self.server.sessions.get(annotator), focus)
 
     def _get(self, path: str, query: dict[str, list[str]]) -> None:
-        if path == "/":
-            self._send(HTTPStatus.OK, PAGE.encode(), "text/html; charset=utf-8")
-        elif path == "/app.js":
-            self._send(HTTPStatus.OK, SCRIPT.encode(), "text/javascript; charset=utf-8")
-        elif path == "/app.css":
-            self._send(HTTPStatus.OK, CSS.encode(), "text/css; charset=utf-8")
+        if path in STATIC_FILES:
+            self._send(HTTPStatus.OK, *STATIC_FILES[path])
         elif path == "/api/raters":
             with Store.open(self.server.store_path) as store:
                 raters = store.annotators()

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from logic_claims.annotations import assignment, records
 from logic_claims.annotations import store as S
 from logic_claims.annotations.samples import default_system_name, read_samples
 from logic_claims.annotations.tui import run_tui, safe
@@ -261,26 +262,26 @@ def test_every_keypress_survives_kill_9(tmp_path: Path) -> None:
 def test_assignment_is_balanced_and_seeded(n_items: int, raters: int, k: int) -> None:
     items = [f"i{n}" for n in range(n_items)]
     names = [f"r{n}" for n in range(raters)]
-    plan = S.plan_assignments(items, names, k, seed=7)
+    plan = assignment.plan_assignments(items, names, k, seed=7)
     per_item = Counter(i for assigned in plan.values() for i in assigned)
     assert per_item == dict.fromkeys(items, k)  # every item exactly K distinct raters
     assert all(len(set(v)) == len(v) for v in plan.values())
     loads = [len(v) for v in plan.values()]
     assert max(loads) - min(loads) <= 1
-    assert plan == S.plan_assignments(items, names, k, seed=7)
-    assert plan != S.plan_assignments(items, names, k, seed=8)
+    assert plan == assignment.plan_assignments(items, names, k, seed=7)
+    assert plan != assignment.plan_assignments(items, names, k, seed=8)
 
 
 def test_per_rater_orders_differ() -> None:
     items = [f"i{n}" for n in range(30)]
-    plan = S.plan_assignments(items, ["a", "b"], 2, seed=0)
+    plan = assignment.plan_assignments(items, ["a", "b"], 2, seed=0)
     assert sorted(plan["a"]) == sorted(plan["b"]) == sorted(items)
     assert plan["a"] != plan["b"]
 
 
 def test_assignment_needs_enough_raters() -> None:
     with pytest.raises(InputError, match="--per-item 3 needs at least 3 raters"):
-        S.plan_assignments(["x"], ["a", "b"], 3, seed=0)
+        assignment.plan_assignments(["x"], ["a", "b"], 3, seed=0)
 
 
 def test_new_set_from_two_systems_is_blinded_and_shares_identical_answers(
@@ -293,7 +294,7 @@ def test_new_set_from_two_systems_is_blinded_and_shares_identical_answers(
     with S.Store.open(path) as store:
         assert store.systems() == ["sysA", "sysB"]
         assert store.summary()["items"] == 13  # 16 answers, 3 identical pairs
-        shared = S.item_id_of("Not all birds fly.", "True, penguins do not fly.")
+        shared = records.item_id_of("Not all birds fly.", "True, penguins do not fly.")
         assert store.item_systems(shared) == ["sysA", "sysB"]
         assigned = Counter(r[0] for r in store.conn.execute("SELECT item_id FROM assignments"))
         assert set(assigned.values()) == {2} and len(assigned) == 13
@@ -304,7 +305,7 @@ def test_new_set_from_two_systems_is_blinded_and_shares_identical_answers(
             assert set(state["item"]) == {"item_id", "claim", "answer"}
         item = store.item(shared)
         assert (item["quantifier"], item["label"]) == ("not_all", 1)
-        assert item["pair_id"] == S.pair_id_of("Not all birds fly.")
+        assert item["pair_id"] == records.pair_id_of("Not all birds fly.")
 
 
 def test_new_with_limit_prefers_paired_claims(tmp_path: Path) -> None:
@@ -391,7 +392,7 @@ def test_dimensions_are_configurable(tmp_path: Path) -> None:
         assert fluency.labels == ("bad", "ok", "good")
         assert fluency.definition == "Reads naturally."
         assert fluency.key_map() == {"1": "bad", "2": "ok", "3": "good"}
-        assert store.dims_by_name["factual"].definition == S.FACTUAL.definition
+        assert store.dims_by_name["factual"].definition == records.FACTUAL.definition
         item = store.queue("ann")[0]
         store.rate(item, "ann", "fluency", "ok")
         with pytest.raises(InputError, match="not one of bad/ok/good"):

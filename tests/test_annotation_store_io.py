@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from test_annotation_store import ANSWERS_A, ANSWERS_B, CLAIMS, cli, dump, lm_eval_record, new_store
 
+from logic_claims.annotations import records
 from logic_claims.annotations import store as S
 from logic_claims.annotations.labelstudio import completed_example
 from logic_claims.annotations.ratings import COLUMNS, load_ratings
@@ -393,7 +394,7 @@ def test_label_studio_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture) 
     for row in frame.itertuples():
         got.setdefault((row.item_id, row.annotator), {})[row.dimension] = row.value
     assert got == judged
-    shared = S.item_id_of("Not all birds fly.", "True, penguins do not fly.")
+    shared = records.item_id_of("Not all birds fly.", "True, penguins do not fly.")
     if (shared, "ann") in judged:  # a blinded judgment counts for every system that gave it
         assert set(frame[frame.item_id == shared]["system"]) == {"sysA", "sysB"}
 

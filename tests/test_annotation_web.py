@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from test_annotation_store import ANSWERS_A, ANSWERS_B, CLAIMS, dump, new_store
 
+from logic_claims.annotations import records
 from logic_claims.annotations import store as S
 from logic_claims.annotations.web import AnnotationServer, make_server
 from logic_claims.harness.annotate_cli import add_commands
@@ -310,7 +311,7 @@ def test_page_in_a_real_browser(tmp_path: Path, browser: Any) -> None:
         assert [q.get_attribute("data-dimension") for q in questions] == ["factual", "justified"]
         assert "The facts stated are verifiably true." in questions[0].text
         assert "The explanation validly leads to the answer." in questions[1].text
-        injection = S.item_id_of(CLAIMS[6][0], INJECTION)
+        injection = records.item_id_of(CLAIMS[6][0], INJECTION)
         seen_injection = False
 
         def check_injection() -> None:
