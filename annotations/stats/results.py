@@ -12,6 +12,8 @@ from typing import Any, NamedTuple
 
 
 class ConfidenceInterval(NamedTuple):
+    """``(low, high)``, as ``scipy.stats`` results' ``confidence_interval``."""
+
     low: float
     high: float
 

@@ -54,6 +54,7 @@ def _plan_text(summary: dict[str, list[dict[str, Any]]]) -> str:
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``compare`` to the ``logic-claims`` commands."""
     parser = subparsers.add_parser(
         "compare",
         help="compare baselines and adapters: one report with tables, tests and a chart",

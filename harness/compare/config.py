@@ -64,6 +64,7 @@ class System:
     device: str | None = None
 
     def describe(self) -> dict[str, Any]:
+        """The system's settings as the report's JSON shows them."""
         return {
             "name": self.name,
             "kind": self.kind,

@@ -72,6 +72,7 @@ def mean_interval(values: Sequence[float], config: Config) -> dict[str, float] |
 
 
 def gen_table(answers: dict[str, tuple[str, str]], config: Config) -> dict[str, Any]:
+    """Per group: n, correct / tie / wrong counts and rates, the correct rate's interval."""
     rows = {}
     for group, quantifiers in GROUPS.items():
         outcomes = [o for q, o in answers.values() if q in quantifiers]
@@ -86,6 +87,7 @@ def gen_table(answers: dict[str, tuple[str, str]], config: Config) -> dict[str, 
 
 
 def mc_table(answers: dict[str, tuple[str, float]], config: Config) -> dict[str, Any]:
+    """Per group: n and log-likelihood accuracy with its interval."""
     rows = {}
     for group, quantifiers in GROUPS.items():
         values = [v for q, v in answers.values() if q in quantifiers]
@@ -224,6 +226,7 @@ def contrast_balance_note(samples: dict[str, dict[str, list[dict]]]) -> str | No
 
 
 def build_report(config: Config, samples: dict[str, dict[str, list[dict]]]) -> dict[str, Any]:
+    """The report (``report.json``) from every system's samples by task."""
     collected = {name: collect(name, s) for name, s in samples.items()}
     notes = list(config.notes)
     if note := contrast_balance_note(samples):

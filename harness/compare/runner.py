@@ -39,6 +39,8 @@ REPORT_FILES = frozenset({"report.json", "report.md", "report.html", "chart.png"
 
 @dataclass
 class Job:
+    """One lm-eval system's cache keys per task, and the tasks without cached results."""
+
     system: System
     keys: dict[str, str]  # task -> cache key
     material: dict[str, dict[str, Any]]  # task -> key material
@@ -161,6 +163,7 @@ def run_job(job: Job, config: Config) -> None:
 
 
 def load_job_samples(job: Job, config: Config) -> dict[str, list[dict[str, Any]]]:
+    """The cached samples of a system's tasks, by subtask."""
     out: dict[str, list[dict[str, Any]]] = {}
     for task in job.system.tasks:
         directory = config.cache / job.keys[task]
