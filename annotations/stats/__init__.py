@@ -1,0 +1,95 @@
+"""Agreement and significance statistics, with scipy.stats-style results.
+
+The project's one statistics module: the human-judgment reports and the benchmark
+comparison (``logic-claims compare``) both take their bootstrap, McNemar test and Holm
+correction from here. Every function returns a frozen dataclass with ``statistic``,
+``pvalue`` (``nan`` where no test is meaningful) and ``confidence_interval`` (a
+``ConfidenceInterval(low, high)`` namedtuple), so results read like ``scipy.stats`` ones.
+
+=================  ==========================================================
+module             what
+=================  ==========================================================
+``results``        the result objects and ``ConfidenceInterval``
+``agreement``      counts tables; percent agreement, AC1, Fleiss, Krippendorff, Cohen
+``intervals``      Wilson intervals, the bootstrap (percentile or BCa)
+``inference``      comparisons of two systems, McNemar, Fisher, Holm
+=================  ==========================================================
+
+Input forms:
+
+- a **counts table**: items in rows, categories in columns, cell = how many raters put that item
+  in that category (the form ``statsmodels.stats.inter_rater.aggregate_raters`` returns and
+  the ``krippendorff`` package calls ``value_counts``). Build one from an items x raters matrix
+  of labels with :func:`counts_table`. Items rated by fewer raters simply have smaller row sums:
+  that is how missing ratings are represented, and every coefficient below accepts it.
+- two aligned label sequences (``None``/``NaN`` = not rated) for Cohen's kappa.
+- per-unit scores in [0, 1] (the share of an item's raters who chose the positive label) for the
+  comparisons between systems.
+
+What is library code and what is not: Krippendorff's alpha is the ``krippendorff`` package,
+Cohen's kappa is ``statsmodels``, Fleiss' kappa is ``statsmodels`` when every item has the same
+number of raters, Wilson intervals, McNemar, Fisher, permutation tests, bootstrap and Holm are
+statsmodels/scipy. Written here, because no installed library has them: Gwet's AC1, Fleiss'
+kappa generalised to missing ratings, and the linearisation standard errors of AC1, Fleiss'
+kappa and percent agreement, all following Gwet, *Handbook of Inter-Rater Reliability*, 4th ed.
+(2014), ch. 2 and 5, and Gwet (2008), Br J Math Stat Psychol 61:29-48. The tests check them
+against the published worked examples of Gwet's irrCAC package.
+"""
+
+from __future__ import annotations
+
+from logic_claims.annotations.stats.agreement import (
+    _coefficient,  # the shared machinery; the tests check its generalised Fleiss path
+    cohen_kappa,
+    counts_table,
+    fleiss_kappa,
+    gwet_ac1,
+    krippendorff_alpha,
+    percent_agreement,
+)
+from logic_claims.annotations.stats.inference import (
+    fisher_exact,
+    holm,
+    mcnemar_exact,
+    paired_comparison,
+    unpaired_comparison,
+)
+from logic_claims.annotations.stats.intervals import (
+    BOOTSTRAP_METHODS,
+    bootstrap_interval,
+    wilson_interval,
+)
+from logic_claims.annotations.stats.results import (
+    NAN_INTERVAL,
+    AgreementResult,
+    BootstrapResult,
+    ComparisonResult,
+    ConfidenceInterval,
+    ProportionResult,
+    TestResult,
+)
+
+__all__ = [
+    "BOOTSTRAP_METHODS",
+    "NAN_INTERVAL",
+    "AgreementResult",
+    "BootstrapResult",
+    "ComparisonResult",
+    "ConfidenceInterval",
+    "ProportionResult",
+    "TestResult",
+    "_coefficient",
+    "bootstrap_interval",
+    "cohen_kappa",
+    "counts_table",
+    "fisher_exact",
+    "fleiss_kappa",
+    "gwet_ac1",
+    "holm",
+    "krippendorff_alpha",
+    "mcnemar_exact",
+    "paired_comparison",
+    "percent_agreement",
+    "unpaired_comparison",
+    "wilson_interval",
+]

@@ -1,0 +1,225 @@
+"""Tests between systems: permutation tests, McNemar, Fisher, bootstrap intervals, Holm.
+
+:func:`paired_comparison` and :func:`unpaired_comparison` compare two systems' per-unit
+scores (the share of a unit's raters who chose the positive label). :func:`mcnemar_exact`
+and :func:`holm` are the project's one McNemar test and one Holm correction: the benchmark
+comparison (``logic-claims compare``) uses them too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from logic_claims.annotations.stats.intervals import bootstrap_interval
+from logic_claims.annotations.stats.results import NAN_INTERVAL, ComparisonResult, TestResult
+
+
+def _majority(scores: np.ndarray) -> np.ndarray:
+    """Per-unit majority label from the share of positive ratings: 1, 0, or -1 for a tie."""
+    return np.where(scores > 0.5, 1, np.where(scores < 0.5, 0, -1))
+
+
+def mcnemar_exact(label_a: Sequence[int], label_b: Sequence[int]) -> TestResult:
+    """McNemar's exact test on paired binary labels (statsmodels ``mcnemar(exact=True)``).
+
+    ``statistic`` is min(b, c), the smaller discordant count; pairs with a missing or tied label
+    (anything but 0/1) are left out and counted in ``details``.
+    """
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    x, y = np.asarray(label_a), np.asarray(label_b)
+    keep = np.isin(x, (0, 1)) & np.isin(y, (0, 1))
+    x, y = x[keep], y[keep]
+    table = np.array(
+        [
+            [np.sum((x == 1) & (y == 1)), np.sum((x == 1) & (y == 0))],
+            [np.sum((x == 0) & (y == 1)), np.sum((x == 0) & (y == 0))],
+        ]
+    )
+    b, c = int(table[0, 1]), int(table[1, 0])
+    if b + c == 0:
+        stat, pvalue = 0.0, 1.0  # no discordant pair: no evidence of a difference
+    else:
+        res = mcnemar(table, exact=True)
+        stat, pvalue = float(res.statistic), float(res.pvalue)
+    details = {
+        "table": table.tolist(),
+        "a_only": b,
+        "b_only": c,
+        "n_pairs": int(keep.sum()),
+        "left_out": int((~keep).sum()),
+    }
+    return TestResult(stat, pvalue, "McNemar exact test (statsmodels)", details)
+
+
+def fisher_exact(label_a: Sequence[int], label_b: Sequence[int]) -> TestResult:
+    """Fisher's exact test on two independent samples of binary labels (scipy).
+
+    ``statistic`` is the sample odds ratio; labels other than 0/1 (ties) are left out.
+    """
+    from scipy import stats
+
+    x, y = np.asarray(label_a), np.asarray(label_b)
+    kx, ky = np.isin(x, (0, 1)), np.isin(y, (0, 1))
+    x, y = x[kx], y[ky]
+    table = np.array([[np.sum(x == 1), np.sum(x == 0)], [np.sum(y == 1), np.sum(y == 0)]])
+    res = stats.fisher_exact(table)
+    details = {"table": table.tolist(), "left_out": int((~kx).sum() + (~ky).sum())}
+    return TestResult(float(res.statistic), float(res.pvalue), "Fisher exact test (scipy)", details)
+
+
+def _mean_diff_paired(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x - y, axis=axis)
+
+
+def _mean_diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+
+
+def _permutation_pvalue(
+    x: np.ndarray,
+    y: np.ndarray,
+    statistic: Any,
+    permutation_type: str,
+    n_resamples: int,
+    rng: np.random.Generator,
+) -> float:
+    """p-value of ``scipy.stats.permutation_test`` on the two systems' scores."""
+    from scipy import stats
+
+    res = stats.permutation_test(
+        (x, y),
+        statistic,
+        permutation_type=permutation_type,
+        vectorized=True,
+        n_resamples=n_resamples,
+        batch=500,
+        rng=rng,
+    )
+    return float(res.pvalue)
+
+
+def paired_comparison(
+    a: Sequence[float],
+    b: Sequence[float],
+    *,
+    n_resamples: int = 9999,
+    confidence_level: float = 0.95,
+    seed: int | None = 0,
+) -> ComparisonResult:
+    """Compare two systems judged on the same units (``a[i]`` and ``b[i]`` are one claim).
+
+    ``a``/``b`` are per-unit scores: the share of the unit's raters who gave the positive label
+    (0 or 1 with one rater). Primary test: paired permutation test of the mean difference
+    (``scipy.stats.permutation_test``, ``permutation_type="samples"``: swaps the two systems'
+    scores within a unit; exact when 2^n <= n_resamples). Interval: paired bootstrap over units.
+    Exact test: McNemar on the per-unit majority labels (ties left out).
+    """
+
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError("paired scores must be two 1-D arrays of the same length")
+    if x.size == 0:
+        raise ValueError("no paired units to compare")
+    rng = np.random.default_rng(seed)
+    diff = float(np.mean(x - y))
+    if np.all(x == y):
+        pvalue = 1.0  # every permutation gives 0: no evidence either way
+    else:
+        pvalue = _permutation_pvalue(x, y, _mean_diff_paired, "samples", n_resamples, rng)
+    if x.size >= 2:
+        boot = bootstrap_interval(
+            (x, y),
+            _mean_diff_paired,
+            n_resamples=n_resamples,
+            confidence_level=confidence_level,
+            rng=rng,
+            method="BCa",
+            paired=True,
+        )
+        ci, how = boot.confidence_interval, boot.method
+    else:
+        ci, how = NAN_INTERVAL, "none (one unit)"
+    return ComparisonResult(
+        statistic=diff,
+        pvalue=pvalue,
+        confidence_interval=ci,
+        rate_a=float(x.mean()),
+        rate_b=float(y.mean()),
+        n_a=int(x.size),
+        n_b=int(y.size),
+        paired=True,
+        test="paired permutation test on per-unit rater means (scipy permutation_test, samples)",
+        interval_method="paired " + how + " over units",
+        exact_test=mcnemar_exact(_majority(x), _majority(y)),
+    )
+
+
+def unpaired_comparison(
+    a: Sequence[float],
+    b: Sequence[float],
+    *,
+    n_resamples: int = 9999,
+    confidence_level: float = 0.95,
+    seed: int | None = 0,
+) -> ComparisonResult:
+    """Compare two systems judged on different units (independent samples).
+
+    Primary test: permutation test of the difference in means that reshuffles units between the
+    systems (``permutation_type="independent"``). Interval: bootstrap resampling each system's
+    units separately. Exact test: Fisher on the per-unit majority labels (ties left out).
+    """
+
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.size == 0 or y.size == 0:
+        raise ValueError("each system needs at least one unit")
+    rng = np.random.default_rng(seed)
+    diff = float(x.mean() - y.mean())
+    if np.all(np.concatenate([x, y]) == x[0]):
+        pvalue = 1.0
+    else:
+        pvalue = _permutation_pvalue(x, y, _mean_diff, "independent", n_resamples, rng)
+    if x.size >= 2 and y.size >= 2:
+        boot = bootstrap_interval(
+            (x, y),
+            _mean_diff,
+            n_resamples=n_resamples,
+            confidence_level=confidence_level,
+            rng=rng,
+            method="BCa",
+        )
+        ci, how = boot.confidence_interval, boot.method
+    else:
+        ci, how = NAN_INTERVAL, "none (a system has one unit)"
+    return ComparisonResult(
+        statistic=diff,
+        pvalue=pvalue,
+        confidence_interval=ci,
+        rate_a=float(x.mean()),
+        rate_b=float(y.mean()),
+        n_a=int(x.size),
+        n_b=int(y.size),
+        paired=False,
+        test="permutation test on per-item rater means (scipy permutation_test, independent)",
+        interval_method=how + ", resampling each system's items",
+        exact_test=fisher_exact(_majority(x), _majority(y)),
+    )
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm step-down adjusted p-values (statsmodels ``multipletests(method="holm")``).
+
+    NaN entries (tests that could not run) are kept as NaN and do not count as comparisons.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, math.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="holm")[1]
+    return [float(v) for v in out]

@@ -1,0 +1,99 @@
+"""Result objects shared by every statistic: read like ``scipy.stats`` results.
+
+Each carries ``statistic``, ``pvalue`` (``nan`` where no test is meaningful) and, where
+there is one, ``confidence_interval`` as a ``ConfidenceInterval(low, high)`` namedtuple.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+
+class ConfidenceInterval(NamedTuple):
+    """``(low, high)``, as ``scipy.stats`` results' ``confidence_interval``."""
+
+    low: float
+    high: float
+
+
+NAN_INTERVAL = ConfidenceInterval(math.nan, math.nan)
+
+
+@dataclass(frozen=True)
+class ProportionResult:
+    """A rate ``k / n`` with its confidence interval."""
+
+    statistic: float
+    k: float
+    n: int
+    confidence_interval: ConfidenceInterval
+    method: str = "wilson"
+    pvalue: float = math.nan
+
+
+@dataclass(frozen=True)
+class AgreementResult:
+    """An agreement coefficient: ``statistic = (pa - pe) / (1 - pe)``.
+
+    ``pvalue`` tests ``H0: coefficient = 0`` (nan where not computed); ``n_items`` counts the
+    items with at least one rating (items with a single rating still inform chance agreement for
+    AC1 and Fleiss, as in Gwet 2014); ``n_pairable`` counts items with two or more ratings.
+    """
+
+    statistic: float
+    confidence_interval: ConfidenceInterval
+    pvalue: float
+    standard_error: float
+    observed_agreement: float
+    chance_agreement: float
+    n_items: int
+    n_pairable: int
+    method: str
+    n_raters: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One hypothesis test."""
+
+    statistic: float
+    pvalue: float
+    test: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ComparisonResult:
+    """Difference in rate between two systems, ``statistic = rate_a - rate_b``.
+
+    ``pvalue`` is the permutation test's (the primary test: it uses every rater's judgment);
+    ``exact_test`` is McNemar's (paired) or Fisher's (unpaired) exact test on per-item majority
+    labels, the test reviewers usually expect for binary judgments.
+    """
+
+    statistic: float
+    pvalue: float
+    confidence_interval: ConfidenceInterval
+    rate_a: float
+    rate_b: float
+    n_a: int
+    n_b: int
+    paired: bool
+    test: str
+    interval_method: str
+    exact_test: TestResult
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """A bootstrap confidence interval and how it was obtained.
+
+    ``method`` names the interval actually used (``"BCa bootstrap (2000 resamples)"``,
+    ``"percentile bootstrap (...)"`` or ``"degenerate (all resamples equal)"``).
+    """
+
+    confidence_interval: ConfidenceInterval
+    method: str

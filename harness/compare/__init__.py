@@ -1,0 +1,93 @@
+"""``logic-claims compare``: baselines vs adapters, one report, with significance tests.
+
+A YAML config lists *systems*: rule baselines computed from the split records
+(``quantifier-rule``, ``majority-class``) and lm-eval systems (a model, optionally a PEFT
+adapter, some logic_claims tasks). ``compare`` runs lm-eval (``harness.evaluate.run_eval``)
+for every (system, task) without cached results, then writes ``report.md``,
+``report.html``, ``report.json`` and ``chart.png`` under the output directory.
+
+==============  ==============================================================
+module          what
+==============  ==============================================================
+``config``      the YAML schema and :func:`load_config` (errors name file and line)
+``cache``       cache keys: model identity, adapter and code hashes
+``runner``      :func:`plan`, :func:`run_job`, :func:`compare` (the whole command)
+``results``     per-quantifier tables, McNemar tests and Holm, :func:`build_report`
+``cli``         ``cmd_compare`` and its parser (:func:`add_commands`)
+==============  ==============================================================
+
+The report's Markdown and HTML come from :mod:`logic_claims.harness.report.compare`
+(templates ``compare.md.j2`` and ``compare.html.j2``), the chart from
+:func:`logic_claims.harness.report.charts.comparison_chart_png`, the statistics from
+:mod:`logic_claims.annotations.stats`.
+
+The cache (default ``$LOGIC_CLAIMS_CACHE/compare``) holds lm-eval's own sample files per
+(system, task). A rerun with nothing changed runs no model and writes the same report,
+byte for byte; a changed adapter reruns only its system.
+"""
+
+from __future__ import annotations
+
+from logic_claims.harness.compare.cache import adapter_hash, cache_key, code_hash, model_identity
+from logic_claims.harness.compare.cli import add_commands, cmd_compare
+from logic_claims.harness.compare.config import (
+    CONFIG_KEYS,
+    CONFIGS_DIR,
+    DEFAULT_LM_TASKS,
+    SYSTEM_KEYS,
+    Config,
+    System,
+    load_config,
+)
+from logic_claims.harness.compare.results import (
+    GROUPS,
+    annotation_section,
+    build_report,
+    collect,
+    gen_table,
+    mc_table,
+    significance,
+)
+from logic_claims.harness.compare.runner import (
+    REPORT_FILES,
+    CompareResult,
+    Job,
+    check_report_dir,
+    compare,
+    load_job_samples,
+    plan,
+    run_job,
+    write_report,
+)
+
+__all__ = [
+    "CONFIGS_DIR",
+    "CONFIG_KEYS",
+    "DEFAULT_LM_TASKS",
+    "GROUPS",
+    "REPORT_FILES",
+    "SYSTEM_KEYS",
+    "CompareResult",
+    "Config",
+    "Job",
+    "System",
+    "adapter_hash",
+    "add_commands",
+    "annotation_section",
+    "build_report",
+    "cache_key",
+    "check_report_dir",
+    "cmd_compare",
+    "code_hash",
+    "collect",
+    "compare",
+    "gen_table",
+    "load_config",
+    "load_job_samples",
+    "mc_table",
+    "model_identity",
+    "plan",
+    "run_job",
+    "significance",
+    "write_report",
+]

@@ -1,0 +1,232 @@
+"""The compare report as Markdown and HTML: :func:`tables`, then one template per format.
+
+``report.json`` (built by :func:`logic_claims.harness.compare.build_report`) holds the
+numbers; this module only writes them, with the formatters of
+:mod:`logic_claims.harness.report.format`. Each table is a :class:`Table` (title, note,
+header, rows of strings); ``compare.md.j2`` and ``compare.html.j2`` lay them out.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from logic_claims.harness.report.format import MISSING, interval, pct, pct_value, points, pvalue
+from logic_claims.harness.report.render import render
+from logic_claims.tasks.claims import WORDS
+
+SPLIT_TITLES = {"test": "main (test split)", "contrast": "contrast split"}
+SHORT_SPLIT = {"test": "main", "contrast": "contrast"}
+QUANTIFIER_TITLES = WORDS
+CLAIM_GROUPS = ("universal", "existential", "overall")
+
+
+class Table(NamedTuple):
+    """One section of the report: a title, a note (may be empty), a header and rows."""
+
+    title: str
+    note: str
+    header: list[str]
+    rows: list[list[str]]
+
+
+def _with_interval(rate: float | None, ci: dict[str, float] | None) -> str:
+    """``50.0% [47.6, 52.7]``; the rate alone without an interval."""
+    return pct(rate) + (f" {interval(ci, pct_value)}" if ci else "")
+
+
+def _ctw(row: dict[str, Any] | None) -> str:
+    """Correct / tie / wrong rates of one group: ``50.0% / 0.0% / 50.0%``."""
+    if not row or not row["n"]:
+        return MISSING
+    return f"{pct(row['correct_rate'])} / {pct(row['tie_rate'])} / {pct(row['wrong_rate'])}"
+
+
+def _counts(group: dict[str, int]) -> str:
+    return f"{group['correct']} / {group['tie']} / {group['wrong']}"
+
+
+def _systems_table(report: dict[str, Any]) -> Table:
+    rows = []
+    for name, s in report["systems"].items():
+        c = s["config"]
+        rows.append(
+            [
+                name + (" (baseline)" if name == report["baseline"] else ""),
+                c["kind"],
+                str(c["rule"] if c["kind"] == "rule" else c["model"]),
+                c["adapter"] or MISSING,
+                ", ".join(c["tasks"]) or "rule: test, contrast",
+                str(c["limit"] if c["limit"] is not None else "all"),
+                "yes" if c["apply_chat_template"] else "no",
+            ]
+        )
+    header = ["system", "kind", "model / rule", "adapter", "tasks", "limit", "chat template"]
+    return Table("Systems", "", header, rows)
+
+
+def _correctness_tables(report: dict[str, Any]) -> list[Table]:
+    """Per split: n, universal/existential c/t/w, overall correct and LL accuracy."""
+    level = report["bootstrap"]["confidence_level"]
+    note = (
+        "Generated answers scored by the study's rule (first sentence, count "
+        '"true"/"false"): correct / tie / wrong. Brackets: '
+        f"{100 * level:.0f}% bootstrap interval. "
+        'LL acc: log-likelihood accuracy (" True" vs " False", the *_mc tasks).'
+    )
+    header = ["system", "n", "universal c/t/w", "existential c/t/w", "overall correct", "LL acc"]
+    out = []
+    for split, title in SPLIT_TITLES.items():
+        rows = []
+        for name, s in report["systems"].items():
+            part = s["splits"].get(split, {})
+            gen, mc = part.get("gen"), part.get("mc")
+            if not gen and not mc:
+                continue
+            rows.append(
+                [
+                    name,
+                    str(gen["overall"]["n"]) if gen else MISSING,
+                    _ctw(gen["universal"]) if gen else MISSING,
+                    _ctw(gen["existential"]) if gen else MISSING,
+                    _with_interval(gen["overall"]["correct_rate"], gen["overall"]["correct_ci"])
+                    if gen
+                    else MISSING,
+                    _with_interval(mc["overall"]["acc"], mc["overall"]["acc_ci"])
+                    if mc
+                    else MISSING,
+                ]
+            )
+        out.append(Table(f"Correctness, {title}", note, header, rows))
+    return out
+
+
+def _quantifier_tables(report: dict[str, Any]) -> list[Table]:
+    """Per split: correct / tie / wrong of every quantifier (splits with answers only)."""
+    out = []
+    for split, title in SPLIT_TITLES.items():
+        rows = []
+        for name, s in report["systems"].items():
+            gen = s["splits"].get(split, {}).get("gen")
+            if gen:
+                rows.append([name] + [_ctw(gen[q]) for q in QUANTIFIER_TITLES])
+        if rows:
+            header = ["system", *QUANTIFIER_TITLES.values()]
+            out.append(Table(f"Per quantifier (correct / tie / wrong), {title}", "", header, rows))
+    return out
+
+
+def _mc_tables(report: dict[str, Any]) -> list[Table]:
+    """Per split: log-likelihood accuracy per quantifier and per group (with intervals)."""
+    out = []
+    for split, title in SPLIT_TITLES.items():
+        rows = []
+        for name, s in report["systems"].items():
+            mc = s["splits"].get(split, {}).get("mc")
+            if mc:
+                rows.append(
+                    [name]
+                    + [pct(mc[q]["acc"]) for q in QUANTIFIER_TITLES]
+                    + [_with_interval(mc[g]["acc"], mc[g]["acc_ci"]) for g in CLAIM_GROUPS]
+                )
+        if rows:
+            header = ["system", *QUANTIFIER_TITLES.values(), *CLAIM_GROUPS]
+            out.append(Table(f"Log-likelihood accuracy, {title}", "", header, rows))
+    return out
+
+
+def _significance_table(report: dict[str, Any]) -> Table:
+    rows = []
+    for t in report["significance"]:
+        ci = t["confidence_interval"]
+        rows.append(
+            [
+                SHORT_SPLIT[t["split"]],
+                "correct" if t["metric"] == "correct" else "LL acc",
+                t["system"],
+                str(t["n"]),
+                f"{t['system_only']} / {t['baseline_only']}",
+                f"{points(t['difference'])} pts" + (f" {interval(ci, points)}" if ci else ""),
+                pvalue(t["pvalue"]),
+                pvalue(t["pvalue_holm"]),
+            ]
+        )
+    note = (
+        "McNemar's exact test on the claims both systems answered (paired by claim id); "
+        "discordant = claims only the system / only the baseline got right; difference "
+        "in rate with a paired bootstrap interval; Holm's correction over every test "
+        "in this table."
+    )
+    header = ["split", "metric", "system", "paired n", "discordant", "difference"]
+    header += ["McNemar p", "Holm p"]
+    title = f"Significance against the baseline ({report['baseline']})"
+    return Table(title, note, header, rows or [[MISSING] * 8])
+
+
+def _legacy_table(report: dict[str, Any]) -> Table:
+    rows = []
+    for run in report["legacy"]:
+        g, check = run["groups"], run["gold_check"]
+        rows.append(
+            [
+                run["name"],
+                Path(run["file"]).name,
+                str(run["records"]),
+                _counts(g["universal"]),
+                _counts(g["existential"]),
+                pct(g["overall"]["correct_rate"]),
+                f"{check['agree']}/{check['checked']} agree",
+            ]
+        )
+    note = (
+        "Counts of correct / tie / wrong, scored from the study's output files "
+        "exactly as the study did (`logic-claims legacy accuracy`); its test claims "
+        "are not ours, so set these beside, not against, the rows above. Gold "
+        "check: expected verdict vs the quantifier."
+    )
+    header = ["run", "file", "n", "universal c/t/w", "existential c/t/w", "overall correct"]
+    header += ["gold check"]
+    return Table("The study's published runs (Llama-2-7B-chat, prompt tuning)", note, header, rows)
+
+
+def _annotation_table(ann: dict[str, Any]) -> Table:
+    rows = []
+    for row in ann["overall"]["rows"]:
+        dims = row["dimensions"]
+        cells = [
+            _with_interval(dims[d]["rate"], dims[d]["confidence_interval"])
+            + f" (n={dims[d]['n_items']})"
+            if d in dims
+            else MISSING
+            for d in ("factual", "justified")
+        ]
+        rows.append([str(row["group"].get("system")), *cells])
+    note = (
+        f"From {ann['file']} via logic_claims.annotations.reports (Wilson intervals); "
+        "per quantifier and tests below."
+    )
+    header = ["system", "factual", "justified"]
+    return Table("Human judgments: factuality and justification", note, header, rows)
+
+
+def tables(report: dict[str, Any]) -> list[Table]:
+    """Every table of the report, in order (the CLI prints tables 1 to 3: correctness)."""
+    out = [_systems_table(report), *_correctness_tables(report), *_quantifier_tables(report)]
+    out += [*_mc_tables(report), _significance_table(report)]
+    if report["legacy"]:
+        out.append(_legacy_table(report))
+    if report["annotations"].get("status") == "ok":
+        out.append(_annotation_table(report["annotations"]))
+    return out
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """``report.md``: the tables, the human-judgment texts, notes and the chart's link."""
+    return render("compare.md.j2", report=report, tables=tables(report))
+
+
+def render_html(report: dict[str, Any], png: bytes) -> str:
+    """``report.html``: one self-contained page, the chart inlined as a data URI."""
+    chart = base64.b64encode(png).decode("ascii")
+    return render("compare.html.j2", report=report, tables=tables(report), chart=chart)
