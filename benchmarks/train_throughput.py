@@ -74,7 +74,8 @@ def count_flops(fn: Any) -> int:
 
 def per_example_val_losses(model: Any, val: list, pad_id: int) -> list[float]:
     """Mean answer-token cross-entropy of each validation example (our exact loss)."""
-    from logic_claims.adapters.train import TENSOR_KEYS, answer_loss, collate
+    from logic_claims.adapters.batches import TENSOR_KEYS, collate
+    from logic_claims.adapters.packed_forward import answer_loss
 
     model.eval()
     out = []
@@ -87,23 +88,13 @@ def per_example_val_losses(model: Any, val: list, pad_id: int) -> list[float]:
     return out
 
 
-def bench_method(method: str, args: argparse.Namespace, peak: float) -> dict[str, Any]:
-    from accelerate.utils import set_seed
-    from peft import get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer, get_scheduler
+def load_examples(method: str, args: argparse.Namespace) -> tuple[Any, str, list, list, int]:
+    """(config, base model path, train examples, validation examples, pad id) for a method."""
+    from transformers import AutoTokenizer
 
+    from logic_claims.adapters.batches import encode, select_records
     from logic_claims.adapters.config import load_config
-    from logic_claims.adapters.train import (
-        TENSOR_KEYS,
-        answer_loss,
-        collate,
-        encode,
-        epoch_batches,
-        peft_config,
-        resolve_base_model,
-        resolve_data_dir,
-        select_records,
-    )
+    from logic_claims.adapters.inputs import resolve_base_model, resolve_data_dir
     from logic_claims.tasks.data import load_split
 
     steps = args.warmup + args.steps
@@ -125,18 +116,83 @@ def bench_method(method: str, args: argparse.Namespace, peak: float) -> dict[str
     )
     train, _ = encode(tokenizer, select_records(load_split(data_dir, "train"), cfg, True), cfg)
     val, _ = encode(tokenizer, select_records(load_split(data_dir, "validation"), cfg, False), cfg)
+    return cfg, base_path, train, val, pad_id
 
-    def build() -> tuple[Any, Any, Any]:
-        set_seed(cfg.seed)  # both loops start from the same adapter
-        base = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
-        model = get_peft_model(base, peft_config(cfg, base_path))
-        params = [p for p in model.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW(params, lr=cfg.learning_rate)
-        sched = get_scheduler("linear", opt, num_warmup_steps=0, num_training_steps=steps)
-        return model, opt, sched
 
-    ref_model, ref_opt, ref_sched = build()
-    our_model, our_opt, our_sched = build()
+def build_model(cfg: Any, base_path: str, steps: int) -> tuple[Any, Any, Any]:
+    """A fresh PEFT model, AdamW and linear schedule; the seed makes both loops start alike."""
+    from accelerate.utils import set_seed
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM, get_scheduler
+
+    from logic_claims.adapters.methods import peft_config
+
+    set_seed(cfg.seed)  # both loops start from the same adapter
+    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
+    model = get_peft_model(base, peft_config(cfg, base_path))
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.learning_rate)
+    sched = get_scheduler("linear", opt, num_warmup_steps=0, num_training_steps=steps)
+    return model, opt, sched
+
+
+def make_step(model: Any, opt: Any, sched: Any, loss: Any) -> Any:
+    """One optimisation step of ``model`` on a batch, with ``loss(model, batch)``."""
+
+    def step(batch: dict[str, Any]) -> None:
+        loss(model, batch).backward()
+        torch.nn.utils.clip_grad_norm_(opt.param_groups[0]["params"], 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+
+    return step
+
+
+def reference_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """PEFT's own loss: logits over the whole (padded) sequence."""
+    return model(**batch).loss
+
+
+def our_loss(model: Any, batch: dict[str, Any]) -> torch.Tensor:
+    """Ours: packed, shared prefix once, logits at answer tokens only."""
+    from logic_claims.adapters.batches import TENSOR_KEYS
+    from logic_claims.adapters.packed_forward import answer_loss
+
+    loss_sum, n = answer_loss(model, **{k: batch[k] for k in TENSOR_KEYS})
+    return loss_sum / n
+
+
+def run_loops(method: str, args: argparse.Namespace, loops: list[tuple[Any, list]]) -> list:
+    """FLOPs of the warm-up steps, then seconds of the timed ones, for each (step, batches).
+
+    Warm-up steps are counted for FLOPs (the counter slows them) and not timed; the
+    loops' timed steps alternate, so a busy machine slows both alike.
+    """
+    from tqdm.auto import tqdm
+
+    flops = [
+        sum(count_flops(lambda b=batches[i], step=step: step(b)) for i in range(args.warmup))
+        for step, batches in loops
+    ]
+    seconds = [0.0] * len(loops)
+    steps = args.warmup + args.steps
+    for i in tqdm(range(args.warmup, steps), desc=method, disable=args.json, leave=False):
+        for k, (step, batches) in enumerate(loops):
+            start = time.perf_counter()
+            step(batches[i])
+            seconds[k] += time.perf_counter() - start
+    return [flops, seconds]
+
+
+def bench_method(method: str, args: argparse.Namespace, peak: float) -> dict[str, Any]:
+    """Both loops on ``method`` from the same start and batches; the fields of ``--json``."""
+    from logic_claims.adapters.batches import collate, epoch_batches
+
+    steps = args.warmup + args.steps
+    cfg, base_path, train, val, pad_id = load_examples(method, args)
+    ref_model, ref_opt, ref_sched = build_model(cfg, base_path, steps)
+    our_model, our_opt, our_sched = build_model(cfg, base_path, steps)
     ref_model.train()
     our_model.train()
 
@@ -145,37 +201,14 @@ def bench_method(method: str, args: argparse.Namespace, peak: float) -> dict[str
     batches = epoch_batches(train, cfg.batch_size, cfg.seed, 0)[:steps]
     ref_batches = [study_batch([train[i] for i in idx], pad_id) for idx in batches]
     our_batches = [collate([train[i] for i in idx], pad_id) for idx in batches]
-
-    def ref_step(i: int) -> None:
-        loss = ref_model(**ref_batches[i]).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(ref_opt.param_groups[0]["params"], 1.0)
-        ref_opt.step()
-        ref_sched.step()
-        ref_opt.zero_grad()
-
-    def our_step(i: int) -> None:
-        b = our_batches[i]
-        loss_sum, n = answer_loss(our_model, **{k: b[k] for k in TENSOR_KEYS})
-        (loss_sum / n).backward()
-        torch.nn.utils.clip_grad_norm_(our_opt.param_groups[0]["params"], 1.0)
-        our_opt.step()
-        our_sched.step()
-        our_opt.zero_grad()
-
-    # Warm-up steps are counted for FLOPs (the counter slows them) and not timed.
-    ref_flops = sum(count_flops(lambda i=i: ref_step(i)) for i in range(args.warmup))
-    our_flops = sum(count_flops(lambda i=i: our_step(i)) for i in range(args.warmup))
-    ref_time = our_time = 0.0
-    from tqdm.auto import tqdm
-
-    for i in tqdm(range(args.warmup, steps), desc=method, disable=args.json, leave=False):
-        start = time.perf_counter()
-        ref_step(i)
-        ref_time += time.perf_counter() - start
-        start = time.perf_counter()
-        our_step(i)
-        our_time += time.perf_counter() - start
+    (ref_flops, our_flops), (ref_time, our_time) = run_loops(
+        method,
+        args,
+        [
+            (make_step(ref_model, ref_opt, ref_sched, reference_loss), ref_batches),
+            (make_step(our_model, our_opt, our_sched, our_loss), our_batches),
+        ],
+    )
 
     examples = args.steps * cfg.batch_size
     ref_eps, our_eps = examples / ref_time, examples / our_time

@@ -210,7 +210,7 @@ def test_examples_are_the_lm_eval_prompt_then_the_gold_answer(
 ) -> None:
     from transformers import AutoTokenizer
 
-    from logic_claims.adapters.train import collate, encode, select_records
+    from logic_claims.adapters.batches import collate, encode, select_records
     from logic_claims.tasks.data import load_split
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
@@ -250,7 +250,7 @@ def test_examples_are_the_lm_eval_prompt_then_the_gold_answer(
 def test_epoch_batches_are_a_deterministic_permutation(tiny_llama: Path, built_data: Path) -> None:
     from transformers import AutoTokenizer
 
-    from logic_claims.adapters.train import encode, epoch_batches, select_records
+    from logic_claims.adapters.batches import encode, epoch_batches, select_records
     from logic_claims.tasks.data import load_split
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
@@ -277,14 +277,9 @@ def test_answer_loss_equals_peft_forward_and_shared_prefix_keeps_gradients(
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from logic_claims.adapters.train import (
-        TENSOR_KEYS,
-        answer_loss,
-        collate,
-        encode,
-        peft_config,
-        select_records,
-    )
+    from logic_claims.adapters.batches import TENSOR_KEYS, collate, encode, select_records
+    from logic_claims.adapters.methods import peft_config
+    from logic_claims.adapters.packed_forward import answer_loss
     from logic_claims.tasks.data import load_split
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
