@@ -22,7 +22,7 @@ from scipy import stats as sps
 
 from logic_claims.annotations import reports as R
 from logic_claims.annotations import stats as S
-from logic_claims.harness.report.annotations import render_html, render_text
+from logic_claims.harness.report.annotations import render_html, render_markdown, render_text
 from logic_claims.tasks.errors import InputError
 
 SEED_RESULTS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "seed-results"
@@ -470,6 +470,24 @@ def test_html_escapes_names_and_embeds_a_png_plot():
         joined = "".join(parser.text)
         if report["report"] != "agreement":
             assert evil in joined  # the name is shown, as text
+
+
+def test_markdown_nests_under_a_heading_level_and_keeps_tables_whole():
+    df = synthetic(n_claims=8, systems=("A", "B|C"), seed=8)
+    for report in (
+        R.scores_report(df, by=["system"]),
+        R.agreement_report(df, n_boot=20),
+        R.compare_report(df, ["A", "B|C"], n_resamples=99),
+    ):
+        md = render_markdown(report, level=2)
+        assert md.startswith("## ") and "\n# " not in md and md.endswith("\n")
+        tables = [line for line in md.splitlines() if line.startswith("|")]
+        assert tables, "each report has a table"
+        for line in tables:  # a name holding "|" is escaped, so every row has its columns
+            cells = re.split(r"(?<!\\)\|", line)[1:-1]
+            assert len(cells) == len(re.split(r"(?<!\\)\|", tables[0])[1:-1])
+        if report["report"] != "agreement":
+            assert "B\\|C" in md
 
 
 def test_every_report_is_strict_json_and_renders_as_text():

@@ -2,11 +2,11 @@
 
 The reports are computed in :mod:`logic_claims.annotations.reports` as JSON-ready dicts; this
 module only presents them. The layout and the prose are the templates
-``templates/annotations.txt`` and ``templates/annotations.html`` (styled by
+``templates/annotations.txt``, ``annotations.md`` and ``annotations.html`` (styled by
 ``annotations.css``); what needs a loop or a choice per cell is built here as table rows,
 every number written by :mod:`~logic_claims.harness.report.format`.
 
-Example::
+Example (``render_markdown`` and ``render_html`` take the same dict)::
 
     from logic_claims.annotations.reports import scores_report
     print(render_text(scores_report(ratings, by=["system"])))
@@ -36,6 +36,7 @@ COEFFICIENTS = (
     ("fleiss_kappa", "Fleiss' kappa"),
     ("gwet_ac1", "Gwet's AC1"),
 )
+COEFFICIENT_HEADER = ["statistic", "value", "95% CI", "p", "how"]
 COMPARE_HEADER = [
     "dimension",
     "systems",
@@ -92,8 +93,9 @@ def agreement_rows(block: Mapping[str, Any]) -> list[list[str]]:
     return rows
 
 
-def agreement_html_rows(block: Mapping[str, Any]) -> list[list[str]]:
-    """The coefficients of one dimension and each pair's Cohen's kappa, with how they were got."""
+def coefficient_rows(block: Mapping[str, Any]) -> list[list[str]]:
+    """For HTML and Markdown: each coefficient and each pair's Cohen's kappa, with its p-value
+    and how it was computed."""
     results = [(title, block[name], block[name]["method"]) for name, title in COEFFICIENTS]
     results += [
         (f"Cohen's kappa {p['raters'][0]} / {p['raters'][1]}", p, f"{p['n_items']} shared items")
@@ -206,13 +208,18 @@ def _context(report: Report) -> dict[str, Any]:
         context["compare_header"] = COMPARE_HEADER
         context["whys"] = list(dict.fromkeys(c["why"] for c in report["comparisons"] if "why" in c))
     context.update(prevalence=prevalence, agreement_rows=agreement_rows)
-    context.update(agreement_html_rows=agreement_html_rows)
+    context.update(coefficient_rows=coefficient_rows, coefficient_header=COEFFICIENT_HEADER)
     return context
 
 
 def render_text(report: Report) -> str:
     """Plain-text rendering of any of the three reports."""
     return render("annotations.txt", **_context(report)).rstrip() + "\n"
+
+
+def render_markdown(report: Report, level: int = 1) -> str:
+    """GitHub-flavoured Markdown, headings from ``level`` down (2 to nest it in a page)."""
+    return render("annotations.md", heading="#" * level, **_context(report)).rstrip() + "\n"
 
 
 def render_html(report: Report) -> str:
