@@ -80,15 +80,15 @@ def _reports() -> Any:
 
 
 def _emit(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    from logic_claims.harness.report.annotations import render_html, render_text
     from logic_claims.tasks.io import write_text
 
-    reports = _reports()
     if getattr(args, "html", None):
-        write_text(args.html, reports.render_html(report))
+        write_text(args.html, render_html(report))
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
-        print(reports.render_text(report))
+        print(render_text(report))
     if getattr(args, "html", None):
         print(f"wrote {args.html}", file=sys.stderr)
 

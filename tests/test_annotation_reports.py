@@ -22,6 +22,7 @@ from scipy import stats as sps
 
 from logic_claims.annotations import reports as R
 from logic_claims.annotations import stats as S
+from logic_claims.harness.report.annotations import render_html, render_markdown, render_text
 from logic_claims.tasks.errors import InputError
 
 SEED_RESULTS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "seed-results"
@@ -160,7 +161,7 @@ def test_extreme_prevalence_explains_kappa_paradox_and_points_at_ac1():
     assert block["fleiss_kappa"]["statistic"] < 0.1 < 0.9 < block["gwet_ac1"]["statistic"]
     notes = " ".join(block["notes"])
     assert "kappa paradox" in notes and "Feinstein" in notes and "AC1" in notes
-    text = R.render_text(report)
+    text = render_text(report)
     assert "kappa paradox" in text
     # Balanced labels: no such note.
     balanced = [["1", "1"]] * 45 + [["0", "0"]] * 45 + [["1", "0"]] * 10
@@ -177,7 +178,7 @@ def test_agreement_with_one_rater_says_it_cannot_be_measured():
     assert block["krippendorff_alpha"]["statistic"] is None
     assert block["cohen_kappa"]["pairs"] == []
     assert "cannot be measured" in block["notes"][0]
-    assert "n/a" in R.render_text(report)
+    assert "[–]" in render_text(report)  # the missing value marker, format.MISSING
 
 
 def test_declared_labels_count_for_ac1_and_reject_strangers():
@@ -262,7 +263,7 @@ def test_scores_on_the_study_files_per_universal_and_existential():
         assert sum(parts) == rows[system, "universal"]["dimensions"]["factual"]["positive"]
     order = [q for s, q in rows if s == "model4"]
     assert order == ["all", "not_all", "universal", "some", "no", "existential"]
-    text = R.render_text(report)
+    text = render_text(report)
     assert "85.8%" in text  # model4 universal factual: 271/316
 
 
@@ -305,7 +306,7 @@ def test_scores_by_annotator_counts_each_raters_own_judgments():
         "r2": (1.0, 2),
         "r3": (1.0, 1),
     }
-    assert "annotator" in R.render_text(report)
+    assert "annotator" in render_text(report)
 
 
 @pytest.mark.parametrize(
@@ -374,7 +375,7 @@ def test_compare_paired_uses_mcnemar_and_paired_permutation_with_holm():
         assert c["tests"][1]["pvalue_holm"] == pytest.approx(he)
     # A is clearly better here: the rates differ and the test says so.
     assert report["comparisons"][0]["tests"][0]["pvalue"] < 0.05
-    text = R.render_text(report)
+    text = render_text(report)
     assert "McNemar" in text and "Holm" in text and "Why these tests" in text
 
 
@@ -456,7 +457,7 @@ def test_html_escapes_names_and_embeds_a_png_plot():
         R.compare_report(df, ["A", evil], n_resamples=199),
     ]
     for report in reports:
-        page = R.render_html(report)
+        page = render_html(report)
         assert page.startswith("<!DOCTYPE html>")
         assert evil not in page and "<b>ann</b>" not in page
         parser = TagCounter()
@@ -471,6 +472,24 @@ def test_html_escapes_names_and_embeds_a_png_plot():
             assert evil in joined  # the name is shown, as text
 
 
+def test_markdown_nests_under_a_heading_level_and_keeps_tables_whole():
+    df = synthetic(n_claims=8, systems=("A", "B|C"), seed=8)
+    for report in (
+        R.scores_report(df, by=["system"]),
+        R.agreement_report(df, n_boot=20),
+        R.compare_report(df, ["A", "B|C"], n_resamples=99),
+    ):
+        md = render_markdown(report, level=2)
+        assert md.startswith("## ") and "\n# " not in md and md.endswith("\n")
+        tables = [line for line in md.splitlines() if line.startswith("|")]
+        assert tables, "each report has a table"
+        for line in tables:  # a name holding "|" is escaped, so every row has its columns
+            cells = re.split(r"(?<!\\)\|", line)[1:-1]
+            assert len(cells) == len(re.split(r"(?<!\\)\|", tables[0])[1:-1])
+        if report["report"] != "agreement":
+            assert "B\\|C" in md
+
+
 def test_every_report_is_strict_json_and_renders_as_text():
     df = synthetic(n_claims=8, seed=9, missing=0.2)
     for report in (
@@ -479,7 +498,7 @@ def test_every_report_is_strict_json_and_renders_as_text():
         R.compare_report(df, ["A", "B"], n_resamples=99),
     ):
         assert json.loads(dumps(report)) == report
-        text = R.render_text(report)
+        text = render_text(report)
         assert text.endswith("\n") and len(text.splitlines()) > 3
     with pytest.raises(ValueError, match="not a report"):
-        R.render_text({"report": "nope"})
+        render_text({"report": "nope"})

@@ -158,18 +158,9 @@ def annotation_section(config: Config, names: list[str]) -> dict[str, Any]:
     """Factuality/justification scores and tests from the annotation module, if available."""
     if config.annotations is None:
         return {"status": "none"}
-    try:
-        from logic_claims.annotations.ratings import load_ratings
-        from logic_claims.annotations.reports import compare_report, render_text, scores_report
-    except ImportError as exc:
-        return {
-            "status": "unavailable",
-            "note": (
-                "annotations were configured but logic_claims.annotations.reports / ratings "
-                f"cannot be imported ({exc}); install the annotation module to get the "
-                "factuality/justification columns"
-            ),
-        }
+    from logic_claims.annotations.ratings import load_ratings  # pandas: only when needed
+    from logic_claims.annotations.reports import compare_report, scores_report
+
     ratings = load_ratings(config.annotations)
     present = sorted(set(ratings["system"]))
     rated = [n for n in names if n in present] or present
@@ -182,13 +173,11 @@ def annotation_section(config: Config, names: list[str]) -> dict[str, Any]:
         "systems": rated,
         "scores": scores,
         "overall": overall,
-        "scores_text": render_text(scores),
     }
     if len(rated) >= 2:
         baseline = config.baseline if config.baseline in rated else None
         tests = compare_report(ratings, rated, baseline=baseline, seed=config.seed)
         section["compare"] = tests
-        section["compare_text"] = render_text(tests)
     else:
         section["note"] = "fewer than two rated systems: no tests between systems"
     return section

@@ -3,7 +3,9 @@
 ``report.json`` (built by :func:`logic_claims.harness.compare.build_report`) holds the
 numbers; this module only writes them, with the formatters of
 :mod:`logic_claims.harness.report.format`. Each table is a :class:`Table` (title, note,
-header, rows of strings); ``compare.md.j2`` and ``compare.html.j2`` lay them out.
+header, rows of strings); ``templates/compare.md`` and ``compare.html`` lay them out.
+The human judgments are written by :mod:`logic_claims.harness.report.annotations`, as
+``annotate`` writes them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from logic_claims.harness.report import annotations
 from logic_claims.harness.report.format import MISSING, interval, pct, pct_value, points, pvalue
 from logic_claims.harness.report.render import render
 from logic_claims.tasks.claims import WORDS
@@ -221,12 +224,25 @@ def tables(report: dict[str, Any]) -> list[Table]:
     return out
 
 
+def _annotation_sections(report: dict[str, Any], write: Any) -> dict[str, str]:
+    """The human-judgment scores and tests, written by ``write`` ("" where there are none)."""
+    ann = report["annotations"]
+    if ann.get("status") != "ok":
+        return {"scores": "", "compare": ""}
+    tests = ann.get("compare")
+    return {"scores": write(ann["scores"]), "compare": write(tests) if tests else ""}
+
+
 def render_markdown(report: dict[str, Any]) -> str:
-    """``report.md``: the tables, the human-judgment texts, notes and the chart's link."""
-    return render("compare.md.j2", report=report, tables=tables(report))
+    """``report.md``: the tables, the human judgments, notes and the chart's link."""
+    sections = _annotation_sections(report, lambda r: annotations.render_markdown(r, level=4))
+    return render("compare.md", report=report, tables=tables(report), annotation_md=sections)
 
 
 def render_html(report: dict[str, Any], png: bytes) -> str:
     """``report.html``: one self-contained page, the chart inlined as a data URI."""
     chart = base64.b64encode(png).decode("ascii")
-    return render("compare.html.j2", report=report, tables=tables(report), chart=chart)
+    text = _annotation_sections(report, annotations.render_text)
+    return render(
+        "compare.html", report=report, tables=tables(report), chart=chart, annotation_text=text
+    )

@@ -66,6 +66,7 @@ def environment() -> jinja2.Environment:
         pvalue=fmt.pvalue, p_equals=fmt.p_equals, interval=fmt.interval,
     )  # fmt: skip
     env.globals["MISSING"] = fmt.MISSING
+    env.globals["fmt"] = fmt  # a formatter as an argument: ci | interval(fmt.points)
     return env
 
 

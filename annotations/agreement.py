@@ -1,0 +1,223 @@
+"""Agreement: how far the raters agree, per dimension, with every coefficient readers expect.
+
+Per dimension: percent agreement, Krippendorff's alpha (bootstrap interval), Fleiss' kappa,
+Gwet's AC1, pairwise Cohen's kappa and the prevalence of each label, plus notes where a
+number needs reading with care (one rater, one label, few items, the kappa paradox). The
+coefficients are those of :mod:`logic_claims.annotations.stats`; this module arranges the
+ratings for them and writes the results down.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from logic_claims.annotations import stats
+from logic_claims.annotations.frame import (
+    Labels,
+    dimensions_of,
+    interval,
+    jsonable,
+    labels_of,
+    prepare,
+)
+
+EXTREME_PREVALENCE = 0.8
+
+DEFINITIONS = {
+    "percent_agreement": (
+        "share of agreeing rater pairs per item, averaged over items rated twice or "
+        "more; linearised interval (Gwet 2014, ch. 5)"
+    ),
+    "krippendorff_alpha": "nominal alpha, krippendorff package; percentile bootstrap over items",
+    "fleiss_kappa": (
+        "Fleiss (1971); items with fewer raters handled as in Gwet (2014, ch. 2); "
+        "linearised t interval"
+    ),
+    "gwet_ac1": "Gwet (2008) AC1; missing ratings as in Gwet (2014); t interval",
+    "cohen_kappa": (
+        "per pair of raters over the items both rated; statsmodels cohens_kappa, asymptotic SE"
+    ),
+}
+
+
+def _result_dict(res: stats.AgreementResult) -> dict[str, Any]:
+    return {
+        "statistic": res.statistic,
+        "confidence_interval": interval(res.confidence_interval),
+        "standard_error": res.standard_error,
+        "pvalue": res.pvalue,
+        "observed_agreement": res.observed_agreement,
+        "chance_agreement": res.chance_agreement,
+        "n_items": res.n_items,
+        "n_pairable": res.n_pairable,
+        "method": res.method,
+        **({"details": res.details} if res.details else {}),
+    }
+
+
+def prevalence_note(dimension: str, prevalence: Mapping[str, float], threshold: float) -> str:
+    """The kappa-paradox note for a dimension whose most frequent label passes ``threshold``."""
+    label, share = max(prevalence.items(), key=lambda kv: kv[1])
+    return (
+        f"{dimension}: {share:.0%} of the ratings are {label!r}. With prevalence this extreme, "
+        "kappa-type statistics (Cohen's and Fleiss' kappa, Krippendorff's alpha) can be low even "
+        "when raters almost always agree, because the agreement they expect by chance, estimated "
+        "from the skewed label shares, is already close to 1: the 'kappa paradox' (Feinstein & "
+        "Cicchetti 1990, J Clin Epidemiol 43:543-549). Read them together with percent agreement "
+        "and Gwet's AC1, whose chance agreement stays small under skewed prevalence "
+        f"(Gwet 2008). Threshold for this note: a label above {threshold:.0%} or below "
+        f"{1 - threshold:.0%} of the ratings."
+    )
+
+
+def _describe(
+    sub: pd.DataFrame, wide: pd.DataFrame, table: Any, dim: str, dim_labels: list[str]
+) -> dict[str, Any]:
+    """Who rated what: items, raters, ratings, raters per item and label prevalence."""
+    per_item = table.sum(axis=1)
+    counts = sub["value"].value_counts()
+    return {
+        "dimension": dim,
+        "labels": dim_labels,
+        "n_items": len(wide),
+        "n_pairable": int((per_item >= 2).sum()),
+        "n_raters": len(wide.columns),
+        "n_ratings": len(sub),
+        "raters_per_item": {
+            "min": int(per_item.min()),
+            "mean": float(per_item.mean()),
+            "max": int(per_item.max()),
+        },
+        "prevalence": {lab: float(counts.get(lab, 0) / len(sub)) for lab in dim_labels},
+        "notes": [],
+    }
+
+
+def _coefficients(
+    table: Any, n_raters: int, n_boot: int, seed: int | None, confidence_level: float
+) -> dict[str, dict[str, Any]]:
+    """Percent agreement, Krippendorff's alpha, Fleiss' kappa and Gwet's AC1 of one table."""
+    results = {
+        "percent_agreement": stats.percent_agreement(table, confidence_level=confidence_level),
+        "krippendorff_alpha": stats.krippendorff_alpha(
+            table, n_boot=n_boot, confidence_level=confidence_level, seed=seed
+        ),
+        "fleiss_kappa": stats.fleiss_kappa(table, confidence_level=confidence_level),
+        "gwet_ac1": stats.gwet_ac1(table, confidence_level=confidence_level),
+    }
+    return {name: _result_dict(replace(res, n_raters=n_raters)) for name, res in results.items()}
+
+
+def _cohen_kappas(
+    wide: pd.DataFrame, dim_labels: list[str], min_pair_items: int, confidence_level: float
+) -> dict[str, Any]:
+    """Cohen's kappa of every pair of raters sharing ``min_pair_items`` items, and their mean."""
+    pairs = []
+    for ra, rb in itertools.combinations(wide.columns, 2):
+        both = wide[[ra, rb]].dropna()
+        if len(both) < min_pair_items:
+            continue
+        res = stats.cohen_kappa(
+            both[ra].tolist(),
+            both[rb].tolist(),
+            categories=dim_labels,
+            confidence_level=confidence_level,
+        )
+        pairs.append({"raters": [ra, rb], **_result_dict(res)})
+    finite = [p["statistic"] for p in pairs if math.isfinite(p["statistic"])]
+    return {
+        "pairs": pairs,
+        "mean": float(np.mean(finite)) if finite else math.nan,
+        "mean_note": "mean of the pairwise kappas (Light's kappa, Light 1971)",
+        "min_pair_items": min_pair_items,
+    }
+
+
+def _notes(block: Mapping[str, Any], extreme: float) -> list[str]:
+    """What a reader must know before trusting the block's numbers."""
+    dim, prevalence = block["dimension"], block["prevalence"]
+    if block["n_pairable"] == 0:
+        return [
+            f"{dim}: no item was rated by two or more raters, so agreement cannot be "
+            "measured. Assign each item to two or more raters (annotate new --per-item 2)."
+        ]
+    notes = []
+    # One threshold on the most frequent label: for 0/1 data "> 0.8" and "< 0.2" are
+    # the same condition, and with many labels a rare one is no paradox.
+    if max(prevalence.values()) > extreme:
+        notes.append(prevalence_note(dim, prevalence, extreme))
+    if not math.isfinite(block["fleiss_kappa"]["statistic"]):
+        notes.append(
+            f"{dim}: every rating uses the same label, so chance-corrected coefficients "
+            "are 0/0 (undefined); only percent agreement is meaningful."
+        )
+    if block["n_pairable"] < 30:
+        notes.append(
+            f"{dim}: only {block['n_pairable']} item(s) were rated twice or more; the "
+            "intervals are wide and the coefficients unstable."
+        )
+    return notes
+
+
+def _dimension_block(
+    df: pd.DataFrame, dim: str, labels: Labels, settings: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Everything the report says about one dimension."""
+    # An item listed under two systems was judged once: count it once here.
+    sub = df[df["dimension"] == dim].drop_duplicates(subset=["item_id", "annotator"])
+    dim_labels = labels_of(df, dim, labels)
+    wide = sub.pivot(index="item_id", columns="annotator", values="value")
+    table, _ = stats.counts_table(wide, dim_labels)
+    level = settings["confidence_level"]
+    block = _describe(sub, wide, table, dim, dim_labels)
+    block.update(
+        _coefficients(table, len(wide.columns), settings["n_boot"], settings["seed"], level)
+    )
+    block["cohen_kappa"] = _cohen_kappas(wide, dim_labels, settings["min_pair_items"], level)
+    block["notes"].extend(_notes(block, settings["extreme_prevalence"]))
+    return block
+
+
+def agreement_report(
+    ratings: pd.DataFrame,
+    *,
+    labels: Labels = None,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+    confidence_level: float = 0.95,
+    extreme: float = EXTREME_PREVALENCE,
+    min_pair_items: int = 2,
+) -> dict[str, Any]:
+    """Inter-rater agreement per dimension; every statistic accepts items rated by a subset.
+
+    ``labels``: dimension -> its full label set (default: 0/1 for 0/1 data, else the labels
+    seen); AC1 depends on the number of possible labels. ``n_boot``/``seed``: Krippendorff's
+    alpha bootstrap over items. ``extreme``: prevalence above this (or below 1 - this) adds
+    the kappa-paradox note. ``min_pair_items``: pairs of raters sharing fewer items get no
+    Cohen's kappa.
+    """
+    df = prepare(ratings)
+    settings = {
+        "n_boot": n_boot,
+        "seed": seed,
+        "confidence_level": confidence_level,
+        "extreme_prevalence": extreme,
+    }
+    options = {**settings, "min_pair_items": min_pair_items}
+    blocks = [_dimension_block(df, dim, labels, options) for dim in dimensions_of(df)]
+    return jsonable(
+        {
+            "report": "agreement",
+            "dimensions": blocks,
+            "settings": settings,
+            "definitions": DEFINITIONS,
+            "notes": [note for block in blocks for note in block["notes"]],
+        }
+    )

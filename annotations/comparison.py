@@ -1,0 +1,279 @@
+"""Comparisons: do two systems differ in the rate of the positive label, per dimension?
+
+Each pair of systems is compared paired (on the claims both answered) or unpaired, and the
+report says which and why. The statistics are those of
+:mod:`logic_claims.annotations.stats`: a permutation test with a bootstrap interval for the
+difference, McNemar's (paired) or Fisher's (unpaired) exact test on majority labels, and
+Holm's correction over all comparisons.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from logic_claims.annotations import stats
+from logic_claims.annotations.frame import (
+    UNIT,
+    Labels,
+    Positive,
+    check_positive,
+    dimensions_of,
+    interval,
+    item_metadata,
+    jsonable,
+    positive_for,
+    prepare,
+)
+from logic_claims.tasks.errors import InputError
+
+WHY_PAIRED = (
+    "Both systems were judged on the same claims, so each claim is a pair and the tests compare "
+    "the two answers to one claim: the paired permutation test swaps the systems' scores within "
+    "a claim (it uses every rater's judgment); McNemar's exact test uses the per-claim majority "
+    "labels and only the claims where the two systems differ."
+)
+WHY_UNPAIRED = (
+    "The systems were judged on different claims (or too few shared ones), so their items are "
+    "independent samples: the permutation test reshuffles items between the systems; Fisher's "
+    "exact test compares the two systems' counts of majority labels."
+)
+
+
+def _pair_key(meta: pd.DataFrame) -> str | None:
+    """The column that pairs two systems' answers to one claim: ``pair_id``, else ``claim``."""
+    for column in ("pair_id", "claim"):
+        if column in meta.columns and meta[column].notna().any():
+            return column
+    return None
+
+
+def _unit_scores(
+    df: pd.DataFrame, meta: pd.DataFrame, dimension: str, positive: str, key: str | None
+) -> pd.Series:
+    """Share of positive ratings per unit: per item, or per (system, key) when pairing.
+
+    Two items of one system with the same claim (a claim asked twice) are pooled into one unit,
+    so each claim is one pair.
+    """
+    sub = df[df["dimension"] == dimension]
+    if key is None:
+        unit = sub["item_id"]
+    else:
+        lookup = meta[key].reindex(pd.MultiIndex.from_frame(sub[UNIT]))
+        unit = pd.Series(lookup.to_numpy(), index=sub.index, dtype=object)
+        unit = unit.where(unit.notna(), "item:" + sub["item_id"])
+    frame = pd.DataFrame(
+        {
+            "system": sub["system"].to_numpy(),
+            "unit": unit.to_numpy(),
+            "pos": (sub["value"] == positive).to_numpy(),
+        }
+    )
+    return frame.groupby(["system", "unit"])["pos"].mean()
+
+
+def _systems(systems: Sequence[str], baseline: str | None) -> list[str]:
+    """The systems to compare, the baseline first when it was not among them."""
+    systems = [str(s).strip() for s in systems if str(s).strip()]
+    if len(set(systems)) < 2:
+        raise InputError("compare needs at least two different systems (--systems A,B)")
+    if baseline is not None and baseline not in systems:
+        systems = [baseline, *systems]
+    return systems
+
+
+def _check_rated(systems: Sequence[str], df: pd.DataFrame) -> None:
+    present = sorted(set(df["system"]))
+    for s in systems:
+        if s not in present:
+            raise InputError(f"system {s!r} has no ratings; systems present: {', '.join(present)}")
+
+
+def _pairs(systems: Sequence[str], baseline: str | None) -> list[tuple[str, str]]:
+    """Each other system against ``baseline``, else every pair in the order given."""
+    if baseline is not None:
+        return [(s, baseline) for s in systems if s != baseline]
+    return list(itertools.combinations(dict.fromkeys(systems), 2))
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """Two systems to compare, and how: ``paired`` on ``key`` (the claims they share)."""
+
+    a: str
+    b: str
+    key: str | None
+    paired: bool
+    shared: frozenset = frozenset()
+
+
+def _pairing(
+    a: str, b: str, keys_of: Mapping[str, set], key: str | None, paired: bool | str
+) -> Pairing:
+    """Whether ``a`` and ``b`` are compared paired: forced, or on half the claims shared."""
+    shared = keys_of[a] & keys_of[b] if key is not None else set()
+    smaller = min(len(keys_of.get(a, ())), len(keys_of.get(b, ()))) if key else 0
+    if paired == "auto":
+        use_paired = len(shared) >= 2 and len(shared) >= 0.5 * smaller
+    else:
+        use_paired = bool(paired)
+    if use_paired and not shared:
+        raise InputError(
+            f"systems {a!r} and {b!r} share no claim"
+            + (f" ({key})" if key else " (no claim or pair_id column)")
+            + ", so they cannot be compared paired"
+        )
+    return Pairing(a, b, key, use_paired, frozenset(shared))
+
+
+def _run_tests(
+    sa: pd.Series, sb: pd.Series, pairing: Pairing, **settings: Any
+) -> tuple[stats.ComparisonResult, str, str] | None:
+    """The comparison of two systems' unit scores, its design and the reason for its tests.
+
+    None when the pairing leaves no claim rated for both.
+    """
+    a, b, key = pairing.a, pairing.b, pairing.key
+    if not pairing.paired:
+        res = stats.unpaired_comparison(sa.to_numpy(), sb.to_numpy(), **settings)
+        design = f"unpaired: {len(sa)} items of {a}, {len(sb)} items of {b}"
+        if key is not None and pairing.shared:
+            design += f" ({len(pairing.shared)} shared {key} values: too few to pair)"
+        return res, design, WHY_UNPAIRED
+    common = sa.index.intersection(sb.index)
+    if len(common) == 0:
+        return None
+    res = stats.paired_comparison(sa[common].to_numpy(), sb[common].to_numpy(), **settings)
+    design = (
+        f"paired on {key}: {len(common)} claims judged for both; "
+        f"{len(sa) - len(common)} of {a}'s and {len(sb) - len(common)} of {b}'s "
+        "have no partner and are left out"
+    )
+    return res, design, WHY_PAIRED
+
+
+def _entry(
+    res: stats.ComparisonResult, design: str, why: str, a: str, b: str, pos: str
+) -> dict[str, Any]:
+    """A finished comparison as the report writes it: rates, difference, the two tests."""
+    exact = res.exact_test
+    return {
+        "paired": res.paired,
+        "design": design,
+        "why": why,
+        "n_a": res.n_a,
+        "n_b": res.n_b,
+        "rate_a": res.rate_a,
+        "rate_b": res.rate_b,
+        "difference": {
+            "estimate": res.statistic,
+            "confidence_interval": interval(res.confidence_interval),
+            "measure": (
+                f"rate of {pos!r} in {a} minus in {b}; rate = mean over "
+                + ("claims" if res.paired else "items")
+                + " of the share of raters giving it"
+            ),
+            "method": res.interval_method,
+        },
+        "tests": [
+            {"name": res.test, "role": "primary", "statistic": res.statistic, "pvalue": res.pvalue},
+            {
+                "name": exact.test + " on per-unit majority labels",
+                "role": "exact",
+                "statistic": exact.statistic,
+                "pvalue": exact.pvalue,
+                "details": exact.details,
+            },
+        ],
+    }
+
+
+def _compare_dimension(
+    df: pd.DataFrame, meta: pd.DataFrame, dim: str, pos: str, pairing: Pairing, **settings: Any
+) -> dict[str, Any]:
+    """One dimension of one pair of systems: the comparison, or why it was skipped."""
+    a, b = pairing.a, pairing.b
+    scores = _unit_scores(df, meta, dim, pos, pairing.key if pairing.paired else None)
+    per_system = {s: g.droplevel(0) for s, g in scores.groupby(level=0)}
+    entry: dict[str, Any] = {"dimension": dim, "system_a": a, "system_b": b}
+    if a not in per_system or b not in per_system:
+        lacking = a if a not in per_system else b
+        return {**entry, "skipped": f"{lacking} has no {dim} ratings"}
+    outcome = _run_tests(per_system[a], per_system[b], pairing, **settings)
+    if outcome is None:
+        return {**entry, "skipped": f"no claim has {dim} ratings for both systems"}
+    return {**entry, **_entry(*outcome, a, b, pos)}
+
+
+def _holm(comparisons: list[dict[str, Any]]) -> int:
+    """Add ``pvalue_holm`` to each test, per role across comparisons; the number corrected."""
+    done = [c for c in comparisons if "tests" in c]
+    for role_index in (0, 1):
+        adjusted = stats.holm([c["tests"][role_index]["pvalue"] for c in done])
+        for c, p in zip(done, adjusted, strict=True):
+            c["tests"][role_index]["pvalue_holm"] = p
+    return len(done)
+
+
+def compare_report(
+    ratings: pd.DataFrame,
+    systems: Sequence[str],
+    baseline: str | None = None,
+    *,
+    positive: Positive = "1",
+    paired: bool | str = "auto",
+    labels: Labels = None,
+    n_resamples: int = 9999,
+    confidence_level: float = 0.95,
+    seed: int | None = 0,
+) -> dict[str, Any]:
+    """Do two or more systems differ in the rate of the positive label, per dimension?
+
+    Pairs: ``baseline`` vs each other system (difference = other - baseline), else every pair
+    in the order given (difference = first - second). ``paired="auto"`` pairs two systems on
+    ``pair_id`` (or ``claim``) when at least half of the smaller system's claims were judged
+    for both; ``True``/``False`` force it. Holm's correction runs over all comparisons
+    (dimensions x pairs), separately for the permutation tests and the exact tests.
+    """
+    systems = _systems(systems, baseline)
+    df = prepare(ratings)
+    _check_rated(systems, df)
+    if paired not in ("auto", True, False):
+        raise InputError(f"paired must be 'auto', True or False, not {paired!r}")
+    meta = item_metadata(df)
+    dims = dimensions_of(df)
+    check_positive(df, dims, positive, labels)
+    key = _pair_key(meta)
+    keys_of: dict[str, set] = {}
+    if key is not None:
+        for s in systems:
+            keys_of[s] = set(meta.loc[(meta["system"] == s) & meta[key].notna(), key])
+    settings = {"n_resamples": n_resamples, "confidence_level": confidence_level, "seed": seed}
+    comparisons = [
+        _compare_dimension(df, meta, dim, positive_for(positive, dim), pairing, **settings)
+        for pairing in (_pairing(a, b, keys_of, key, paired) for a, b in _pairs(systems, baseline))
+        for dim in dims
+    ]
+    n_done = _holm(comparisons)
+    return jsonable(
+        {
+            "report": "compare",
+            "systems": systems,
+            "baseline": baseline,
+            "dimensions": dims,
+            "positive": {d: positive_for(positive, d) for d in dims},
+            "pair_key": key,
+            "correction": (
+                f"Holm (statsmodels multipletests method='holm') across all {n_done} "
+                "comparisons (dimensions x system pairs), separately for the permutation tests "
+                "and for the exact tests"
+            ),
+            "settings": {**settings, "paired": paired},
+            "comparisons": comparisons,
+        }
+    )

@@ -1,0 +1,230 @@
+"""The annotation reports (scores, agreement, compare) as plain text and as an HTML page.
+
+The reports are computed in :mod:`logic_claims.annotations.reports` as JSON-ready dicts; this
+module only presents them. The layout and the prose are the templates
+``templates/annotations.txt``, ``annotations.md`` and ``annotations.html`` (styled by
+``annotations.css``); what needs a loop or a choice per cell is built here as table rows,
+every number written by :mod:`~logic_claims.harness.report.format`.
+
+Example (``render_markdown`` and ``render_html`` take the same dict)::
+
+    from logic_claims.annotations.reports import scores_report
+    print(render_text(scores_report(ratings, by=["system"])))
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from logic_claims.harness.report import charts
+from logic_claims.harness.report import format as fmt
+from logic_claims.harness.report.render import render
+
+Report = Mapping[str, Any]
+Table = tuple[list[str], list[list[str]]]
+
+TITLES = {
+    "scores": "Explanation scores",
+    "agreement": "Inter-rater agreement",
+    "compare": "Comparison of systems",
+}
+COEFFICIENTS = (
+    ("percent_agreement", "percent agreement"),
+    ("krippendorff_alpha", "Krippendorff's alpha"),
+    ("fleiss_kappa", "Fleiss' kappa"),
+    ("gwet_ac1", "Gwet's AC1"),
+)
+COEFFICIENT_HEADER = ["statistic", "value", "95% CI", "p", "how"]
+COMPARE_HEADER = [
+    "dimension",
+    "systems",
+    "rates",
+    "difference",
+    "permutation p",
+    "exact test p",
+    "design",
+]
+
+
+def _kind(report: Report) -> str:
+    kind = report.get("report")
+    if kind not in TITLES:
+        raise ValueError(f"not a report: {kind!r}")
+    return kind
+
+
+# -- tables ----------------------------------------------------------------------------------
+
+
+def scores_table(report: Report) -> Table:
+    """One row per group: its items, then each dimension's rate and interval (and n, ties)."""
+    by = report["by"]
+    header = [*by, "items"] + [f"{d} ({report['positive'][d]})" for d in report["dimensions"]]
+    rows = []
+    for row in report["rows"]:
+        cells = [str(row["group"][b]) for b in by] + [str(row["n_items"])]
+        for d in report["dimensions"]:
+            cell = row["dimensions"][d]
+            text = f"{fmt.pct(cell['rate'])} {fmt.interval(cell['confidence_interval'], fmt.pct)}"
+            if cell["n_items"] != row["n_items"]:
+                text += f" n={cell['n_items']}"
+            if cell["ties"]:
+                text += f" ties={cell['ties']}"
+            cells.append(text)
+        rows.append(cells)
+    return header, rows
+
+
+def prevalence(block: Mapping[str, Any], separator: str = " ") -> str:
+    """Each label's share of the ratings: ``'0' 11.6%, '1' 88.4%``."""
+    return ", ".join(f"{lab!r}{separator}{fmt.pct(p)}" for lab, p in block["prevalence"].items())
+
+
+def agreement_rows(block: Mapping[str, Any]) -> list[list[str]]:
+    """The coefficients of one dimension for the text table: value, interval, test."""
+    rows = []
+    for name, title in COEFFICIENTS:
+        r = block[name]
+        test = "" if r["pvalue"] is None else fmt.p_equals(r["pvalue"])
+        rows.append([title, fmt.num(r["statistic"]), fmt.interval(r["confidence_interval"]), test])
+    rows.append(["Cohen's kappa, mean of pairs", fmt.num(block["cohen_kappa"]["mean"]), "", ""])
+    return rows
+
+
+def coefficient_rows(block: Mapping[str, Any]) -> list[list[str]]:
+    """For HTML and Markdown: each coefficient and each pair's Cohen's kappa, with its p-value
+    and how it was computed."""
+    results = [(title, block[name], block[name]["method"]) for name, title in COEFFICIENTS]
+    results += [
+        (f"Cohen's kappa {p['raters'][0]} / {p['raters'][1]}", p, f"{p['n_items']} shared items")
+        for p in block["cohen_kappa"]["pairs"]
+    ]
+    return [
+        [
+            title,
+            fmt.num(r["statistic"]),
+            fmt.interval(r["confidence_interval"]),
+            fmt.pvalue(r["pvalue"]),
+            how,
+        ]
+        for title, r, how in results
+    ]
+
+
+def _p_holm(test: Mapping[str, Any]) -> str:
+    return f"{fmt.pvalue(test['pvalue'])} (Holm {fmt.pvalue(test['pvalue_holm'])})"
+
+
+def compare_rows(report: Report) -> list[list[str]]:
+    """One row per comparison: rates, difference with interval, both tests' p (Holm)."""
+    rows = []
+    for c in report["comparisons"]:
+        systems = f"{c['system_a']} vs {c['system_b']}"
+        if "skipped" in c:
+            rows.append([c["dimension"], systems, "skipped", c["skipped"], "", "", ""])
+            continue
+        d = c["difference"]
+        primary, exact = c["tests"]
+        rows.append(
+            [
+                c["dimension"],
+                systems,
+                f"{fmt.pct(c['rate_a'])} vs {fmt.pct(c['rate_b'])}",
+                f"{fmt.points(d['estimate'])} pts "
+                f"{fmt.interval(d['confidence_interval'], fmt.points)}",
+                _p_holm(primary),
+                _p_holm(exact),
+                c["design"],
+            ]
+        )
+    return rows
+
+
+# -- plots -----------------------------------------------------------------------------------
+
+
+def _scores_plot(report: Report) -> tuple[bytes | None, str]:
+    labels, values, cis = [], [], []
+    for row in report["rows"]:
+        group = " / ".join(str(v) for v in row["group"].values()) or "all items"
+        for d in report["dimensions"]:
+            cell = row["dimensions"][d]
+            labels.append(f"{group} · {d}")
+            values.append(cell["rate"])
+            cis.append(cell["confidence_interval"])
+    png = charts.interval_plot_png(labels, values, cis, "rate (Wilson 95% CI)", (-0.01, 1.01))
+    return png, "Rate of the positive label per group, with Wilson 95% intervals."
+
+
+def _agreement_plot(report: Report) -> tuple[bytes | None, str]:
+    labels, values, cis = [], [], []
+    for block in report["dimensions"]:
+        for name, title in COEFFICIENTS:
+            labels.append(f"{block['dimension']} · {title}")
+            values.append(block[name]["statistic"])
+            cis.append(block[name]["confidence_interval"])
+    lows = [ci["low"] for ci in cis if ci and ci.get("low") is not None]
+    lows += [v for v in values if v is not None]
+    xlim = (min([-0.2, *lows]) - 0.05, 1.02)
+    png = charts.interval_plot_png(labels, values, cis, "coefficient (95% CI)", xlim, 0.0)
+    return png, "Agreement coefficients per dimension with 95% intervals (alpha: bootstrap)."
+
+
+def _compare_plot(report: Report) -> tuple[bytes | None, str]:
+    labels, values, cis = [], [], []
+    for c in report["comparisons"]:
+        if "difference" in c:
+            labels.append(f"{c['dimension']} · {c['system_a']} − {c['system_b']}")
+            values.append(c["difference"]["estimate"])
+            cis.append(c["difference"]["confidence_interval"])
+    png = charts.interval_plot_png(labels, values, cis, "difference in rate (95% CI)", None, 0.0)
+    return png, (
+        "Difference in rate between systems with bootstrap 95% intervals; dashed line: no "
+        "difference."
+    )
+
+
+PLOTS = {"scores": _scores_plot, "agreement": _agreement_plot, "compare": _compare_plot}
+
+
+def figure(report: Report) -> dict[str, str | None]:
+    """The report's plot as base64 PNG (None when nothing can be drawn) and its caption."""
+    png, caption = PLOTS[_kind(report)](report)
+    return {"png": base64.b64encode(png).decode("ascii") if png else None, "caption": caption}
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+def _context(report: Report) -> dict[str, Any]:
+    kind = _kind(report)
+    context: dict[str, Any] = {"report": report, "kind": kind, "title": TITLES[kind]}
+    if kind == "scores":
+        context["table"] = scores_table(report)
+    elif kind == "compare":
+        context["compare_rows"] = compare_rows(report)
+        context["compare_header"] = COMPARE_HEADER
+        context["whys"] = list(dict.fromkeys(c["why"] for c in report["comparisons"] if "why" in c))
+    context.update(prevalence=prevalence, agreement_rows=agreement_rows)
+    context.update(coefficient_rows=coefficient_rows, coefficient_header=COEFFICIENT_HEADER)
+    return context
+
+
+def render_text(report: Report) -> str:
+    """Plain-text rendering of any of the three reports."""
+    return render("annotations.txt", **_context(report)).rstrip() + "\n"
+
+
+def render_markdown(report: Report, level: int = 1) -> str:
+    """GitHub-flavoured Markdown, headings from ``level`` down (2 to nest it in a page)."""
+    return render("annotations.md", heading="#" * level, **_context(report)).rstrip() + "\n"
+
+
+def render_html(report: Report) -> str:
+    """A self-contained HTML page: tables, notes and an embedded PNG plot (no external files).
+
+    All text from the report (system and rater names, labels, notes) is escaped.
+    """
+    return render("annotations.html", figure=figure(report), **_context(report))
