@@ -18,7 +18,7 @@ module          what
 
 The report's Markdown and HTML come from :mod:`logic_claims.harness.report.compare`
 (templates ``compare.md.j2`` and ``compare.html.j2``), the chart from
-:func:`logic_claims.harness.report.charts.comparison_chart_png`, the statistics from
+:func:`logic_claims.harness.report.compare.chart_png`, the statistics from
 :mod:`logic_claims.annotations.stats`.
 
 The cache (default ``$LOGIC_CLAIMS_CACHE/compare``) holds lm-eval's own sample files per

@@ -28,8 +28,7 @@ from logic_claims.harness.compare.cache import (
 )
 from logic_claims.harness.compare.config import Config, System
 from logic_claims.harness.compare.results import build_report
-from logic_claims.harness.report.charts import comparison_chart_png
-from logic_claims.harness.report.compare import render_html, render_markdown
+from logic_claims.harness.report.compare import chart_png, render_html, render_markdown
 from logic_claims.tasks import data, retrieval
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.io import atomic_dir, read_jsonl
@@ -242,7 +241,7 @@ def _all_samples(config: Config, jobs: list[Job]) -> dict[str, dict[str, list[di
 
 def write_report(report: dict[str, Any], output: Path) -> None:
     """``report.json``, ``report.md``, ``report.html`` and ``chart.png``, replacing ``output``."""
-    png = comparison_chart_png(report)
+    png = chart_png(report)
     with atomic_dir(output) as tmp:
         (tmp / "report.json").write_text(
             json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8"

@@ -74,11 +74,13 @@ def _comparison_bars(gen: dict[str, Any], groups: tuple[str, ...]) -> tuple[list
     return rates, low, high
 
 
-def comparison_chart_png(report: dict[str, Any]) -> bytes:
-    """Correct rate per system for universal/existential/overall claims, with intervals.
+def comparison_chart_png(
+    report: Mapping[str, Any], splits: Mapping[str, str], groups: Sequence[str]
+) -> bytes:
+    """Correct rate per system and claim group (``groups``), with intervals.
 
-    One panel per split (main, contrast) of a ``logic-claims compare`` report; the dashed
-    line is chance (50%).
+    One panel per split of a ``logic-claims compare`` report (``splits``: split -> panel
+    title); the dashed line is chance (50%).
     """
     import matplotlib
 
@@ -86,20 +88,18 @@ def comparison_chart_png(report: dict[str, Any]) -> bytes:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from logic_claims.harness.report.compare import CLAIM_GROUPS, SPLIT_TITLES
-
     names = list(report["systems"])
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
     width = 0.8 / max(1, len(names))
-    for ax, (split, title) in zip(axes, SPLIT_TITLES.items(), strict=True):
+    for ax, (split, title) in zip(axes, splits.items(), strict=True):
         for i, name in enumerate(names):
             gen = report["systems"][name]["splits"].get(split, {}).get("gen")
             if not gen:
                 continue
-            rates, low, high = _comparison_bars(gen, CLAIM_GROUPS)
-            x = np.arange(len(CLAIM_GROUPS)) + (i - (len(names) - 1) / 2) * width
+            rates, low, high = _comparison_bars(gen, tuple(groups))
+            x = np.arange(len(groups)) + (i - (len(names) - 1) / 2) * width
             ax.bar(x, rates, width, yerr=[low, high], capsize=3, label=name)
-        ax.set_xticks(np.arange(len(CLAIM_GROUPS)), CLAIM_GROUPS)
+        ax.set_xticks(np.arange(len(groups)), list(groups))
         ax.set_title(title)
         ax.set_ylim(0, 1.05)
         ax.axhline(0.5, color="grey", linewidth=0.8, linestyle="--")

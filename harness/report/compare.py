@@ -14,7 +14,7 @@ import base64
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from logic_claims.harness.report import annotations
+from logic_claims.harness.report import annotations, charts
 from logic_claims.harness.report.format import MISSING, interval, pct, pct_value, points, pvalue
 from logic_claims.harness.report.render import render
 from logic_claims.tasks.claims import WORDS
@@ -231,6 +231,11 @@ def _annotation_sections(report: dict[str, Any], write: Any) -> dict[str, str]:
         return {"scores": "", "compare": ""}
     tests = ann.get("compare")
     return {"scores": write(ann["scores"]), "compare": write(tests) if tests else ""}
+
+
+def chart_png(report: dict[str, Any]) -> bytes:
+    """``chart.png``: correct rate per system for universal, existential and all claims."""
+    return charts.comparison_chart_png(report, SPLIT_TITLES, CLAIM_GROUPS)
 
 
 def render_markdown(report: dict[str, Any]) -> str:
