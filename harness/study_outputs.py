@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from logic_claims.harness.report.format import pct
 from logic_claims.tasks.claims import DEFAULT_TRUTH, QUANTIFIERS, quantifier_of
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.scoring import OUTCOMES, Outcome, read_verdict
@@ -206,8 +207,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     ]
     for name, c in rows:
         cells = "".join(
-            f"{c[o]:>6} ({c[o + '_rate']:6.1%})" if c["n"] else f"{c[o]:>6} (     –)"
-            for o in OUTCOMES
+            f"{c[o]:>6} ({pct(c[o + '_rate'] if c['n'] else None):>6})" for o in OUTCOMES
         )
         lines.append(f"  {name:<12}{c['n']:>6}{cells}")
     g = summary["gold_check"]
