@@ -113,7 +113,7 @@ def cmd_agreement(args: argparse.Namespace) -> None:
     _emit(args, _reports().agreement_report(ratings, labels=labels))
 
 
-def cmd_compare(args: argparse.Namespace) -> None:
+def cmd_compare_judgments(args: argparse.Namespace) -> None:
     ratings, labels = _load(args)
     systems = names(args.systems, "--systems")
     if len(systems) < 2:
@@ -215,4 +215,4 @@ def add_report_commands(sub: Any) -> None:
     _report_args(compare)
     compare.add_argument("--systems", required=True, metavar="A,B[,C]", help="systems to compare")
     compare.add_argument("--baseline", help="compare each system with this one only")
-    compare.set_defaults(func=cmd_compare)
+    compare.set_defaults(func=cmd_compare_judgments)

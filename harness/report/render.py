@@ -8,7 +8,6 @@ table helpers as filters (``rows | md_table(header)``); HTML templates autoescap
 from __future__ import annotations
 
 import functools
-import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,12 +40,9 @@ def text_table(rows: Sequence[Sequence[Any]], header: Sequence[Any]) -> str:
 
 
 def html_table(rows: Sequence[Sequence[Any]], header: Sequence[Any]) -> markupsafe.Markup:
-    """An HTML table, every cell escaped."""
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
-    )
-    return markupsafe.Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    """An HTML table (``templates/table.html``), every cell escaped."""
+    html = environment().get_template("table.html").render(rows=rows, header=header)
+    return markupsafe.Markup(html.rstrip("\n"))
 
 
 @functools.cache
