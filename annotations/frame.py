@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from logic_claims.annotations import stats
+from logic_claims.annotations import records, stats
 from logic_claims.tasks.claims import quantifier_of
 from logic_claims.tasks.errors import InputError
 
 REQUIRED_COLUMNS = ("item_id", "system", "annotator", "dimension", "value")
-DEFAULT_DIMENSIONS = ("factual", "justified")
+DEFAULT_DIMENSIONS = tuple(d.name for d in records.DEFAULT_DIMENSIONS)  # factual, justified
 BINARY_LABELS = ("0", "1")
 UNIT = ["system", "item_id"]
 

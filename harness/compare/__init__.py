@@ -17,7 +17,7 @@ module          what
 ==============  ==============================================================
 
 The report's Markdown and HTML come from :mod:`logic_claims.harness.report.compare`
-(templates ``compare.md.j2`` and ``compare.html.j2``), the chart from
+(templates ``compare.md`` and ``compare.html``), the chart from
 :func:`logic_claims.harness.report.compare.chart_png`, the statistics from
 :mod:`logic_claims.annotations.stats`.
 
