@@ -9,12 +9,13 @@ import http.client
 import json
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_annotation_store import ANSWERS_A, ANSWERS_B, CLAIMS, dump, new_store
+from annotation_helpers import ANSWERS_A, ANSWERS_B, CLAIMS, cli, dump, new_store, write_samples
 
 from logic_claims.annotations import records
 from logic_claims.annotations import store as S
@@ -30,19 +31,26 @@ INJECTION = (
 )
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[AnnotationServer, Path]]:
-    answers = [*ANSWERS_A[:6], INJECTION, ANSWERS_A[7]]
-    path = new_store(tmp_path, {"A": answers, "B": ANSWERS_B})
+@contextmanager
+def serving(path: Path) -> Iterator[AnnotationServer]:
+    """A server on ``path`` (a free port) in a thread, shut down and joined on exit."""
     server = make_server(path, port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield server, path
+        yield server
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[AnnotationServer, Path]]:
+    answers = [*ANSWERS_A[:6], INJECTION, ANSWERS_A[7]]
+    path = new_store(tmp_path, {"A": answers, "B": ANSWERS_B})
+    with serving(path) as server:
+        yield server, path
 
 
 def request(
@@ -260,100 +268,141 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def test_page_in_a_real_browser(tmp_path: Path, browser: Any) -> None:
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
+class Page:
+    """The rating page in the browser. The page re-renders after each answer, so each read is
+    one script call, never a stale element handle."""
 
+    def __init__(self, browser: Any) -> None:
+        from selenium.common.exceptions import StaleElementReferenceException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        self.browser = browser
+        self.wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
+
+    def until(self, condition: Callable[[], bool]) -> None:
+        self.wait.until(lambda d: condition())
+
+    def js(self, expression: str) -> Any:
+        return self.browser.execute_script(f"return {expression}")
+
+    def text(self, element_id: str) -> str:
+        return self.js(f"document.getElementById({element_id!r}).textContent")
+
+    def shown(self) -> str:
+        return self.js("document.getElementById('rate').dataset.itemId")
+
+    def active(self) -> str | None:
+        return self.js("document.querySelector('.question.active')?.dataset.dimension")
+
+    def press(self, key: str) -> None:
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        ActionChains(self.browser).send_keys(key).perform()
+
+    def done(self) -> str | None:
+        return self.js("document.body.dataset.done")
+
+    def ready(self) -> bool:
+        return self.js("document.body.dataset.ready") == "1"
+
+    def css(self, selector: str) -> list[Any]:
+        from selenium.webdriver.common.by import By
+
+        return self.browser.find_elements(By.CSS_SELECTOR, selector)
+
+
+RATER = "ann o'neil"
+INJECTION_ID = records.item_id_of(CLAIMS[6][0], INJECTION)
+
+
+def browser_store(tmp_path: Path) -> Path:
+    """Three items for one rater whose name needs quoting; one answer is the injection."""
     claims = [CLAIMS[6], CLAIMS[0], CLAIMS[2]]
     answers = [INJECTION, ANSWERS_A[0], ANSWERS_A[2]]
-    from test_annotation_store import cli, write_samples
-
     samples = write_samples(tmp_path / "m", answers, model="m", claims=claims)
     path = tmp_path / "r.sqlite"
-    argv = ["annotate", "new", "--store", path, "--per-item", "1", "--annotators", "ann o'neil"]
+    argv = ["annotate", "new", "--store", path, "--per-item", "1", "--annotators", RATER]
     assert cli(*argv, "--samples", samples) == (0, "", "")
-    server = make_server(path, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    # The page re-renders after each answer: read it in one script call, never through a
-    # stale element handle.
-    wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
+    return path
 
-    def js(expression: str) -> Any:
-        return browser.execute_script(f"return {expression}")
 
-    def text(element_id: str) -> str:
-        return js(f"document.getElementById({element_id!r}).textContent")
+def open_page(page: Page, url: str) -> None:
+    """The page names the rater, the progress and both questions with their definitions."""
+    page.browser.get(f"{url}?annotator=ann%20o%27neil")
+    page.until(page.ready)
+    assert page.text("rater") == RATER
+    assert page.text("progress") == "0/3 done"
+    questions = page.css(".question")
+    assert [q.get_attribute("data-dimension") for q in questions] == ["factual", "justified"]
+    assert "The facts stated are verifiably true." in questions[0].text
+    assert "The explanation validly leads to the answer." in questions[1].text
 
-    def shown() -> str:
-        return js("document.getElementById('rate').dataset.itemId")
 
-    def active() -> str | None:
-        return js("document.querySelector('.question.active')?.dataset.dimension")
+def check_injection(page: Page) -> None:
+    """Shown as the characters the model wrote; nothing of it ran or rendered."""
+    assert page.text("answer") == INJECTION
+    assert page.css("#answer *") == []
+    assert page.browser.execute_script("return window.__xss === undefined")
 
-    def press(key: str) -> None:
-        ActionChains(browser).send_keys(key).perform()
 
-    def done() -> str | None:
-        return js("document.body.dataset.done")
+def judge_two_with_keys(page: Page) -> tuple[list[str], bool]:
+    """y (factual = 1), then 0 (justified = 0) on two items: the ids judged, and whether
+    the injection was among them."""
+    seen_injection = False
+    judged: list[str] = []
+    for n in range(2):
+        item = page.shown()
+        if item == INJECTION_ID:
+            check_injection(page)
+            seen_injection = True
+        page.press("y")  # factual = 1
+        page.until(lambda: page.active() == "justified")
+        page.press("0")  # justified = 0
+        page.until(lambda n=n: page.done() == str(n + 1))
+        page.until(lambda item=item: page.shown() != item)
+        judged.append(item)
+    return judged, seen_injection
 
-    def ready() -> bool:
-        return js("document.body.dataset.ready") == "1"
 
-    try:
-        browser.get(f"{server.url}?annotator=ann%20o%27neil")
-        wait.until(lambda d: ready())
-        assert text("rater") == "ann o'neil"
-        assert text("progress") == "0/3 done"
-        questions = browser.find_elements(By.CSS_SELECTOR, ".question")
-        assert [q.get_attribute("data-dimension") for q in questions] == ["factual", "justified"]
-        assert "The facts stated are verifiably true." in questions[0].text
-        assert "The explanation validly leads to the answer." in questions[1].text
-        injection = records.item_id_of(CLAIMS[6][0], INJECTION)
-        seen_injection = False
+def reload_resumes(page: Page, judged: list[str], seen_injection: bool) -> None:
+    """After a reload the page goes on with the one item left."""
+    page.browser.refresh()
+    page.until(page.ready)
+    assert page.text("progress") == "2/3 done"  # resumed
+    assert page.shown() not in judged
+    if not seen_injection:  # the third item is the injection: check it after the reload
+        assert page.shown() == INJECTION_ID
+        check_injection(page)
+    assert page.browser.execute_script("return window.__xss === undefined")
 
-        def check_injection() -> None:
-            # Shown as the characters the model wrote; nothing of it ran or rendered.
-            assert text("answer") == INJECTION
-            assert browser.find_elements(By.CSS_SELECTOR, "#answer *") == []
-            assert browser.execute_script("return window.__xss === undefined")
 
-        judged: list[str] = []
-        for n in range(2):
-            item = shown()
-            if item == injection:
-                check_injection()
-                seen_injection = True
-            press("y")  # factual = 1
-            wait.until(lambda d: active() == "justified")
-            press("0")  # justified = 0
-            wait.until(lambda d, n=n: done() == str(n + 1))
-            wait.until(lambda d, item=item: shown() != item)
-            judged.append(item)
-        browser.refresh()
-        wait.until(lambda d: ready())
-        assert text("progress") == "2/3 done"  # resumed
-        assert shown() not in judged
-        if not seen_injection:  # the third item is the injection: check it after the reload
-            assert shown() == injection
-            check_injection()
-        assert browser.execute_script("return window.__xss === undefined")
-        press("u")  # undo the last judgment: the second item's "justified"
-        wait.until(lambda d: shown() == judged[1] and done() == "1")
-        press("1")
-        wait.until(lambda d: done() == "2")
-        with S.Store.open(path) as store:
-            assert store.current(judged[0], "ann o'neil") == {"factual": "1", "justified": "0"}
-            assert store.current(judged[1], "ann o'neil") == {"factual": "1", "justified": "1"}
-        # Without a known rater the page offers the list of raters.
-        browser.get(f"{server.url}?annotator=%3Cimg%3E")
-        wait.until(lambda d: d.find_element(By.ID, "choose").is_displayed())
-        assert "unknown rater: <img>" in text("message")
-        links = browser.find_elements(By.CSS_SELECTOR, "#raters a")
-        assert [a.text for a in links] == ["ann o'neil"]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def undo_and_judge_again(page: Page, judged: list[str], path: Path) -> None:
+    """u withdraws the second item's "justified"; 1 judges it again; the store agrees."""
+    page.press("u")  # undo the last judgment: the second item's "justified"
+    page.until(lambda: page.shown() == judged[1] and page.done() == "1")
+    page.press("1")
+    page.until(lambda: page.done() == "2")
+    with S.Store.open(path) as store:
+        assert store.current(judged[0], RATER) == {"factual": "1", "justified": "0"}
+        assert store.current(judged[1], RATER) == {"factual": "1", "justified": "1"}
+
+
+def unknown_rater_gets_the_list(page: Page, url: str) -> None:
+    """Without a known rater the page offers the list of raters (the name shown as text)."""
+    from selenium.webdriver.common.by import By
+
+    page.browser.get(f"{url}?annotator=%3Cimg%3E")
+    page.until(lambda: page.browser.find_element(By.ID, "choose").is_displayed())
+    assert "unknown rater: <img>" in page.text("message")
+    assert [a.text for a in page.css("#raters a")] == [RATER]
+
+
+def test_page_in_a_real_browser(tmp_path: Path, browser: Any) -> None:
+    path = browser_store(tmp_path)
+    with serving(path) as server:
+        page = Page(browser)
+        open_page(page, server.url)
+        judged, seen_injection = judge_two_with_keys(page)
+        reload_resumes(page, judged, seen_injection)
+        undo_and_judge_again(page, judged, path)
+        unknown_rater_gets_the_list(page, server.url)
