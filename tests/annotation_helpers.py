@@ -7,6 +7,7 @@ on ``sys.path``, as for ``reference_data``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from pathlib import Path
@@ -219,3 +220,8 @@ def synthetic(
 
 def dumps(report):
     return json.dumps(report, allow_nan=False)  # strict JSON: no NaN, no numpy types
+
+
+def value_for(item_id: str, annotator: str, dimension: str) -> str:
+    """A label that depends on all three keys: a crossed write would show."""
+    return str(hashlib.sha256(f"{item_id}|{annotator}|{dimension}".encode()).digest()[0] % 2)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_annotation_store import ANSWERS_A, ANSWERS_B, cli, dump, new_store, write_samples
+from annotation_helpers import ANSWERS_A, ANSWERS_B, cli, dump, new_store, write_samples
 
 from logic_claims.annotations import store as S
 from logic_claims.annotations.tui import run_tui, safe

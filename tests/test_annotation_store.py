@@ -1,8 +1,7 @@
 """The annotation store: SQLite (WAL) durability, conflicts, undo, a damaged or foreign
 file, the terminal's escaping, and the modes of written files.
 
-The shared helpers live in ``annotation_helpers``; ``ANSWERS_B`` is also re-exported here
-for the test files that still import the helpers from this module.
+The shared helpers live in ``annotation_helpers``.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from pathlib import Path
 
 import pytest
 from annotation_helpers import ANSWERS_A, cli, dump, new_store, write_samples
-from annotation_helpers import ANSWERS_B as ANSWERS_B  # re-exported, see the docstring
 
 from logic_claims.annotations import store as S
 from logic_claims.annotations.tui import run_tui, safe

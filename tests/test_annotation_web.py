@@ -4,7 +4,6 @@ installs it)."""
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import shutil
@@ -15,7 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from annotation_helpers import ANSWERS_A, ANSWERS_B, CLAIMS, cli, dump, new_store, write_samples
+from annotation_helpers import (
+    ANSWERS_A,
+    ANSWERS_B,
+    CLAIMS,
+    cli,
+    dump,
+    new_store,
+    value_for,
+    write_samples,
+)
 
 from logic_claims.annotations import records
 from logic_claims.annotations import store as S
@@ -73,11 +81,6 @@ def request(
         return response.status, payload, dict(response.getheaders())
     finally:
         conn.close()
-
-
-def value_for(item_id: str, annotator: str, dimension: str) -> str:
-    """A label that depends on all three keys: a crossed write would show."""
-    return str(hashlib.sha256(f"{item_id}|{annotator}|{dimension}".encode()).digest()[0] % 2)
 
 
 def test_binds_to_localhost_by_default(tmp_path: Path) -> None:

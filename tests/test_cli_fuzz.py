@@ -21,9 +21,9 @@ import traceback
 from pathlib import Path
 
 import pytest
+from annotation_helpers import ANSWERS_A, dump, new_store, write_samples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_annotation_store import ANSWERS_A, dump, new_store, write_samples
 
 from logic_claims.harness import cli as harness_cli
 

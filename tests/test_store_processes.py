@@ -22,8 +22,7 @@ import urllib.parse
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from test_annotation_store import cli, write_samples
-from test_annotation_web import value_for
+from annotation_helpers import cli, value_for, write_samples
 
 QUANTIFIERS = (("All", "all", False), ("Not all", "not_all", True), ("Some", "some", True),
                ("No", "no", False))  # fmt: skip

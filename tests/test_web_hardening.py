@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_annotation_store import ANSWERS_A, ANSWERS_B, dump, new_store
+from annotation_helpers import ANSWERS_A, ANSWERS_B, dump, new_store
 
 from logic_claims.annotations.web import MAX_BODY, AnnotationServer, make_server
 
