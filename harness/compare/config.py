@@ -1,7 +1,10 @@
 """The compare config: its YAML schema, checked into a :class:`Config` by :func:`load_config`.
 
 Every problem is an :class:`InputError` naming the file and the line of the offending
-node (``harness/configs/demo.yaml`` is a worked example)::
+node. The statistics settings (:class:`Bootstrap`, :class:`RunSettings`) and each lm-eval
+system's options (:class:`LmOptions`) are dataclasses that ``tasks/settings.py`` parses,
+as it does the training config; the rest (systems, legacy runs, paths) is checked here.
+``harness/configs/demo.yaml`` is a worked example::
 
     name: demo
     limit: 10                      # lm-eval --limit per quantifier subtask
@@ -19,6 +22,7 @@ node (``harness/configs/demo.yaml`` is a worked example)::
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,7 @@ from logic_claims.harness import baselines, evaluate
 from logic_claims.tasks import data
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.io import load_yaml, read_text
+from logic_claims.tasks.settings import in_range, line_of, parse
 
 CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
 DEFAULT_LM_TASKS = (
@@ -35,10 +40,44 @@ DEFAULT_LM_TASKS = (
     "logic_claims_mc",
     "logic_claims_contrast_mc",
 )
-SYSTEM_KEYS = {
-    "name", "kind", "rule", "model", "adapter", "tasks", "limit", "apply_chat_template",
-    "backend", "model_args", "gen_kwargs", "batch_size", "device",
-}  # fmt: skip
+MAX_RESAMPLES = 1_000_000  # scipy holds every resample in memory at once
+NAME = {"nonblank": True}
+
+
+@dataclass
+class Bootstrap:
+    """``bootstrap:``: how the confidence intervals resample."""
+
+    n_resamples: int = field(default=2000, metadata=in_range(1, MAX_RESAMPLES))
+
+
+@dataclass
+class RunSettings:
+    """The top-level settings of a comparison's statistics."""
+
+    confidence_level: float = field(
+        default=0.95, metadata=in_range(0, 1, low_open=True, high_open=True)
+    )
+    seed: int = field(default=0, metadata=in_range(0, 2**32 - 1))  # what numpy accepts
+
+
+@dataclass
+class LmOptions:
+    """The lm-eval options of a system or of ``defaults:`` (null: the default)."""
+
+    model: str | None = field(default=None, metadata=NAME)  # smollm2-135m-instruct
+    backend: str | None = field(default=None, metadata=NAME)  # hf
+    device: str | None = field(default=None, metadata=NAME)
+    tasks: list[str] | None = None  # DEFAULT_LM_TASKS
+    limit: int | float | None = field(default=None, metadata={"parse": evaluate.limit_value})
+    apply_chat_template: bool = False
+    batch_size: int | str = field(default=8, metadata={"parse": evaluate.batch_size_value})
+    model_args: dict[str, Any] | None = None
+    gen_kwargs: dict[str, Any] | None = None
+
+
+LM_KEYS = {f.name for f in dataclasses.fields(LmOptions)}
+SYSTEM_KEYS = {"name", "kind", "rule", "adapter", *LM_KEYS}
 CONFIG_KEYS = {
     "name", "systems", "baseline", "limit", "defaults", "data_dir", "output", "cache",
     "legacy", "annotations", "bootstrap", "confidence_level", "seed",
@@ -99,78 +138,28 @@ class Config:
     seed: int = 0
 
 
-def _line_of(text: str, *keys: str | int) -> int | None:
-    """1-based line of a node (by mapping keys / sequence indexes) in the YAML text."""
-    import yaml
-
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return None
-    for key in keys:
-        if isinstance(node, yaml.MappingNode) and isinstance(key, str):
-            match = [v for k, v in node.value if getattr(k, "value", None) == key]
-            if not match:
-                return None
-            node = match[0]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
-            if key >= len(node.value):
-                return None
-            node = node.value[key]
-        else:
-            return None
-    return node.start_mark.line + 1 if node is not None else None
-
-
-def _limit(value: Any, where: str, path: Path, line: int | None) -> int | float | None:
-    if value is None:
-        return None
-    try:
-        return evaluate.limit_value(value)
-    except ValueError as exc:
-        raise InputError(f"{where}: {exc}", path, line) from exc
-
-
-MAX_RESAMPLES = 1_000_000  # scipy holds every resample in memory at once
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _run_settings(raw: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
     """``bootstrap.n_resamples``, ``confidence_level`` and ``seed``, checked."""
     boot = raw.get("bootstrap") or {}
-    if not isinstance(boot, dict) or set(boot) - {"n_resamples"}:
+    if not isinstance(boot, dict):
         raise InputError(
             "`bootstrap:` must be a mapping with `n_resamples:` only",
             path,
-            _line_of(text, "bootstrap"),
+            line_of(text, "bootstrap"),
         )
-    n_resamples = boot.get("n_resamples", 2000)
-    if not _is_int(n_resamples) or not 1 <= n_resamples <= MAX_RESAMPLES:
-        raise InputError(
-            f"bootstrap: n_resamples must be an integer from 1 to {MAX_RESAMPLES:,}, "
-            f"got {clip(n_resamples)}",
-            path,
-            _line_of(text, "bootstrap", "n_resamples"),
-        )
-    level = raw.get("confidence_level", 0.95)
-    number = isinstance(level, int | float) and not isinstance(level, bool)
-    if not number or not 0 < level < 1:  # nan is neither
-        raise InputError(
-            f"confidence_level must be a number between 0 and 1, got {clip(level)}",
-            path,
-            _line_of(text, "confidence_level"),
-        )
-    seed = raw.get("seed", 0)
-    if not _is_int(seed) or not 0 <= seed < 2**32:
-        raise InputError(
-            f"seed must be an integer from 0 to {2**32 - 1}, got {clip(seed)}",
-            path,
-            _line_of(text, "seed"),
-        )
-    return {"n_resamples": n_resamples, "confidence_level": float(level), "seed": seed}
+    boot = parse(Bootstrap, boot, path, text=text, at=("bootstrap",), label="bootstrap: ")
+    top = parse(
+        RunSettings, {k: raw[k] for k in ("confidence_level", "seed") if k in raw}, path, text=text
+    )
+    return {**dataclasses.asdict(Bootstrap(**boot)), **dataclasses.asdict(RunSettings(**top))}
+
+
+def _options(
+    mapping: dict[str, Any], path: Path, text: str, at: tuple[str | int, ...], label: str
+) -> dict[str, Any]:
+    """The lm-eval options given in ``mapping`` (a system or ``defaults:``), checked."""
+    given = {key: value for key, value in mapping.items() if key in LM_KEYS}
+    return parse(LmOptions, given, path, text=text, at=at, label=label)
 
 
 def _path_value(value: Any, key: str, path: Path, line: int | None) -> Path | None:
@@ -180,36 +169,6 @@ def _path_value(value: Any, key: str, path: Path, line: int | None) -> Path | No
     if not isinstance(value, str) or "\x00" in value:
         raise InputError(f"{key} must be a path, got {clip(value)}", path, line)
     return Path(value)
-
-
-def _lm_options(merged: dict[str, Any], name: str, path: Path, line: int | None) -> dict:
-    """The lm-eval settings of one system (model, backend, batch size, ...), checked."""
-    where = f"system {clip(name)}"
-    for key in ("model", "backend", "device"):
-        value = merged.get(key)
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise InputError(f"{where}: {key} must be a name, got {clip(value)}", path, line)
-    for key in ("model_args", "gen_kwargs"):
-        if merged.get(key) is not None and not isinstance(merged[key], dict):
-            raise InputError(f"{where}: {key} must be a mapping", path, line)
-    chat = merged.get("apply_chat_template", False)
-    if not isinstance(chat, bool):
-        raise InputError(
-            f"{where}: apply_chat_template must be true or false, got {clip(chat)}", path, line
-        )
-    try:
-        batch_size = evaluate.batch_size_value(merged.get("batch_size", 8))
-    except ValueError as exc:
-        raise InputError(f"{where}: {exc}", path, line) from exc
-    return {
-        "model": merged.get("model") or "smollm2-135m-instruct",
-        "apply_chat_template": chat,
-        "backend": merged.get("backend") or "hf",
-        "model_args": dict(merged.get("model_args") or {}),
-        "gen_kwargs": merged.get("gen_kwargs"),
-        "batch_size": batch_size,
-        "device": merged.get("device"),
-    }
 
 
 def _read(path: Path) -> tuple[str, dict[str, Any]]:
@@ -224,7 +183,7 @@ def _read(path: Path) -> tuple[str, dict[str, Any]]:
             raise InputError(
                 f"unknown key {clip(key)}; known: {', '.join(sorted(CONFIG_KEYS))}",
                 path,
-                _line_of(text, key),
+                line_of(text, key),
             )
     return text, raw
 
@@ -233,11 +192,11 @@ def _defaults(raw: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
     """``defaults:``: lm-eval settings every lm-eval system starts from."""
     defaults = raw.get("defaults") or {}
     if not isinstance(defaults, dict):
-        raise InputError("`defaults:` must be a mapping", path, _line_of(text, "defaults"))
+        raise InputError("`defaults:` must be a mapping", path, line_of(text, "defaults"))
     for key in defaults:
         if key not in SYSTEM_KEYS - {"name", "kind", "rule"}:
             raise InputError(
-                f"unknown key {clip(key)} in defaults", path, _line_of(text, "defaults", key)
+                f"unknown key {clip(key)} in defaults", path, line_of(text, "defaults", key)
             )
     return defaults
 
@@ -262,52 +221,60 @@ def _system_entry(entry: Any, index: int, taken: list[str], path: Path, line: in
 
 
 def _rule_system(
-    entry: dict[str, Any], name: str, top_limit: Any, path: Path, line: int | None
+    entry: dict[str, Any], name: str, index: int, top_limit: Any, path: Path, text: str
 ) -> System:
+    """A rule baseline; of the lm-eval options it takes only ``limit``."""
     rule = str(entry.get("rule") or name)
     if rule not in baselines.RULE_SYSTEMS:
         raise InputError(
             f"system {clip(name)}: unknown rule {clip(rule)}; choose from "
             f"{', '.join(baselines.RULE_SYSTEMS)}",
             path,
-            line,
+            line_of(text, "systems", index),
         )
-    limit = _limit(entry.get("limit", top_limit), name, path, line)
-    return System(name=name, kind="rule", rule=rule, limit=limit)
+    given = {key: entry[key] for key in ("limit",) if key in entry}
+    options = _options(given, path, text, ("systems", index), f"system {clip(name)}: ")
+    return System(name=name, kind="rule", rule=rule, limit=options.get("limit", top_limit))
 
 
 def _lm_system(
-    merged: dict[str, Any],
+    entry: dict[str, Any],
+    defaults: dict[str, Any],
     name: str,
+    index: int,
     top_limit: Any,
     check_adapters: bool,
     path: Path,
-    line: int | None,
+    text: str,
 ) -> System:
-    """An lm-eval system from its entry merged over ``defaults:``."""
-    tasks = merged.get("tasks") or list(DEFAULT_LM_TASKS)
-    if isinstance(tasks, str):
-        tasks = [t.strip() for t in tasks.split(",") if t.strip()]
-    if not isinstance(tasks, list) or not all(isinstance(t, str) for t in tasks):
-        raise InputError(f"system {clip(name)}: tasks must be a list of names", path, line)
-    adapter = merged.get("adapter")
+    """An lm-eval system: its entry's options over those of ``defaults:``."""
+    label = f"system {clip(name)}: "
+    options = _options(defaults, path, text, ("defaults",), label)
+    options |= _options(entry, path, text, ("systems", index), label)
+    lm = LmOptions(**options)
+    adapter = entry.get("adapter", defaults.get("adapter"))
     if adapter is not None:
         adapter = Path(str(adapter))
         if check_adapters and not (adapter / "adapter_config.json").is_file():
             raise InputError(
                 f"system {clip(name)}: adapter {clip(str(adapter))} is not a PEFT adapter "
-                "directory "
-                "(no adapter_config.json; train one first)",
+                "directory (no adapter_config.json; train one first)",
                 path,
-                line,
+                line_of(text, "systems", index),
             )
     return System(
         name=name,
         kind="lm_eval",
+        model=lm.model or "smollm2-135m-instruct",
         adapter=adapter,
-        tasks=list(dict.fromkeys(tasks)),
-        limit=_limit(merged.get("limit", top_limit), name, path, line),
-        **_lm_options(merged, name, path, line),
+        tasks=list(dict.fromkeys(lm.tasks or DEFAULT_LM_TASKS)),
+        limit=options.get("limit", top_limit),
+        apply_chat_template=lm.apply_chat_template,
+        backend=lm.backend or "hf",
+        model_args=lm.model_args or {},
+        gen_kwargs=lm.gen_kwargs,
+        batch_size=lm.batch_size,
+        device=lm.device,
     )
 
 
@@ -315,21 +282,22 @@ def _systems(raw: dict[str, Any], path: Path, text: str, check_adapters: bool) -
     """``systems:`` (with ``defaults:`` and the top-level ``limit:``), checked in order."""
     systems_raw = raw.get("systems")
     if not isinstance(systems_raw, list) or not systems_raw:
-        raise InputError("`systems:` must be a non-empty list", path, _line_of(text, "systems"))
+        raise InputError("`systems:` must be a non-empty list", path, line_of(text, "systems"))
     defaults = _defaults(raw, path, text)
-    top_limit = _limit(raw.get("limit"), "config", path, _line_of(text, "limit"))
+    top = {key: raw[key] for key in ("limit",) if key in raw}
+    top_limit = _options(top, path, text, (), "config: ").get("limit")
     systems: list[System] = []
     for index, entry in enumerate(systems_raw):
-        line = _line_of(text, "systems", index)
+        line = line_of(text, "systems", index)
         name = _system_entry(entry, index, [s.name for s in systems], path, line)
         kind = entry.get("kind") or (
             "rule" if "rule" in entry or name in baselines.RULE_SYSTEMS else "lm_eval"
         )
         if kind == "rule":
-            systems.append(_rule_system(entry, name, top_limit, path, line))
+            systems.append(_rule_system(entry, name, index, top_limit, path, text))
         elif kind == "lm_eval":
-            merged = {**defaults, **entry}
-            systems.append(_lm_system(merged, name, top_limit, check_adapters, path, line))
+            args = (name, index, top_limit, check_adapters, path, text)
+            systems.append(_lm_system(entry, defaults, *args))
         else:
             raise InputError(f"system {clip(name)}: kind must be rule or lm_eval", path, line)
     return systems
@@ -342,7 +310,7 @@ def _baseline(raw: dict[str, Any], systems: list[System], path: Path, text: str)
         raise InputError(
             f"baseline {clip(baseline)} is not one of the systems ({clip(', '.join(names))})",
             path,
-            _line_of(text, "baseline"),
+            line_of(text, "baseline"),
         )
     return baseline
 
@@ -352,15 +320,15 @@ def _legacy(raw: dict[str, Any], path: Path, text: str) -> tuple[list[tuple[str,
     runs: list[tuple[str, Path]] = []
     notes: list[str] = []
     if not isinstance(raw.get("legacy") or [], list):
-        raise InputError("`legacy:` must be a list of {name, file}", path, _line_of(text, "legacy"))
+        raise InputError("`legacy:` must be a list of {name, file}", path, line_of(text, "legacy"))
     for index, entry in enumerate(raw.get("legacy") or []):
         if not isinstance(entry, dict) or "file" not in entry:
             raise InputError(
-                "legacy: entries are {name, file}", path, _line_of(text, "legacy", index)
+                "legacy: entries are {name, file}", path, line_of(text, "legacy", index)
             )
-        file = _path_value(entry["file"], "legacy: file", path, _line_of(text, "legacy", index))
+        file = _path_value(entry["file"], "legacy: file", path, line_of(text, "legacy", index))
         if file is None:
-            raise InputError("legacy: file may not be empty", path, _line_of(text, "legacy", index))
+            raise InputError("legacy: file may not be empty", path, line_of(text, "legacy", index))
         if not file.is_file():
             # The study's files are reference data outside the project: a machine
             # without them still gets the rest of the report.
@@ -388,7 +356,7 @@ def load_config(
     legacy_runs, notes = _legacy(raw, path, text)
     settings = _run_settings(raw, path, text)
     paths = {
-        key: _path_value(raw.get(key), key, path, _line_of(text, key))
+        key: _path_value(raw.get(key), key, path, line_of(text, key))
         for key in ("data_dir", "output", "cache", "annotations")
     }
     name = str(raw.get("name") or path.stem)
