@@ -3,7 +3,7 @@
 ``answer_loss`` equals PEFT's ``model(input_ids, labels=labels).loss`` (times the
 answer-token count) on the batches ``batches.collate`` builds, but the prompt prefix
 every example shares runs once per batch and the LM head runs only where an answer
-token is predicted. tests/test_adapters.py checks the equality, and equal gradients,
+token is predicted. tests/test_adapter_config.py checks the equality, and equal gradients,
 for every method.
 """
 

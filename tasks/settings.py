@@ -179,7 +179,7 @@ def _to_list(key: str, value: Any) -> list[str]:
     if isinstance(value, str):  # --set target_modules=q_proj,v_proj
         value = [v.strip() for v in value.split(",") if v.strip()]
     if isinstance(value, list) and False in value:  # YAML 1.1 reads a bare no as false
-        raise ValueError(f'{key}: write the quantifier no as "no" (quoted)')
+        raise ValueError(f'{key}: write no as "no" (quoted; YAML reads a bare no as false)')
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"{key} must be a list of strings, got {clip(value)}")
     return value

@@ -78,7 +78,7 @@ def test_yaml_errors_name_the_file(tmp_path: Path) -> None:
         load_config(bad_key)
     bare_no = tmp_path / "no.yaml"
     bare_no.write_text("quantifiers: [all, no]\n")
-    with pytest.raises(InputError, match='"no" \\(quoted\\)'):
+    with pytest.raises(InputError, match='quantifiers: write no as "no" \\(quoted'):
         load_config(bare_no)
     with pytest.raises(InputError, match="--set expects key=value"):
         parse_set(["max_steps"])

@@ -92,7 +92,10 @@ def test_accepted_forms(values: dict[str, Any], expected: dict[str, Any]) -> Non
         ({"name": " "}, "name may not be empty"),
         ({"name": [1]}, "name must be a string, got [1]"),
         ({"name": False}, "name must be a string, got False"),
-        ({"modules": ["all", False]}, 'modules: write the quantifier no as "no" (quoted)'),
+        (
+            {"modules": ["all", False]},
+            'modules: write no as "no" (quoted; YAML reads a bare no as false)',
+        ),
         ({"modules": [1]}, "modules must be a list of strings, got [1]"),
         ({"options": [1]}, "options must be a mapping, got [1]"),
         ({"size": 3}, "size must be even, got 3"),
