@@ -17,9 +17,10 @@ from typing import Any
 import torch
 
 from logic_claims.adapters.config import TrainConfig
-from logic_claims.tasks.data import load_split, stable_hash
+from logic_claims.tasks.data import load_split
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.prompt import TARGET_DELIMITER, format_prompt
+from logic_claims.tasks.text import stable_hash
 
 IGNORE = -100  # the target of a position that predicts no answer token
 EXAMPLES_PER_ROW = 4

@@ -53,9 +53,9 @@ from logic_claims.adapters.methods import peft_config
 from logic_claims.adapters.options import EPILOG, add_arguments
 from logic_claims.adapters.packed_forward import AnswerLoss
 from logic_claims.tasks import io as atomic
-from logic_claims.tasks.data import sha256_file
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.prompt import PROMPT_VERSION
+from logic_claims.tasks.sources import sha256_file
 
 
 @dataclass

@@ -32,9 +32,6 @@ from logic_claims.annotations.records import (
     RateResult,
     Rating,
 )
-
-# Re-exported for harness/annotate_report_cli.py, which imports it from here.
-from logic_claims.annotations.records import parse_dimensions as parse_dimensions
 from logic_claims.annotations.store_file import (
     SCHEMA,
     SCHEMA_VERSION,

@@ -27,7 +27,8 @@ def _load(args: argparse.Namespace) -> tuple[Any, dict[str, list[str]]]:
     """The ratings DataFrame and each dimension's full label set (a store knows its own;
     CSV/JSONL files take --dimension, default factual and justified 0/1)."""
     from logic_claims.annotations.ratings import file_format, load_ratings
-    from logic_claims.annotations.store import Store, parse_dimensions
+    from logic_claims.annotations.records import parse_dimensions
+    from logic_claims.annotations.store import Store
 
     if getattr(args, "html", None):
         check_not_input(args.html, store_files(args.ratings), "--html")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from logic_claims.harness.evaluate import format_tables, run_eval
-from logic_claims.tasks import data
+from logic_claims.tasks import data, sources
 from logic_claims.tasks.models import DEFAULT_MODEL, model_path
 
 DATA_DIR = Path("data/logic_claims")
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
 
     step("1/6 build the dataset")
-    result = data.build(data.resolve_source(None))
+    result = data.build(sources.resolve_source(None))
     data.write_dataset(result, DATA_DIR)
     counts = result.manifest["counts"]
     print(f"{DATA_DIR}: " + ", ".join(f"{s} {counts[s]['claims']}" for s in data.SPLITS))

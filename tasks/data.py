@@ -43,25 +43,6 @@ from logic_claims.tasks.sources import (
 )
 from logic_claims.tasks.text import common_words, lower_first, normalise, sentence, stable_hash
 
-# This module's API, and (cache_dir, resolve_source, sha256_file, stable_hash) names that
-# other layers read as ``data.X`` but that live in sources.py and text.py.
-__all__ = [
-    "BUILDER_VERSION",
-    "SOURCE_FILES",
-    "SPLITS",
-    "BuildResult",
-    "build",
-    "built_dataset_dir",
-    "cache_dir",
-    "check_output_dir",
-    "check_ratios",
-    "load_split",
-    "resolve_source",
-    "sha256_file",
-    "stable_hash",
-    "write_dataset",
-]
-
 BUILDER_VERSION = 2
 
 SPLITS = ("train", "validation", "test", "contrast")

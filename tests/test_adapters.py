@@ -69,7 +69,7 @@ def test_each_method_trains_saves_and_loads_through_lm_eval(
 
     from logic_claims.adapters.train import train
     from logic_claims.harness.evaluate import run_eval
-    from logic_claims.tasks.data import sha256_file
+    from logic_claims.tasks.sources import sha256_file
 
     out = train(method, small(tiny_llama, built_data), tmp_path / "adapter", progress=False)
 

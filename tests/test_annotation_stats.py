@@ -1,4 +1,4 @@
-"""The statistics in annotations/stats.py against published worked examples and references.
+"""The statistics in annotations/stats/ against published worked examples and references.
 
 Published sources used (each test names its own):
 
@@ -33,6 +33,7 @@ from reference_data import RAW_4_RATERS, naive_gwet  # [K2011] / [irrCAC] cac.ra
 from scipy import stats as sps
 
 from logic_claims.annotations import stats as S
+from logic_claims.annotations.stats import agreement as stats_agreement
 
 # [irrCAC] distrib.6raters: counts of 6 raters per subject over 5 categories.
 DISTRIB_6_RATERS = np.array(
@@ -319,7 +320,8 @@ def test_generalised_fleiss_equals_statsmodels_on_complete_data(seed):
     from statsmodels.stats.inter_rater import fleiss_kappa
 
     table, _ = S.counts_table(random_matrix(seed, n_items=30, n_raters=4, missing=0.0), [0, 1, 2])
-    generalised = S._coefficient(table, "fleiss", 0.95).statistic  # the path used with gaps
+    # the generalised path, the one used when ratings have gaps
+    generalised = stats_agreement._coefficient(table, "fleiss", 0.95).statistic
     assert generalised == pytest.approx(fleiss_kappa(table), abs=1e-12)
 
 

@@ -39,7 +39,6 @@ against the published worked examples of Gwet's irrCAC package.
 from __future__ import annotations
 
 from logic_claims.annotations.stats.agreement import (
-    _coefficient,  # the shared machinery; the tests check its generalised Fleiss path
     cohen_kappa,
     counts_table,
     fleiss_kappa,
@@ -78,7 +77,6 @@ __all__ = [
     "ConfidenceInterval",
     "ProportionResult",
     "TestResult",
-    "_coefficient",
     "bootstrap_interval",
     "cohen_kappa",
     "counts_table",

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from logic_claims.harness import baselines, evaluate
-from logic_claims.tasks import data
+from logic_claims.tasks import data, sources
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.io import load_yaml, read_text
 from logic_claims.tasks.settings import in_range, line_of, parse
@@ -367,7 +367,7 @@ def load_config(
         baseline=baseline,
         data_dir=paths["data_dir"] or data.built_dataset_dir(),
         output=Path(out or paths["output"] or Path("reports") / name),
-        cache=paths["cache"] or data.cache_dir() / "compare",
+        cache=paths["cache"] or sources.cache_dir() / "compare",
         legacy=legacy_runs,
         annotations=paths["annotations"],
         notes=notes,
