@@ -20,43 +20,8 @@ one into text or an HTML page is the report layer's job:
 
 from __future__ import annotations
 
-from logic_claims.annotations.agreement import (
-    EXTREME_PREVALENCE,
-    agreement_report,
-    prevalence_note,
-)
-from logic_claims.annotations.comparison import WHY_PAIRED, WHY_UNPAIRED, compare_report
-from logic_claims.annotations.frame import (
-    BINARY_LABELS,
-    DEFAULT_DIMENSIONS,
-    REQUIRED_COLUMNS,
-    UNIT,
-    Labels,
-    dimensions_of,
-    item_metadata,
-    item_scores,
-    labels_of,
-    prepare,
-)
-from logic_claims.annotations.scores import COMBINE_NOTES, scores_report
+from logic_claims.annotations.agreement import agreement_report
+from logic_claims.annotations.comparison import compare_report
+from logic_claims.annotations.scores import scores_report
 
-__all__ = [
-    "BINARY_LABELS",
-    "COMBINE_NOTES",
-    "DEFAULT_DIMENSIONS",
-    "EXTREME_PREVALENCE",
-    "REQUIRED_COLUMNS",
-    "UNIT",
-    "WHY_PAIRED",
-    "WHY_UNPAIRED",
-    "Labels",
-    "agreement_report",
-    "compare_report",
-    "dimensions_of",
-    "item_metadata",
-    "item_scores",
-    "labels_of",
-    "prepare",
-    "prevalence_note",
-    "scores_report",
-]
+__all__ = ["agreement_report", "compare_report", "scores_report"]

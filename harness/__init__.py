@@ -1,6 +1,7 @@
-"""Core of logic-claims: data, prompt, scoring, models, evaluation runs and reports.
+"""The top layer of logic-claims: running models, comparing systems, reports, the CLI.
 
-Data flows one way: ``data`` builds the claims, ``prompt`` formats them (for the
-lm-eval tasks and the adapter trainer alike), ``scoring`` reads answers the way
-the study did, ``evaluate`` runs lm-eval, and the report modules read its output.
+It builds on ``tasks`` (claims, data, prompt, scoring), ``adapters`` (training) and
+``annotations`` (judgments and statistics); nothing imports it. ``evaluate`` runs lm-eval,
+``compare`` puts systems side by side with significance tests, ``report`` writes every
+page, and ``cli`` is the ``logic-claims`` command.
 """

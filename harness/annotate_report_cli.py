@@ -72,14 +72,6 @@ def _positive(args: argparse.Namespace, labels: dict[str, list[str]]) -> dict[st
     return out
 
 
-def _reports() -> Any:
-    try:
-        from logic_claims.annotations import reports
-    except ImportError as exc:  # pragma: no cover - only before the statistics land
-        raise InputError(f"the statistics module is not available ({exc})") from exc
-    return reports
-
-
 def _emit(args: argparse.Namespace, report: dict[str, Any]) -> None:
     from logic_claims.harness.report.annotations import render_html, render_text
     from logic_claims.tasks.io import write_text
@@ -95,6 +87,8 @@ def _emit(args: argparse.Namespace, report: dict[str, Any]) -> None:
 
 
 def cmd_scores(args: argparse.Namespace) -> None:
+    from logic_claims.annotations import reports
+
     ratings, labels = _load(args)
     by = names(args.by, "--by") if args.by else []
     unknown = [c for c in by if c not in ratings.columns]
@@ -103,18 +97,22 @@ def cmd_scores(args: argparse.Namespace) -> None:
             f"--by: unknown column(s) {', '.join(unknown)} (use system, quantifier, "
             "claim_type, annotator, ...)"
         )
-    report = _reports().scores_report(
+    report = reports.scores_report(
         ratings, by=by, positive=_positive(args, labels), combine=args.combine, labels=labels
     )
     _emit(args, report)
 
 
 def cmd_agreement(args: argparse.Namespace) -> None:
+    from logic_claims.annotations import reports
+
     ratings, labels = _load(args)
-    _emit(args, _reports().agreement_report(ratings, labels=labels))
+    _emit(args, reports.agreement_report(ratings, labels=labels))
 
 
 def cmd_compare_judgments(args: argparse.Namespace) -> None:
+    from logic_claims.annotations import reports
+
     ratings, labels = _load(args)
     systems = names(args.systems, "--systems")
     if len(systems) < 2:
@@ -128,7 +126,7 @@ def cmd_compare_judgments(args: argparse.Namespace) -> None:
         )
     if args.baseline and args.baseline not in systems:
         raise InputError(f"--baseline {args.baseline} is not one of --systems")
-    report = _reports().compare_report(
+    report = reports.compare_report(
         ratings,
         systems=systems,
         baseline=args.baseline,
@@ -163,12 +161,12 @@ def add_report_commands(sub: Any) -> None:
         "scores",
         "factual / justified rates per group, with Wilson 95%% intervals",
         """\
-    Rates of each dimension per group (--by columns of the ratings), with Wilson 95%
-    intervals. How raters are combined is stated in the output.
+Rates of each dimension per group (--by columns of the ratings), with Wilson 95%
+intervals. How raters are combined is stated in the output.
 
-    examples:
-      logic-claims annotate scores ratings.sqlite --by system,quantifier
-      logic-claims annotate scores ratings.csv --by system,claim_type --json""",
+examples:
+  logic-claims annotate scores ratings.sqlite --by system,quantifier
+  logic-claims annotate scores ratings.csv --by system,claim_type --json""",
     )
     _report_args(scores)
     scores.add_argument(
@@ -190,12 +188,12 @@ def add_report_commands(sub: Any) -> None:
         "agreement",
         "inter-rater agreement per dimension (alpha, kappas, AC1, prevalence)",
         """\
-    Per dimension: items and raters, percent agreement, Krippendorff's alpha (nominal) with
-    a bootstrap 95% interval, Fleiss' kappa, pairwise Cohen's kappa, Gwet's AC1 and the
-    prevalence of each label. Text, JSON, and an HTML page with a plot.
+Per dimension: items and raters, percent agreement, Krippendorff's alpha (nominal) with
+a bootstrap 95% interval, Fleiss' kappa, pairwise Cohen's kappa, Gwet's AC1 and the
+prevalence of each label. Text, JSON, and an HTML page with a plot.
 
-    example:
-      logic-claims annotate agreement ratings.sqlite --html agreement.html""",
+example:
+  logic-claims annotate agreement ratings.sqlite --html agreement.html""",
     )
     _report_args(agreement, positive=False)
     agreement.set_defaults(func=cmd_agreement)
@@ -205,13 +203,13 @@ def add_report_commands(sub: Any) -> None:
         "compare",
         "are system A's explanations better than B's? paired tests, Holm-corrected",
         """\
-    Compare systems on each dimension: McNemar's exact test on per-item labels and a
-    paired test on rater means for items answering the same claim; Fisher's exact or a
-    permutation test when items are not paired. Effect sizes with intervals; Holm
-    correction across comparisons. The report says which test was used and why.
+Compare systems on each dimension: McNemar's exact test on per-item labels and a
+paired test on rater means for items answering the same claim; Fisher's exact or a
+permutation test when items are not paired. Effect sizes with intervals; Holm
+correction across comparisons. The report says which test was used and why.
 
-    example:
-      logic-claims annotate compare ratings.sqlite --systems base,peft8 --baseline base""",
+example:
+  logic-claims annotate compare ratings.sqlite --systems base,peft8 --baseline base""",
     )
     _report_args(compare)
     compare.add_argument("--systems", required=True, metavar="A,B[,C]", help="systems to compare")

@@ -17,6 +17,7 @@ from typing import Any
 
 from logic_claims.harness.evaluate import format_tables, run_eval
 from logic_claims.tasks import data, sources
+from logic_claims.tasks.claims import CLAIM_TYPES, QUANTIFIERS, WORDS
 from logic_claims.tasks.models import DEFAULT_MODEL, model_path
 
 DATA_DIR = Path("data/logic_claims")
@@ -33,14 +34,15 @@ ADAPTER_OVERRIDES: dict[str, Any] = {
     "save_steps": 1000,
     "logging_steps": 4,
 }
+# The task groups and subtasks, from the quantifier table: all claims, each claim type
+# ("universal (all, not all)"), then each quantifier ("  not all").
 ROWS = [
     ("logic_claims", "all claims"),
-    ("logic_claims_universal", "universal (all, not all)"),
-    ("logic_claims_existential", "existential (some, no)"),
-    ("logic_claims_all", "  all"),
-    ("logic_claims_not_all", "  not all"),
-    ("logic_claims_some", "  some"),
-    ("logic_claims_no", "  no"),
+    *(
+        (f"logic_claims_{kind}", f"{kind} ({', '.join(WORDS[q].lower() for q in qs)})")
+        for kind, qs in CLAIM_TYPES.items()
+    ),
+    *((f"logic_claims_{q}", f"  {WORDS[q].lower()}") for q in QUANTIFIERS),
 ]
 
 

@@ -6,6 +6,8 @@ prompt has a version that the data manifest and ``train_config.json`` record.
 
 from __future__ import annotations
 
+from logic_claims.tasks.claims import WORDS
+
 PROMPT_VERSION = 1
 
 # The study's prompt-tuning init text, also used as the instruction here so a
@@ -52,7 +54,7 @@ RAG_INSTRUCTION = (
     "contradict the statement:"
 )
 RAG_RULE = "---------------------"
-_QUANTIFIER_WORDS = ("All", "Not", "Some", "No")
+_QUANTIFIER_WORDS = {word.split()[0] for word in WORDS.values()}  # All, Not, Some, No
 
 
 def claim_question(claim: str) -> str:

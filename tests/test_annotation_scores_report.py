@@ -11,6 +11,7 @@ import pytest
 from annotation_helpers import SEED_RESULTS, dumps, long_rows, synthetic
 
 from logic_claims.annotations import reports as R
+from logic_claims.annotations.frame import REQUIRED_COLUMNS
 from logic_claims.harness.report.annotations import render_text
 from logic_claims.tasks.errors import InputError
 
@@ -122,7 +123,7 @@ def test_scores_by_annotator_counts_each_raters_own_judgments():
     ("frame", "kwargs", "message"),
     [
         (pd.DataFrame({"item_id": ["x"], "system": ["s"]}), {}, "lack column"),
-        (pd.DataFrame(columns=list(R.REQUIRED_COLUMNS)), {}, "no ratings"),
+        (pd.DataFrame(columns=list(REQUIRED_COLUMNS)), {}, "no ratings"),
         (
             pd.DataFrame(long_rows([["1"]], "factual") + long_rows([["0"]], "factual")),
             {},

@@ -1,6 +1,7 @@
-"""The annotation reports (scores, agreement, compare) as plain text and as an HTML page.
+"""The annotation reports (scores, agreement, compare) as text, Markdown and an HTML page.
 
-The reports are computed in :mod:`logic_claims.annotations.reports` as JSON-ready dicts; this
+The reports are computed in ``annotations/scores.py``, ``agreement.py`` and
+``comparison.py`` (one import: :mod:`logic_claims.annotations.reports`) as JSON-ready dicts; this
 module only presents them. The layout and the prose are the templates
 ``templates/annotations.txt``, ``annotations.md`` and ``annotations.html`` (styled by
 ``annotations.css``); what needs a loop or a choice per cell is built here as table rows,

@@ -1,8 +1,7 @@
 """Charts as PNG bytes (matplotlib, Agg backend; no timestamp in the file, so an unchanged
 rerun writes the same bytes).
 
-The annotation plots are drawn on a plain ``Figure`` (no pyplot, no global state), so the
-local web page's threads may draw them too.
+The annotation plots are drawn on a plain ``Figure`` (no pyplot, no global state).
 """
 
 from __future__ import annotations

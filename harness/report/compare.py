@@ -214,7 +214,7 @@ def _annotation_table(ann: dict[str, Any]) -> Table:
 
 
 def tables(report: dict[str, Any]) -> list[Table]:
-    """Every table of the report, in order (the CLI prints tables 1 to 3: correctness)."""
+    """Every table of the report, in order (the CLI prints the three after the systems table)."""
     out = [_systems_table(report), *_correctness_tables(report), *_quantifier_tables(report)]
     out += [*_mc_tables(report), _significance_table(report)]
     if report["legacy"]:
@@ -240,7 +240,7 @@ def chart_png(report: dict[str, Any]) -> bytes:
 
 def render_markdown(report: dict[str, Any]) -> str:
     """``report.md``: the tables, the human judgments, notes and the chart's link."""
-    sections = _annotation_sections(report, lambda r: annotations.render_markdown(r, level=4))
+    sections = _annotation_sections(report, lambda r: annotations.render_markdown(r, level=3))
     return render("compare.md", report=report, tables=tables(report), annotation_md=sections)
 
 
