@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from typing import NoReturn
 
+from logic_claims.harness import (
+    annotate_cli,
+    compare,
+    data_cli,
+    evaluate,
+    study_outputs,
+    train_cli,
+)
 from logic_claims.tasks.errors import InputError
 
 # Each module adds its own subcommands through ``add_commands(subparsers)``; none of
 # them imports torch at module level, so ``--help`` stays fast.
-COMMAND_MODULES = (
-    "logic_claims.harness.data_cli",
-    "logic_claims.harness.evaluate",
-    "logic_claims.harness.study_outputs",
-    "logic_claims.harness.compare",
-    "logic_claims.harness.annotate_cli",
-    "logic_claims.harness.train_cli",
-)
+COMMAND_MODULES = (data_cli, evaluate, study_outputs, compare, annotate_cli, train_cli)
 
 DESCRIPTION = """\
 logic-claims: how well language models reason about generics under quantifiers
@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).add_commands(subparsers)
+    for module in COMMAND_MODULES:
+        module.add_commands(subparsers)
     return parser
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from logic_claims.harness.report.charts import histograms_png
 from logic_claims.tasks import data, sources
 from logic_claims.tasks.io import atomic_path, write_json
 from logic_claims.tasks.models import DEFAULT_MODEL, EMBEDDED_MODELS, model_path
@@ -47,18 +48,13 @@ def describe(values: list[int]) -> dict[str, float]:
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     source = sources.resolve_source(args.source)
     stats: dict[str, Any] = {}
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
-    for row_index, name in enumerate(("negative", "positive")):
+    panels: list[tuple[str, list[int]]] = []
+    for name in ("negative", "positive"):
         rows = sources.read_source(source / f"{name}.csv", name)
         stats[name] = {"rows": len(rows), "distinct_generics": len({r.generic for r in rows})}
-        for col_index, column in enumerate(("generic", "exemplar")):
+        for column in ("generic", "exemplar"):
             texts = [getattr(r, column) for r in rows]
             if column == "generic":  # each generic once, as the study's analysis counted
                 texts = list(dict.fromkeys(texts))
@@ -67,15 +63,10 @@ def cmd_stats(args: argparse.Namespace) -> None:
                 "chars": describe([len(t) for t in texts]),
                 "words": describe(words),
             }
-            ax = axes[row_index][col_index]
-            ax.hist(words, bins=range(1, max(words) + 2), color="#4C72B0")
-            ax.set_title(f"{name}.csv: {column}s ({len(texts):,})")
-            ax.set_xlabel("words")
-            ax.set_ylabel("count")
-    fig.tight_layout()
+            panels.append((f"{name}.csv: {column}s ({len(texts):,})", words))
     out = Path(args.out)  # atomic_path creates it, or says in one line why it cannot
     with atomic_path(out / "length_histogram.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+        tmp.write_bytes(histograms_png(panels))
     write_json(out / "stats.json", stats)
     if args.json:
         print(json.dumps(stats, indent=2))

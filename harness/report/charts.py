@@ -56,6 +56,30 @@ def interval_plot_png(
     return figure_png(fig)
 
 
+# -- the dataset: lengths of its texts ----------------------------------------------------
+
+
+def histograms_png(
+    panels: Sequence[tuple[str, Sequence[int]]], columns: int = 2, xlabel: str = "words"
+) -> bytes:
+    """One histogram per panel (title, whole-number values such as word counts), ``columns``
+    panels to a row."""
+    from matplotlib.figure import Figure
+
+    rows = -(-len(panels) // columns)
+    fig = Figure(figsize=(10, 3.5 * rows))
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for ax, (title, values) in zip(axes.flat, panels, strict=False):
+        ax.hist(values, bins=range(1, max(values) + 2), color="#4C72B0")
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("count")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
 # -- the comparison report: correct rate per system and claim type ------------------------
 
 
