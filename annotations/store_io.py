@@ -83,15 +83,27 @@ def import_judgments(
                 result.annotators_added.append(j.annotator)
             store.check_value(j.dimension, j.value)
             store.assign(j.item_id, j.annotator)
-            try:
-                (res,) = store.rate_many(
-                    [(Rating(j.item_id, j.annotator, j.dimension, j.value), str(path), j.time)],
-                    on_conflict=on_conflict,
-                )
-            except InputError as exc:
-                raise InputError(exc.problem, path, j.line) from exc
-            setattr(result, res.status, getattr(result, res.status) + 1)
+            rating = Rating(j.item_id, j.annotator, j.dimension, j.value)
+            rate_counted(store, rating, (path, j.line), str(path), j.time, on_conflict, result)
     return result
+
+
+def rate_counted(
+    store: Store,
+    rating: Rating,
+    where: tuple[Path, int],
+    source: str,
+    time: str | None,
+    on_conflict: OnConflict,
+    result: ImportResult,
+) -> None:
+    """Store one imported judgment and count it in ``result``; a refusal names the file
+    and line it came from (``where``)."""
+    try:
+        (res,) = store.rate_many([(rating, source, time)], on_conflict=on_conflict)
+    except InputError as exc:
+        raise InputError(exc.problem, *where) from exc
+    setattr(result, res.status, getattr(result, res.status) + 1)
 
 
 def export_csv(store: Store, out: str | Path) -> int:

@@ -23,7 +23,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from logic_claims.annotations.records import Item, content_hash
+from logic_claims.annotations.records import DEFAULT_DIMENSIONS, Item, Rating, content_hash
+from logic_claims.annotations.store import Store, create_atomically
+from logic_claims.annotations.store_io import ImportResult, rate_counted
 from logic_claims.tasks.claims import DEFAULT_TRUTH, quantifier_of
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.io import read_text, split_lines
@@ -100,3 +102,37 @@ def read_legacy(path: str | Path, system: str) -> list[LegacyRow]:
         )
         rows.append(LegacyRow(index, item, factual, justified, lineno))
     return rows
+
+
+def import_study_judgments(
+    path: Path, system: str, annotator: str, store_path: Path
+) -> tuple[int, ImportResult]:
+    """Add one of the study's files to a store (created if missing), in one transaction:
+    its answers as items of ``system``, its 0/1 labels as ``annotator``'s judgments.
+    Returns the number of judged answers read and what was added."""
+    rows = read_legacy(path, system)
+    result = ImportResult()
+
+    def apply(store: Store) -> None:
+        for name in ("factual", "justified"):
+            if name not in store.dims_by_name:
+                raise InputError(f"store has no {name!r} dimension", store.path)
+        if annotator not in store.annotators():
+            store.add_annotator(annotator)
+            result.annotators_added.append(annotator)
+        for row in rows:
+            source = f"{path.name}:{row.line}"
+            store.add_item(row.item, system, source)
+            store.assign(row.item.item_id, annotator)
+            for dim, value in (("factual", row.factual), ("justified", row.justified)):
+                rating = Rating(row.item.item_id, annotator, dim, value)
+                rate_counted(store, rating, (path, row.line), source, None, "error", result)
+
+    if store_path.exists():
+        with Store.open(store_path) as store:
+            store.check()
+            with store.transaction():
+                apply(store)
+    else:
+        create_atomically(store_path, apply, DEFAULT_DIMENSIONS, {"legacy": True})
+    return len(rows), result

@@ -202,44 +202,12 @@ example (the study's explanation numbers per universal/existential claims):
 
 
 def cmd_import_legacy(args: argparse.Namespace) -> None:
-    from logic_claims.annotations.records import DEFAULT_DIMENSIONS, Rating
-    from logic_claims.annotations.store import Store, create_atomically
-    from logic_claims.annotations.store_io import ImportResult
-    from logic_claims.annotations.study_judgments import read_legacy
+    from logic_claims.annotations.study_judgments import import_study_judgments
 
-    path = Path(args.file)
-    check_not_input(args.store, [path], "--store")
-    rows = read_legacy(path, args.system)
-    result = ImportResult()
-
-    def apply(store: Store) -> None:
-        for name in ("factual", "justified"):
-            if name not in store.dims_by_name:
-                raise InputError(f"store has no {name!r} dimension", store.path)
-        if args.annotator not in store.annotators():
-            store.add_annotator(args.annotator)
-            result.annotators_added.append(args.annotator)
-        for row in rows:
-            source = f"{path.name}:{row.line}"
-            store.add_item(row.item, args.system, source)
-            store.assign(row.item.item_id, args.annotator)
-            for dim, value in (("factual", row.factual), ("justified", row.justified)):
-                rating = Rating(row.item.item_id, args.annotator, dim, value)
-                try:
-                    (res,) = store.rate_many([(rating, source, None)])
-                except InputError as exc:
-                    raise InputError(exc.problem, path, row.line) from exc
-                setattr(result, res.status, getattr(result, res.status) + 1)
-
-    store_path = Path(args.store)
-    if store_path.exists():
-        with Store.open(store_path) as store:
-            store.check()
-            with store.transaction():
-                apply(store)
-    else:
-        create_atomically(store_path, apply, DEFAULT_DIMENSIONS, {"legacy": True})
+    path, store_path = Path(args.file), Path(args.store)
+    check_not_input(store_path, [path], "--store")
+    n_rows, result = import_study_judgments(path, args.system, args.annotator, store_path)
     print(
-        f"imported {len(rows)} judged answers of system {args.system} by {args.annotator} "
+        f"imported {n_rows} judged answers of system {args.system} by {args.annotator} "
         f"into {store_path}: {result.describe()}"
     )
