@@ -265,6 +265,15 @@ def read_judgments_jsonl(path: Path, dims: dict[str, Dimension]) -> list[Judgmen
     return out
 
 
+# A judgments file's format by its suffix (a store is known by its content).
+SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "labelstudio"}
+
+
+def format_of_suffix(path: str | Path) -> str | None:
+    """csv, jsonl or labelstudio from the file name's suffix; None for another suffix."""
+    return SUFFIX_FORMATS.get(Path(path).suffix.lower())
+
+
 def file_format(path: str | Path) -> str:
     """ "store", "csv", "jsonl" or "labelstudio", from content first, then the suffix."""
     path = Path(path)
@@ -272,13 +281,9 @@ def file_format(path: str | Path) -> str:
         raise InputError("no such file", path)
     if is_store_file(path):
         return "store"
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return "csv"
-    if suffix in (".jsonl", ".ndjson"):
-        return "jsonl"
-    if suffix == ".json":
-        return "labelstudio"
+    fmt = format_of_suffix(path)
+    if fmt is not None:
+        return fmt
     raise InputError(
         "unknown ratings format: expected an annotation store, .csv, .jsonl, or Label Studio .json",
         path,

@@ -131,13 +131,12 @@ examples:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
+    from logic_claims.annotations.ratings import format_of_suffix
     from logic_claims.annotations.store import Store
     from logic_claims.annotations.store_io import export_csv, export_jsonl
 
     out = Path(args.out)
-    fmt = args.format or {".csv": "csv", ".jsonl": "jsonl", ".json": "labelstudio"}.get(
-        out.suffix.lower()
-    )
+    fmt = args.format or format_of_suffix(out)
     if fmt is None:
         raise InputError("give --format csv|jsonl|labelstudio (or end --out in .csv/.jsonl/.json)")
     to_stdout = args.out == "-"

@@ -33,13 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from logic_claims.harness.report.format import pct
-from logic_claims.tasks.claims import DEFAULT_TRUTH, QUANTIFIERS, quantifier_of
+from logic_claims.tasks.claims import DEFAULT_TRUTH, QUANTIFIERS, SUMMARY_GROUPS, quantifier_of
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.scoring import OUTCOMES, Outcome, read_verdict
 
 TAGS = {"<QUERY>": "claim", "<MODEL OUTPUT>": "output", "<EXPECTED OUTPUT>": "expected"}
 _TAG = re.compile(r"^(<QUERY>|<MODEL OUTPUT>|<EXPECTED OUTPUT>)")
-GROUPS = ("universal", "existential", "overall")
+GROUPS = SUMMARY_GROUPS
 
 
 @dataclass(frozen=True)

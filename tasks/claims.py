@@ -54,6 +54,8 @@ CLAIM_TYPES: dict[str, tuple[str, ...]] = {
 }
 UNIVERSAL: tuple[str, ...] = CLAIM_TYPES["universal"]
 EXISTENTIAL: tuple[str, ...] = CLAIM_TYPES["existential"]
+# The study's summary rows: each claim type, then all claims.
+SUMMARY_GROUPS: tuple[str, ...] = (*CLAIM_TYPES, "overall")
 # Report order: each claim type's quantifiers, then the type.
 ORDER: tuple[str, ...] = tuple(x for c, qs in CLAIM_TYPES.items() for x in (*qs, c))
 

