@@ -68,7 +68,7 @@ def scores_table(report: Report) -> Table:
         cells = [str(row["group"][b]) for b in by] + [str(row["n_items"])]
         for d in report["dimensions"]:
             cell = row["dimensions"][d]
-            text = f"{fmt.pct(cell['rate'])} {fmt.interval(cell['confidence_interval'], fmt.pct)}"
+            text = fmt.rate_interval(cell["rate"], cell["confidence_interval"])
             if cell["n_items"] != row["n_items"]:
                 text += f" n={cell['n_items']}"
             if cell["ties"]:

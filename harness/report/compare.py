@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from logic_claims.harness.report import annotations, charts
-from logic_claims.harness.report.format import MISSING, interval, pct, pct_value, points, pvalue
+from logic_claims.harness.report.format import (
+    MISSING,
+    interval,
+    pct,
+    points,
+    pvalue,
+    rate_interval,
+)
 from logic_claims.harness.report.render import render
 from logic_claims.tasks.claims import SUMMARY_GROUPS, WORDS
 
@@ -32,11 +39,6 @@ class Table(NamedTuple):
     note: str
     header: list[str]
     rows: list[list[str]]
-
-
-def _with_interval(rate: float | None, ci: dict[str, float] | None) -> str:
-    """``50.0% [47.6, 52.7]``; the rate alone without an interval."""
-    return pct(rate) + (f" {interval(ci, pct_value)}" if ci else "")
 
 
 def _ctw(row: dict[str, Any] | None) -> str:
@@ -93,12 +95,10 @@ def _correctness_tables(report: dict[str, Any]) -> list[Table]:
                     str(gen["overall"]["n"]) if gen else MISSING,
                     _ctw(gen["universal"]) if gen else MISSING,
                     _ctw(gen["existential"]) if gen else MISSING,
-                    _with_interval(gen["overall"]["correct_rate"], gen["overall"]["correct_ci"])
+                    rate_interval(gen["overall"]["correct_rate"], gen["overall"]["correct_ci"])
                     if gen
                     else MISSING,
-                    _with_interval(mc["overall"]["acc"], mc["overall"]["acc_ci"])
-                    if mc
-                    else MISSING,
+                    rate_interval(mc["overall"]["acc"], mc["overall"]["acc_ci"]) if mc else MISSING,
                 ]
             )
         out.append(Table(f"Correctness, {title}", note, header, rows))
@@ -131,7 +131,7 @@ def _mc_tables(report: dict[str, Any]) -> list[Table]:
                 rows.append(
                     [name]
                     + [pct(mc[q]["acc"]) for q in QUANTIFIER_TITLES]
-                    + [_with_interval(mc[g]["acc"], mc[g]["acc_ci"]) for g in CLAIM_GROUPS]
+                    + [rate_interval(mc[g]["acc"], mc[g]["acc_ci"]) for g in CLAIM_GROUPS]
                 )
         if rows:
             header = ["system", *QUANTIFIER_TITLES.values(), *CLAIM_GROUPS]
@@ -198,7 +198,7 @@ def _annotation_table(ann: dict[str, Any]) -> Table:
     for row in ann["overall"]["rows"]:
         dims = row["dimensions"]
         cells = [
-            _with_interval(dims[d]["rate"], dims[d]["confidence_interval"])
+            rate_interval(dims[d]["rate"], dims[d]["confidence_interval"])
             + f" (n={dims[d]['n_items']})"
             if d in dims
             else MISSING

@@ -11,6 +11,7 @@ statistic          ``0.412``           :func:`num`
 p-value            ``0.039``, ``< 0.001``   :func:`pvalue`
 p-value in text    ``p = 0.039``       :func:`p_equals`
 interval           ``[0.21, 0.63]``    :func:`interval`
+rate and interval  ``81.2% [62.0, 100.0]``  :func:`rate_interval`
 =================  ==================  =====================================
 
 P-values follow the APA style: three decimals, and ``< 0.001`` below that.
@@ -65,3 +66,9 @@ def interval(ci: Mapping[str, Any] | None, fmt: Callable[[float], str] = num) ->
     if not ci or ci.get("low") is None:
         return f"[{MISSING}]"
     return f"[{fmt(ci['low'])}, {fmt(ci['high'])}]"
+
+
+def rate_interval(rate: float | None, ci: Mapping[str, Any] | None) -> str:
+    """A rate and its interval in percent: ``81.2% [62.0, 100.0]``; the rate alone
+    when there is no interval."""
+    return pct(rate) + (f" {interval(ci, pct_value)}" if ci else "")
