@@ -25,6 +25,7 @@ from logic_claims.annotations.records import ConflictError, Dimension
 from logic_claims.annotations.store import Store
 
 COMMAND_KEYS = {"u": "undo", "s": "skip", "q": "quit"}
+_COMMANDS_HELP = "  ".join(f"[{key}] {what}" for key, what in COMMAND_KEYS.items())
 # Model text may carry terminal escape sequences and bidi controls; show them, never let
 # them act: C0 and C1 controls (tab and newline are laid out by _wrap), DEL, the bidi
 # embeddings, overrides and isolates (U+202A-202E, U+2066-2069), the marks LRM, RLM and
@@ -101,7 +102,7 @@ def _screen(item: dict[str, str], given: dict[str, str], dim: Dimension, width: 
         for label in dim.labels
     )
     question = f"{dim.question} ({dim.definition})\n  {shown}"
-    lines.append(f"{safe(question)}   [u] undo  [s] skip  [q] quit\n> ")
+    lines.append(f"{safe(question)}   {_COMMANDS_HELP}\n> ")
     return "".join(lines)
 
 

@@ -136,11 +136,10 @@ def cmd_compare_judgments(args: argparse.Namespace) -> None:
     _emit(args, report)
 
 
-def _report_args(parser: argparse.ArgumentParser, html: bool = True, positive: bool = True) -> None:
+def _report_args(parser: argparse.ArgumentParser, positive: bool = True) -> None:
     parser.add_argument("ratings", metavar="RATINGS", help=RATINGS_HELP)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    if html:
-        parser.add_argument("--html", metavar="OUT.html", help="also write an HTML page")
+    parser.add_argument("--html", metavar="OUT.html", help="also write an HTML page")
     parser.add_argument(
         "--dimension", action="append", metavar="SPEC", help=DIMENSION_HELP + " (CSV/JSONL only)"
     )

@@ -176,29 +176,6 @@ def summarise(path: str | Path) -> dict[str, Any]:
     }
 
 
-def outcome_samples(path: str | Path) -> list[dict[str, Any]]:
-    """The file's records as the gen tasks' per-sample outcomes (for the compare report)."""
-    samples = []
-    for index, scored in enumerate(map(score_record, read_records(path))):
-        record = scored.record
-        samples.append(
-            {
-                "doc_id": index,
-                "doc": {
-                    "id": f"{Path(path).name}:{record.line}",
-                    "claim": record.claim,
-                    "quantifier": record.quantifier,
-                    "group": record.group,
-                    "label": scored.gold == "true",
-                    "target": record.expected,
-                },
-                "resps": [[record.output]],
-                **{name: int(name == scored.outcome) for name in OUTCOMES},
-            }
-        )
-    return samples
-
-
 def format_summary(summary: dict[str, Any]) -> str:
     lines = [f"{summary['file']}: {summary['records']} records"]
     lines.append(f"  {'claims':<12}{'n':>6}{'correct':>14}{'tie':>14}{'wrong':>14}")

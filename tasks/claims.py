@@ -52,8 +52,6 @@ DEFAULT_TRUTH: dict[str, bool] = {q.name: q.default_truth for q in TABLE}
 CLAIM_TYPES: dict[str, tuple[str, ...]] = {
     c: tuple(q.name for q in TABLE if q.claim_type == c) for c in ("universal", "existential")
 }
-UNIVERSAL: tuple[str, ...] = CLAIM_TYPES["universal"]
-EXISTENTIAL: tuple[str, ...] = CLAIM_TYPES["existential"]
 # The study's summary rows: each claim type, then all claims.
 SUMMARY_GROUPS: tuple[str, ...] = (*CLAIM_TYPES, "overall")
 # Report order: each claim type's quantifiers, then the type.

@@ -24,12 +24,12 @@ import math
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from logic_claims.tasks import io as atomic
-from logic_claims.tasks.claims import TABLE, WORDS
+from logic_claims.tasks.claims import TABLE, WORDS, Claim
 from logic_claims.tasks.contrast import build_contrast
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.prompt import PROMPT_VERSION, format_target
@@ -75,11 +75,8 @@ def split_of(norm_generic: str, seed: int, ratios: tuple[float, float, float]) -
 class BuildResult:
     """Every split's records and the manifest that describes how they were made."""
 
-    splits: dict[str, list[dict[str, Any]]]
+    splits: dict[str, list[Claim]]
     manifest: dict[str, Any]
-    generics_as_written: int = 0
-    generics_normalised: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def check_ratios(ratios: tuple[float, ...]) -> None:
@@ -209,12 +206,7 @@ def build(
         splits["test"], by_generic, split_by_generic, common
     )
     manifest = _manifest(source_dir, seed, ratios, rows, split_by_generic, splits, contrast_counts)
-    return BuildResult(
-        splits=splits,
-        manifest=manifest,
-        generics_as_written=manifest["generics"]["as_written"],
-        generics_normalised=manifest["generics"]["normalised"],
-    )
+    return BuildResult(splits=splits, manifest=manifest)
 
 
 # --------------------------------------------------------------------------- write and read
@@ -315,7 +307,8 @@ def built_dataset_dir(source: str | Path | None = None, seed: int = 0) -> Path:
     return out
 
 
-def load_split(data_dir: str | Path, split: str) -> list[dict[str, Any]]:
+def load_split(data_dir: str | Path, split: str) -> list[Claim]:
+    """The claim records of one split of a built dataset."""
     if split not in SPLITS:
         raise InputError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
-    return atomic.read_jsonl(Path(data_dir) / f"{split}.jsonl")
+    return cast(list[Claim], atomic.read_jsonl(Path(data_dir) / f"{split}.jsonl"))
