@@ -23,8 +23,9 @@ import yaml
 from logic_claims.tasks.claims import QUANTIFIERS
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.io import load_yaml, read_text
+from logic_claims.tasks.models import DEFAULT_MODEL
 from logic_claims.tasks.prompt import INSTRUCTION
-from logic_claims.tasks.settings import Range, in_range, parse, ranges
+from logic_claims.tasks.settings import SEED_RANGE, Range, in_range, parse, ranges
 
 METHODS = ("prompt_tuning", "lora", "ia3", "prefix_tuning")
 CPU_BACKENDS = ("plain", "deepspeed")
@@ -32,7 +33,6 @@ SCHEDULES = ("linear", "constant", "cosine")
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
 
 POSITIVE, COUNT = in_range(1), in_range(0)  # a count of at least one; any count
-SEED = in_range(0, 2**32 - 1)  # what numpy (through accelerate's set_seed) accepts
 POSITIVE_REAL = in_range(0.0, math.inf, low_open=True)
 
 
@@ -42,7 +42,7 @@ class TrainConfig:
 
     method: str = "prompt_tuning"
     # Embedded model name (see `logic-claims model path`), local HF directory or hub id.
-    base_model: str = field(default="smollm2-135m-instruct", metadata={"nonblank": True})
+    base_model: str = field(default=DEFAULT_MODEL, metadata={"nonblank": True})
     # A built dataset (`logic-claims data build --out DIR`); null: the cached build of
     # $LOGIC_CLAIMS_DATA (or of the verified download).
     data_dir: str | None = None
@@ -68,7 +68,7 @@ class TrainConfig:
     lr_schedule: str = "linear"
     warmup_steps: int = field(default=0, metadata=COUNT)
     max_grad_norm: float | None = field(default=1.0, metadata=POSITIVE_REAL)
-    seed: int = field(default=0, metadata=SEED)
+    seed: int = field(default=0, metadata=SEED_RANGE)
     gradient_checkpointing: bool = False
 
     # data

@@ -29,6 +29,8 @@ from typing import Any
 
 import torch
 
+from logic_claims.tasks.models import DEFAULT_MODEL
+
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -243,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         epilog="\n\n".join(__doc__.split("\n\n")[1:]),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--model", default="smollm2-135m-instruct", help="base model")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="base model")
     parser.add_argument(
         "--methods", default="prompt_tuning,lora", help="comma-separated (default: %(default)s)"
     )

@@ -18,6 +18,7 @@ from typing import Any
 
 from logic_claims.tasks import TASKS_DIR
 from logic_claims.tasks.errors import InputError, clip
+from logic_claims.tasks.models import DEFAULT_MODEL
 
 DEFAULT_TASKS = ("logic_claims",)
 
@@ -228,7 +229,7 @@ examples:
     )
     parser.add_argument(
         "--model",
-        default="smollm2-135m-instruct",
+        default=DEFAULT_MODEL,
         help="embedded model name, local HF directory or hub id (default: %(default)s)",
     )
     parser.add_argument("--peft", help="PEFT adapter directory to load on top of --model")

@@ -7,7 +7,7 @@ adds the rest::
 
     @dataclass
     class Run:
-        seed: int = field(default=0, metadata=in_range(0, 2**32 - 1))
+        seed: int = field(default=0, metadata=SEED_RANGE)
         learning_rate: float = field(default=3e-2, metadata=in_range(0, math.inf, low_open=True))
         base_model: str = field(default="smollm2", metadata={"nonblank": True})
         batch_size: int | str = field(default=8, metadata={"parse": batch_size_value})
@@ -31,7 +31,8 @@ is strict, so YAML 1.1's surprises are refused rather than guessed at:
 
 Every refusal is one :class:`InputError` line naming the file, the line of the offending
 key where the YAML text is given, and the problem: ``a.yaml:3: seed must be >= 0, got -1``.
-An unknown key is refused with the known keys it most resembles.
+An unknown key is refused with the known keys it most resembles (:func:`unknown_key`,
+also for mappings checked without a dataclass, through :func:`check_keys`).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import difflib
 import math
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,10 @@ def in_range(
 ) -> dict[str, Range]:
     """Field metadata for a numeric range: ``field(default=1, metadata=in_range(1))``."""
     return {"range": Range(low, high, low_open, high_open)}
+
+
+# A random seed's field metadata: what numpy (and accelerate's set_seed) accepts.
+SEED_RANGE = in_range(0, 2**32 - 1)
 
 
 def ranges(cls: type) -> dict[str, Range]:
@@ -126,7 +131,7 @@ def parse(
     for key, value in mapping.items():
         try:
             if key not in fields:
-                raise ValueError(f"unknown {noun} {clip(key)}{_did_you_mean(str(key), fields)}")
+                raise ValueError(unknown_key(key, fields, noun))
             out[key] = field_value(fields[key], hints[key], value)
         except ValueError as exc:
             line = None if text is None else line_of(text, *at, key) or line_of(text, *at)
@@ -134,11 +139,36 @@ def parse(
     return out
 
 
-def _did_you_mean(key: str, known: Mapping[str, Any]) -> str:
-    """`` (did you mean a, b?)`` for the known keys like ``key``, or ``""``."""
-    same_start = [k for k in known if k.split("_")[0] == key.split("_")[0]]
-    close = dict.fromkeys(same_start + difflib.get_close_matches(key, list(known), n=3))
-    return f" (did you mean {', '.join(close)}?)" if close else ""
+def unknown_key(key: Any, known: Iterable[str], noun: str = "key") -> str:
+    """The refusal of ``key``, with the known keys like it: ``unknown key 'cont' (did you mean
+    count?)``. A set of known keys is sorted first, so the message is the same every run."""
+    names = sorted(known) if isinstance(known, Set) else list(known)
+    word = str(key)
+    same_start = [k for k in names if k.split("_")[0] == word.split("_")[0]]
+    close = dict.fromkeys(same_start + difflib.get_close_matches(word, names, n=3))
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return f"unknown {noun} {clip(key)}{hint}"
+
+
+def check_keys(
+    keys: Iterable[Any],
+    known: Iterable[str],
+    path: str | Path,
+    *,
+    text: str | None = None,
+    at: tuple[str | int, ...] = (),
+    label: str = "",
+) -> None:
+    """Refuse the first of ``keys`` not ``known`` as :func:`parse` does (same message, line).
+
+    For a mapping that is not one dataclass: the compare config's top level and its
+    systems, whose keys are split between several.
+    """
+    names = known if isinstance(known, Set) else list(known)
+    for key in keys:
+        if key not in names:
+            line = None if text is None else line_of(text, *at, key) or line_of(text, *at)
+            raise InputError(f"{label}{unknown_key(key, names)}", path, line)
 
 
 def field_value(f: dataclasses.Field[Any], hint: Any, value: Any) -> Any:

@@ -10,6 +10,8 @@ import pytest
 
 from logic_claims.harness import compare, evaluate
 from logic_claims.harness.cli import main
+from logic_claims.harness.compare.config import CONFIGS_DIR
+from logic_claims.harness.compare.results import collect, significance
 from logic_claims.tasks.errors import InputError
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "data" / "seed-results"
@@ -28,7 +30,8 @@ def write_config(path: Path, text: str) -> Path:
     [
         ("systems:\n  - {name: quantifier-rule}\ncolour: red\n", "unknown key 'colour'", 3),
         ("systems: []\n", "`systems:` must be a non-empty list", 1),
-        ("systems:\n  - {name: a, modle: x}\n", "unknown key(s) modle", 2),
+        ("systems:\n  - {name: a, modle: x}\n", "system 'a': unknown key 'modle'", 2),
+        ("defaults:\n  modle: x\nsystems:\n  - {name: a}\n", "defaults: unknown key 'modle'", 2),
         (
             "systems:\n  - {name: quantifier-rule}\n  - {name: quantifier-rule}\n",
             "two systems named",
@@ -140,7 +143,7 @@ def test_eval_options_are_checked_before_anything_runs(
 
 
 def test_shipped_configs_parse(built_data: Path) -> None:
-    configs = compare.CONFIGS_DIR
+    configs = CONFIGS_DIR
     names = {p.name for p in configs.glob("*.yaml")}
     assert {"demo.yaml", "study.yaml"} <= names
     study = compare.load_config(configs / "study.yaml", check_adapters=False)
@@ -148,6 +151,44 @@ def test_shipped_configs_parse(built_data: Path) -> None:
     assert "vllm" in backends and "hf" in backends
     demo = compare.load_config(configs / "demo.yaml", check_adapters=False)
     assert {s.kind for s in demo.systems} == {"rule", "lm_eval"}
+
+
+def test_anchor_keys_are_allowed_at_the_top_level_only(tmp_path: Path, built_data: Path) -> None:
+    text = (
+        f"data_dir: {built_data}\nx-limit: &n 3\n"
+        + "systems:\n  - {name: quantifier-rule, limit: *n}\n"
+    )
+    config = compare.load_config(write_config(tmp_path / "a.yaml", text))
+    assert config.systems[0].limit == 3
+    nested = write_config(tmp_path / "b.yaml", "systems:\n  - {name: a, x-n: 3}\n")
+    with pytest.raises(InputError, match=r"b\.yaml:2: system 'a': unknown key 'x-n'"):
+        compare.load_config(nested)
+
+
+def test_code_hash_covers_what_shapes_answers_only() -> None:
+    from logic_claims.harness.compare.cache import code_files
+
+    names = {name for name, _ in code_files()}
+    assert {
+        "tasks/logic_claims/utils.py",
+        "tasks/logic_claims/_logic_claims.yaml",
+        "tasks/logic_claims/logic_claims_all.yaml",
+        "tasks/logic_claims/_gen_template_yaml",
+        "tasks/prompt.py",
+        "tasks/scoring.py",
+        "tasks/retrieval.py",
+        "tasks/claims.py",
+        "harness/baselines.py",
+    } <= names
+    # settings, I/O, errors and sources change no answer: editing them keeps the cache
+    assert not names & {
+        "tasks/settings.py",
+        "tasks/io.py",
+        "tasks/errors.py",
+        "tasks/sources.py",
+        "tasks/logic_claims/_generate_configs.py",
+        "tasks/logic_claims/README.md",
+    }
 
 
 # --------------------------------------------------------------------------- statistics
@@ -171,7 +212,7 @@ def test_mcnemar_exact_and_holm_by_hand(tmp_path: Path) -> None:
         # 3 claims only "mixed" gets right, 3 only the baseline gets right (a tie counts wrong)
         "mixed": {"test": {"gen": answers("c" * 7 + "..." + "ccc" + "w" * 7)}},
     }
-    tests = compare.significance(collected, "base", config)
+    tests = significance(collected, "base", config)
     by_system = {t["system"]: t for t in tests}
     worse, mixed = by_system["worse"], by_system["mixed"]
     assert (worse["system_only"], worse["baseline_only"], worse["n"]) == (0, 10, 20)
@@ -196,7 +237,7 @@ def test_pairs_only_the_claims_both_answered(tmp_path: Path) -> None:
         "base": {"test": {"gen": answers("cccc")}},
         "other": {"test": {"gen": answers("ww", start=2) | answers("w", start=9)}},
     }
-    (test,) = compare.significance(collected, "base", config)
+    (test,) = significance(collected, "base", config)
     assert test["n"] == 2 and test["baseline_only"] == 2
 
 
@@ -207,7 +248,7 @@ def test_one_system_two_prompts_on_a_split_is_an_error() -> None:
         "logic_claims_yesno_all": [{"doc": doc, "correct": 0, "tie": 1, "wrong": 0}],
     }
     with pytest.raises(InputError, match="answers claim x1 twice"):
-        compare.collect("s", samples)
+        collect("s", samples)
 
 
 # --------------------------------------------------------------------------- reports

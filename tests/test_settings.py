@@ -12,7 +12,16 @@ import pytest
 
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.io import load_yaml
-from logic_claims.tasks.settings import Range, in_range, line_of, parse, ranges
+from logic_claims.tasks.settings import (
+    SEED_RANGE,
+    Range,
+    check_keys,
+    in_range,
+    line_of,
+    parse,
+    ranges,
+    unknown_key,
+)
 
 
 def even(value: Any) -> int:
@@ -120,6 +129,26 @@ def test_errors_give_the_line_of_the_key_in_the_yaml(tmp_path: Path) -> None:
     # a key the YAML text does not show (merged in by the caller): the mapping's line
     with pytest.raises(InputError, match=r"^r\.yaml:4: unknown config key 'x'$"):
         parse(Example, {"x": 1}, "r.yaml", text=text, at=("runs", 1), noun="config key")
+
+
+def test_check_keys_refuses_as_parse_does() -> None:
+    text = "name: a\nsystems:\n  - {name: b, modle: x}\n"
+    known = {"name", "model", "kind"}  # a set: the suggestions come sorted
+    check_keys(["name", "kind"], known, "c.yaml", text=text)
+    with pytest.raises(InputError) as info:
+        check_keys(["name", "modle"], known, "c.yaml", text=text, at=("systems", 0), label="b: ")
+    assert str(info.value) == "c.yaml:3: b: unknown key 'modle' (did you mean model?)"
+    # the same words as an unknown field of a dataclass
+    assert unknown_key("cont", [f.name for f in dataclasses.fields(Example)]) == (
+        "unknown key 'cont' (did you mean count?)"
+    )
+    assert unknown_key("nme", {"name", "kind", "model"}, noun="config key") == (
+        "unknown config key 'nme' (did you mean name?)"
+    )
+
+
+def test_seed_range_is_what_numpy_accepts() -> None:
+    assert SEED_RANGE["range"] == Range(0, 2**32 - 1)
 
 
 def test_line_of_walks_keys_and_indexes() -> None:

@@ -24,70 +24,16 @@ The report's Markdown and HTML come from :mod:`logic_claims.harness.report.compa
 The cache (default ``$LOGIC_CLAIMS_CACHE/compare``) holds lm-eval's own sample files per
 (system, task). A rerun with nothing changed runs no model and writes the same report,
 byte for byte; a changed adapter reruns only its system.
+
+The package exports the command (:func:`compare`, :func:`load_config`, :class:`Config`,
+:class:`CompareResult`, :func:`add_commands`); everything else is imported from the module
+that defines it (``from logic_claims.harness.compare.results import collect``).
 """
 
 from __future__ import annotations
 
-from logic_claims.harness.compare.cache import adapter_hash, cache_key, code_hash, model_identity
-from logic_claims.harness.compare.cli import add_commands, cmd_compare
-from logic_claims.harness.compare.config import (
-    CONFIG_KEYS,
-    CONFIGS_DIR,
-    DEFAULT_LM_TASKS,
-    SYSTEM_KEYS,
-    Config,
-    System,
-    load_config,
-)
-from logic_claims.harness.compare.results import (
-    GROUPS,
-    annotation_section,
-    build_report,
-    collect,
-    gen_table,
-    mc_table,
-    significance,
-)
-from logic_claims.harness.compare.runner import (
-    REPORT_FILES,
-    CompareResult,
-    Job,
-    check_report_dir,
-    compare,
-    load_job_samples,
-    plan,
-    run_job,
-    write_report,
-)
+from logic_claims.harness.compare.cli import add_commands
+from logic_claims.harness.compare.config import Config, load_config
+from logic_claims.harness.compare.runner import CompareResult, compare
 
-__all__ = [
-    "CONFIGS_DIR",
-    "CONFIG_KEYS",
-    "DEFAULT_LM_TASKS",
-    "GROUPS",
-    "REPORT_FILES",
-    "SYSTEM_KEYS",
-    "CompareResult",
-    "Config",
-    "Job",
-    "System",
-    "adapter_hash",
-    "add_commands",
-    "annotation_section",
-    "build_report",
-    "cache_key",
-    "check_report_dir",
-    "cmd_compare",
-    "code_hash",
-    "collect",
-    "compare",
-    "gen_table",
-    "load_config",
-    "load_job_samples",
-    "mc_table",
-    "model_identity",
-    "plan",
-    "run_job",
-    "significance",
-    "write_report",
-]
+__all__ = ["CompareResult", "Config", "add_commands", "compare", "load_config"]

@@ -3,8 +3,9 @@
 The key (:func:`cache_key` over the material :func:`logic_claims.harness.compare.runner.plan`
 gathers) covers the model's identity (:func:`model_identity`), the adapter's content
 (:func:`adapter_hash`), the task, the limit, the data manifest's sha256, the backend,
-model_args, gen_kwargs, the chat template flag, the task and prompt code (:func:`code_hash`)
-and the lm-eval version. A rerun with nothing changed finds every entry and runs no model.
+model_args, gen_kwargs, the chat template flag, the code that shapes answers and scores
+(:func:`code_hash` over :data:`CODE_FILES`) and the lm-eval version. A rerun with nothing
+changed finds every entry and runs no model.
 """
 
 from __future__ import annotations
@@ -15,16 +16,30 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-# Files whose change changes what a task asks or how it is scored: part of the cache key.
-# The task folder and the modules beside it (prompt, scoring, retrieval, data) are hashed
-# whole; of the harness only the rule baselines shape the results.
-_HARNESS_CODE = ("baselines.py",)
+# What shapes a system's answers and scores: the cache key's ``code``. Globs under the
+# ``logic_claims`` package (the folders ``tasks/`` and ``harness/`` here): the lm-eval task
+# folder (configs, their templates, the doc/metric functions of utils.py; not the script that
+# writes the configs), the prompt and its scoring, retrieval (and the text key it matches
+# generics by), the quantifier table, and the rule baselines. Settings parsing, I/O, errors
+# and sources do not change an answer; the data is keyed by its manifest's sha256.
+CODE_FILES = (
+    "tasks/logic_claims/*.yaml",
+    "tasks/logic_claims/*_yaml",
+    "tasks/logic_claims/utils.py",
+    "tasks/prompt.py",
+    "tasks/scoring.py",
+    "tasks/retrieval.py",
+    "tasks/text.py",
+    "tasks/claims.py",
+    "harness/baselines.py",
+)
 
 
-def _sha256_files(root: Path, files: Sequence[Path]) -> str:
+def _sha256_files(files: Sequence[tuple[str, Path]]) -> str:
+    """sha256 over (name, file) pairs, in the order given: each name, then the file's bytes."""
     digest = hashlib.sha256()
-    for file in sorted(files):
-        digest.update(str(file.relative_to(root)).encode())
+    for name, file in files:
+        digest.update(name.encode())
         digest.update(b"\0")
         with file.open("rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -35,7 +50,8 @@ def _sha256_files(root: Path, files: Sequence[Path]) -> str:
 
 def adapter_hash(adapter: Path) -> str:
     """sha256 over the adapter directory's files (names and contents)."""
-    return _sha256_files(adapter, [p for p in adapter.rglob("*") if p.is_file()])
+    files = sorted(p for p in adapter.rglob("*") if p.is_file())
+    return _sha256_files([(str(p.relative_to(adapter)), p) for p in files])
 
 
 def model_identity(model: str, model_args: dict[str, Any]) -> dict[str, Any]:
@@ -53,23 +69,24 @@ def model_identity(model: str, model_args: dict[str, Any]) -> dict[str, Any]:
     return {"hub_id": resolved, "revision": model_args.get("revision")}
 
 
-def code_hash() -> str:
-    """sha256 of the task definitions and the prompt/scoring code they use."""
+def code_files() -> list[tuple[str, Path]]:
+    """The files of :data:`CODE_FILES` as (name relative to the package, path), sorted."""
     from logic_claims.tasks import TASKS_DIR
 
-    harness = Path(__file__).resolve().parents[1]
-    task_files = [
-        p
-        for p in Path(TASKS_DIR).rglob("*")
-        if p.is_file()
-        and "__pycache__" not in p.parts
-        and (p.suffix in (".py", ".yaml") or p.name.endswith("_yaml"))
-        and not p.name.startswith("_generate")
-    ]
-    digest = hashlib.sha256()
-    digest.update(_sha256_files(Path(TASKS_DIR), task_files).encode())
-    digest.update(_sha256_files(harness, [harness / name for name in _HARNESS_CODE]).encode())
-    return digest.hexdigest()
+    package = {"tasks": Path(TASKS_DIR), "harness": Path(__file__).resolve().parents[1]}
+    files: list[tuple[str, Path]] = []
+    for pattern in CODE_FILES:
+        folder, _, rest = pattern.partition("/")
+        found = sorted(package[folder].glob(rest))
+        if not found:
+            raise FileNotFoundError(f"no {pattern} in {package[folder]}: CODE_FILES is stale")
+        files += [(f"{folder}/{file.relative_to(package[folder])}", file) for file in found]
+    return sorted(files)
+
+
+def code_hash() -> str:
+    """sha256 of the code that shapes answers and scores (:func:`code_files`)."""
+    return _sha256_files(code_files())
 
 
 def lm_eval_version() -> str:

@@ -31,7 +31,8 @@ from logic_claims.harness import baselines, evaluate
 from logic_claims.tasks import data, sources
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.io import load_yaml, read_text
-from logic_claims.tasks.settings import in_range, line_of, parse
+from logic_claims.tasks.models import DEFAULT_MODEL
+from logic_claims.tasks.settings import SEED_RANGE, check_keys, in_range, line_of, parse
 
 CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
 DEFAULT_LM_TASKS = (
@@ -58,14 +59,14 @@ class RunSettings:
     confidence_level: float = field(
         default=0.95, metadata=in_range(0, 1, low_open=True, high_open=True)
     )
-    seed: int = field(default=0, metadata=in_range(0, 2**32 - 1))  # what numpy accepts
+    seed: int = field(default=0, metadata=SEED_RANGE)
 
 
 @dataclass
 class LmOptions:
     """The lm-eval options of a system or of ``defaults:`` (null: the default)."""
 
-    model: str | None = field(default=None, metadata=NAME)  # smollm2-135m-instruct
+    model: str | None = field(default=None, metadata=NAME)  # DEFAULT_MODEL
     backend: str | None = field(default=None, metadata=NAME)  # hf
     device: str | None = field(default=None, metadata=NAME)
     tasks: list[str] | None = None  # DEFAULT_LM_TASKS
@@ -177,14 +178,9 @@ def _read(path: Path) -> tuple[str, dict[str, Any]]:
     raw = load_yaml(text, path)  # aliases bounded: a few bytes cannot expand to gigabytes
     if not isinstance(raw, dict):
         raise InputError("a compare config is a YAML mapping with a `systems:` list", path)
-    for key in raw:
-        # "x-..." keys hold YAML anchors to reuse (as in docker-compose files).
-        if key not in CONFIG_KEYS and not str(key).startswith("x-"):
-            raise InputError(
-                f"unknown key {clip(key)}; known: {', '.join(sorted(CONFIG_KEYS))}",
-                path,
-                line_of(text, key),
-            )
+    # "x-..." keys hold YAML anchors to reuse (as in docker-compose files).
+    keys = [key for key in raw if not str(key).startswith("x-")]
+    check_keys(keys, CONFIG_KEYS, path, text=text)
     return text, raw
 
 
@@ -193,27 +189,19 @@ def _defaults(raw: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
     defaults = raw.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise InputError("`defaults:` must be a mapping", path, line_of(text, "defaults"))
-    for key in defaults:
-        if key not in SYSTEM_KEYS - {"name", "kind", "rule"}:
-            raise InputError(
-                f"unknown key {clip(key)} in defaults", path, line_of(text, "defaults", key)
-            )
+    known = SYSTEM_KEYS - {"name", "kind", "rule"}
+    check_keys(defaults, known, path, text=text, at=("defaults",), label="defaults: ")
     return defaults
 
 
-def _system_entry(entry: Any, index: int, taken: list[str], path: Path, line: int | None) -> str:
+def _system_entry(
+    entry: Any, index: int, taken: list[str], path: Path, text: str, line: int | None
+) -> str:
     """Check one ``systems:`` entry's shape and keys; return its (new) name."""
     if not isinstance(entry, dict) or not entry.get("name"):
         raise InputError(f"system {index + 1}: a mapping with a `name:`", path, line)
-    unknown = set(entry) - SYSTEM_KEYS
-    if unknown:
-        raise InputError(
-            f"system {clip(entry['name'])}: unknown key(s) "
-            f"{', '.join(sorted(str(key)[:40] for key in unknown))[:200]}; "
-            f"known: {', '.join(sorted(SYSTEM_KEYS))}",
-            path,
-            line,
-        )
+    label = f"system {clip(entry['name'])}: "
+    check_keys(entry, SYSTEM_KEYS, path, text=text, at=("systems", index), label=label)
     name = str(entry["name"])
     if name in taken:
         raise InputError(f"two systems named {clip(name)}", path, line)
@@ -265,7 +253,7 @@ def _lm_system(
     return System(
         name=name,
         kind="lm_eval",
-        model=lm.model or "smollm2-135m-instruct",
+        model=lm.model or DEFAULT_MODEL,
         adapter=adapter,
         tasks=list(dict.fromkeys(lm.tasks or DEFAULT_LM_TASKS)),
         limit=options.get("limit", top_limit),
@@ -289,7 +277,7 @@ def _systems(raw: dict[str, Any], path: Path, text: str, check_adapters: bool) -
     systems: list[System] = []
     for index, entry in enumerate(systems_raw):
         line = line_of(text, "systems", index)
-        name = _system_entry(entry, index, [s.name for s in systems], path, line)
+        name = _system_entry(entry, index, [s.name for s in systems], path, text, line)
         kind = entry.get("kind") or (
             "rule" if "rule" in entry or name in baselines.RULE_SYSTEMS else "lm_eval"
         )

@@ -52,14 +52,15 @@ def collect(system: str, samples: dict[str, list[dict[str, Any]]]) -> dict[str, 
 
 
 def mean_interval(values: Sequence[float], config: Config) -> dict[str, float] | None:
-    """Percentile bootstrap interval of the mean of ``values`` (None below two values)."""
+    """Percentile bootstrap interval of the mean of ``values`` (None below two values).
+
+    Constant values give the point interval (the bootstrap's own fallback).
+    """
     import numpy as np
 
     x = np.asarray(values, dtype=float)
     if len(x) < 2:
         return None
-    if np.all(x == x[0]):  # no variation: every resample has the same mean
-        return {"low": float(x[0]), "high": float(x[0])}
     res = stats.bootstrap_interval(
         (x,),
         np.mean,
