@@ -53,9 +53,9 @@ from logic_claims.adapters.methods import peft_config
 from logic_claims.adapters.options import EPILOG, add_arguments
 from logic_claims.adapters.packed_forward import AnswerLoss
 from logic_claims.tasks import io as atomic
+from logic_claims.tasks.data import manifest_sha256
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.prompt import PROMPT_VERSION
-from logic_claims.tasks.sources import sha256_file
 
 
 @dataclass
@@ -158,7 +158,7 @@ def describe_run(
         "base_model": {"name": run.cfg.base_model, "path": run.base_path},
         "data": {
             "dir": str(run.data_dir.resolve()),
-            "manifest_sha256": sha256_file(run.data_dir / "manifest.json"),
+            "manifest_sha256": manifest_sha256(run.data_dir),
             "prompt_version": PROMPT_VERSION,
             "train_examples": len(data.examples),
             "train_examples_dropped_too_long": data.dropped,

@@ -10,7 +10,6 @@ nothing to judge; such a file is refused with a one-line error.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,14 @@ from typing import Any
 from logic_claims.annotations.records import Item
 from logic_claims.tasks.claims import QUANTIFIERS
 from logic_claims.tasks.errors import InputError, clip
-from logic_claims.tasks.io import check_no_surrogates, parse_json, read_text, split_lines
+from logic_claims.tasks.io import (
+    LM_EVAL_SAMPLES_NAME,
+    check_no_surrogates,
+    parse_json,
+    read_text,
+    split_lines,
+)
 
-_SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d\d-\d\dT[\d.\-]+)\.jsonl$")
 NOT_LM_EVAL = (
     "not an lm-eval --log_samples record ({why}); expected a samples_<task>_<date>.jsonl "
     "written by `lm_eval --log_samples --output_path DIR` or `logic-claims eval --output DIR`"
@@ -101,7 +105,7 @@ def read_samples(path: str | Path) -> list[SampleItem]:
     """Items of one samples file, one per doc (lm-eval repeats a doc once per filter;
     the first filter's record is kept). Raises InputError naming file and line."""
     path = Path(path)
-    match = _SAMPLES_NAME.match(path.name)
+    match = LM_EVAL_SAMPLES_NAME.match(path.name)
     task = match["task"] if match else None
     text = read_text(path, empty="empty file (no samples)")
     out: list[SampleItem] = []
@@ -137,7 +141,7 @@ def default_system_name(path: str | Path) -> str:
     the model (``__path__to__model``) gives ``model``.
     """
     path = Path(path)
-    match = _SAMPLES_NAME.match(path.name)
+    match = LM_EVAL_SAMPLES_NAME.match(path.name)
     if match:
         results = path.parent / f"results_{match['date']}.json"
         if results.is_file():

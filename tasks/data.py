@@ -307,6 +307,14 @@ def built_dataset_dir(source: str | Path | None = None, seed: int = 0) -> Path:
     return out
 
 
+def manifest_sha256(data_dir: str | Path) -> str:
+    """The identity of a built dataset: the sha256 of its ``manifest.json``."""
+    path = Path(data_dir) / MANIFEST
+    if not path.is_file():
+        raise InputError("not a built dataset (no manifest.json)", data_dir)
+    return sha256_file(path)
+
+
 def load_split(data_dir: str | Path, split: str) -> list[Claim]:
     """The claim records of one split of a built dataset."""
     if split not in SPLITS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -12,6 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from logic_claims.tasks.errors import InputError, clip
+
+# lm-eval's ``--log_samples`` files: ``samples_<task>_<ISO timestamp>.jsonl``.
+LM_EVAL_SAMPLES_NAME = re.compile(
+    r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d\d-\d\dT[\d.\-]+)\.jsonl$"
+)
 
 
 def _check_writable(parent: Path) -> None:

@@ -18,7 +18,6 @@ and the embedder, the neighbours keyed by manifest sha256, embedder and ``k``.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -65,19 +64,12 @@ def embedder_id() -> str:
     return f"{EMBEDDER_DISTRIBUTION}=={version}"
 
 
-def manifest_sha256(data_dir: str | Path) -> str:
-    path = Path(data_dir) / "manifest.json"
-    if not path.is_file():
-        raise InputError("not a built dataset (no manifest.json)", data_dir)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _cache_dir() -> Path:
     return cache_dir() / "retrieval"
 
 
 def _stem(data_dir: str | Path) -> str:
-    return f"{manifest_sha256(data_dir)[:16]}-{embedder_id()}-v{RETRIEVAL_VERSION}"
+    return f"{data.manifest_sha256(data_dir)[:16]}-{embedder_id()}-v{RETRIEVAL_VERSION}"
 
 
 def _train_index(data_dir: str | Path) -> list[dict[str, Any]]:

@@ -99,7 +99,7 @@ def test_neighbours_come_from_train_never_the_claims_own_generic(
         assert scores == sorted(scores, reverse=True)
 
     # Cached on disk, keyed by manifest sha256, embedder and k: no second embedding.
-    manifest = retrieval.manifest_sha256(small_data)[:16]
+    manifest = data.manifest_sha256(small_data)[:16]
     files = sorted(p.name for p in cache.iterdir())
     assert any(name.startswith(manifest) and name.endswith("-k3.json") for name in files)
     assert any(name.endswith("-embeddings.npz") for name in files)

@@ -16,7 +16,7 @@ from typing import Any
 from logic_claims.annotations import stats
 from logic_claims.harness import study_outputs
 from logic_claims.harness.compare.config import Config
-from logic_claims.tasks import retrieval
+from logic_claims.tasks import data
 from logic_claims.tasks.claims import CLAIM_TYPES, DEFAULT_TRUTH, QUANTIFIERS
 from logic_claims.tasks.errors import InputError
 
@@ -242,7 +242,7 @@ def build_report(config: Config, samples: dict[str, dict[str, list[dict]]]) -> d
     return {
         "name": config.name,
         "config": str(config.path),
-        "data_dir_manifest_sha256": retrieval.manifest_sha256(config.data_dir),
+        "data_dir_manifest_sha256": data.manifest_sha256(config.data_dir),
         "baseline": config.baseline,
         "bootstrap": {
             "method": "percentile",

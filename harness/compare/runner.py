@@ -31,7 +31,7 @@ from logic_claims.harness.compare.results import build_report
 from logic_claims.harness.report.compare import chart_png, render_html, render_markdown
 from logic_claims.tasks import data, retrieval
 from logic_claims.tasks.errors import InputError
-from logic_claims.tasks.io import atomic_dir, read_jsonl
+from logic_claims.tasks.io import LM_EVAL_SAMPLES_NAME, atomic_dir, read_jsonl
 
 REPORT_FILES = frozenset({"report.json", "report.md", "report.html", "chart.png"})
 
@@ -48,7 +48,7 @@ class Job:
 
 def plan(config: Config) -> list[Job]:
     """Which (system, task) pairs have cached results and which must run."""
-    manifest = retrieval.manifest_sha256(config.data_dir)
+    manifest = data.manifest_sha256(config.data_dir)
     shared = {"data_manifest_sha256": manifest, "code": code_hash(), "lm_eval": lm_eval_version()}
     shared["embedder"] = retrieval.embedder_id()
     jobs = []
@@ -97,12 +97,10 @@ def _leaf_tasks(task: str, results: dict[str, Any]) -> list[str]:
 
 def _sample_files(directory: Path) -> dict[str, Path]:
     """lm-eval's ``samples_<task>_<timestamp>.jsonl`` files, by task name."""
-    import re
 
-    pattern = re.compile(r"^samples_(?P<task>.+)_\d{4}-\d{2}-\d{2}T[\d.\-]+\.jsonl$")
     found = {}
     for path in directory.rglob("samples_*.jsonl"):
-        match = pattern.match(path.name)
+        match = LM_EVAL_SAMPLES_NAME.match(path.name)
         if match:
             found[match.group("task")] = path
     return found

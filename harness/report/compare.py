@@ -1,6 +1,6 @@
 """The compare report as Markdown and HTML: :func:`tables`, then one template per format.
 
-``report.json`` (built by :func:`logic_claims.harness.compare.build_report`) holds the
+``report.json`` (built by :func:`logic_claims.harness.compare.results.build_report`) holds the
 numbers; this module only writes them, with the formatters of
 :mod:`logic_claims.harness.report.format`. Each table is a :class:`Table` (title, note,
 header, rows of strings); ``templates/compare.md`` and ``compare.html`` lay them out.
