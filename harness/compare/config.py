@@ -4,20 +4,8 @@ Every problem is an :class:`InputError` naming the file and the line of the offe
 node. The statistics settings (:class:`Bootstrap`, :class:`RunSettings`) and each lm-eval
 system's options (:class:`LmOptions`) are dataclasses that ``tasks/settings.py`` parses,
 as it does the training config; the rest (systems, legacy runs, paths) is checked here.
-``harness/configs/demo.yaml`` is a worked example::
-
-    name: demo
-    limit: 10                      # lm-eval --limit per quantifier subtask
-    baseline: zero-shot            # McNemar tests are against this system
-    defaults: {model: smollm2-135m-instruct}
-    systems:
-      - {name: quantifier-rule, kind: rule}
-      - {name: peft, adapter: runs/demo/adapter}
-    legacy: [{name: "study PEFT(8)", file: ../shared/data/seed-results/model4.txt}]
-    annotations: runs/ratings.sqlite
-    bootstrap: {n_resamples: 2000}
-    confidence_level: 0.95
-    seed: 0
+The keys are shown with an example in ``logic-claims compare --help`` (``cli.py``) and
+``harness/configs/demo.yaml``; ``study.yaml`` adds vLLM and several GPUs.
 """
 
 from __future__ import annotations
