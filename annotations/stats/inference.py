@@ -15,7 +15,12 @@ from typing import Any
 import numpy as np
 
 from logic_claims.annotations.stats.intervals import bootstrap_interval
-from logic_claims.annotations.stats.results import NAN_INTERVAL, ComparisonResult, TestResult
+from logic_claims.annotations.stats.results import (
+    NAN_INTERVAL,
+    ComparisonResult,
+    ConfidenceInterval,
+    TestResult,
+)
 
 
 def _majority(scores: np.ndarray) -> np.ndarray:
@@ -103,6 +108,55 @@ def _permutation_pvalue(
     return float(res.pvalue)
 
 
+def _test_and_interval(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    paired: bool,
+    constant: bool,
+    enough: bool,
+    n_resamples: int,
+    confidence_level: float,
+    seed: int | None,
+) -> tuple[float, ConfidenceInterval, str | None]:
+    """The permutation test's p-value (1 when every score is the same: no evidence either
+    way) and the BCa bootstrap interval of the mean difference (None as its method when
+    there are too few units), drawn from one generator in that order."""
+    rng = np.random.default_rng(seed)
+    statistic = _mean_diff_paired if paired else _mean_diff
+    kind = "samples" if paired else "independent"
+    pvalue = 1.0 if constant else _permutation_pvalue(x, y, statistic, kind, n_resamples, rng)
+    if not enough:
+        return pvalue, NAN_INTERVAL, None
+    boot = bootstrap_interval(
+        (x, y),
+        statistic,
+        n_resamples=n_resamples,
+        confidence_level=confidence_level,
+        rng=rng,
+        method="BCa",
+        paired=paired,
+    )
+    return pvalue, boot.confidence_interval, boot.method
+
+
+def _result(
+    x: np.ndarray, y: np.ndarray, diff: float, pvalue: float, ci: ConfidenceInterval, **how: Any
+) -> ComparisonResult:
+    """The comparison of scores ``x`` and ``y``; ``how``: paired, test, interval_method,
+    exact_test."""
+    return ComparisonResult(
+        statistic=diff,
+        pvalue=pvalue,
+        confidence_interval=ci,
+        rate_a=float(x.mean()),
+        rate_b=float(y.mean()),
+        n_a=int(x.size),
+        n_b=int(y.size),
+        **how,
+    )
+
+
 def paired_comparison(
     a: Sequence[float],
     b: Sequence[float],
@@ -125,36 +179,19 @@ def paired_comparison(
         raise ValueError("paired scores must be two 1-D arrays of the same length")
     if x.size == 0:
         raise ValueError("no paired units to compare")
-    rng = np.random.default_rng(seed)
-    diff = float(np.mean(x - y))
-    if np.all(x == y):
-        pvalue = 1.0  # every permutation gives 0: no evidence either way
-    else:
-        pvalue = _permutation_pvalue(x, y, _mean_diff_paired, "samples", n_resamples, rng)
-    if x.size >= 2:
-        boot = bootstrap_interval(
-            (x, y),
-            _mean_diff_paired,
-            n_resamples=n_resamples,
-            confidence_level=confidence_level,
-            rng=rng,
-            method="BCa",
-            paired=True,
-        )
-        ci, how = boot.confidence_interval, boot.method
-    else:
-        ci, how = NAN_INTERVAL, "none (one unit)"
-    return ComparisonResult(
-        statistic=diff,
-        pvalue=pvalue,
-        confidence_interval=ci,
-        rate_a=float(x.mean()),
-        rate_b=float(y.mean()),
-        n_a=int(x.size),
-        n_b=int(y.size),
+    pvalue, ci, how = _test_and_interval(
+        x, y, paired=True, constant=bool(np.all(x == y)), enough=x.size >= 2,
+        n_resamples=n_resamples, confidence_level=confidence_level, seed=seed,
+    )  # fmt: skip
+    return _result(
+        x,
+        y,
+        float(np.mean(x - y)),
+        pvalue,
+        ci,
         paired=True,
         test="paired permutation test on per-unit rater means (scipy permutation_test, samples)",
-        interval_method="paired " + how + " over units",
+        interval_method=f"paired {how or 'none (one unit)'} over units",
         exact_test=mcnemar_exact(_majority(x), _majority(y)),
     )
 
@@ -177,35 +214,20 @@ def unpaired_comparison(
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if x.size == 0 or y.size == 0:
         raise ValueError("each system needs at least one unit")
-    rng = np.random.default_rng(seed)
-    diff = float(x.mean() - y.mean())
-    if np.all(np.concatenate([x, y]) == x[0]):
-        pvalue = 1.0
-    else:
-        pvalue = _permutation_pvalue(x, y, _mean_diff, "independent", n_resamples, rng)
-    if x.size >= 2 and y.size >= 2:
-        boot = bootstrap_interval(
-            (x, y),
-            _mean_diff,
-            n_resamples=n_resamples,
-            confidence_level=confidence_level,
-            rng=rng,
-            method="BCa",
-        )
-        ci, how = boot.confidence_interval, boot.method
-    else:
-        ci, how = NAN_INTERVAL, "none (a system has one unit)"
-    return ComparisonResult(
-        statistic=diff,
-        pvalue=pvalue,
-        confidence_interval=ci,
-        rate_a=float(x.mean()),
-        rate_b=float(y.mean()),
-        n_a=int(x.size),
-        n_b=int(y.size),
+    pvalue, ci, how = _test_and_interval(
+        x, y, paired=False, constant=bool(np.all(np.concatenate([x, y]) == x[0])),
+        enough=x.size >= 2 and y.size >= 2,
+        n_resamples=n_resamples, confidence_level=confidence_level, seed=seed,
+    )  # fmt: skip
+    return _result(
+        x,
+        y,
+        float(x.mean() - y.mean()),
+        pvalue,
+        ci,
         paired=False,
         test="permutation test on per-item rater means (scipy permutation_test, independent)",
-        interval_method=how + ", resampling each system's items",
+        interval_method=f"{how or 'none (a system has one unit)'}, resampling each system's items",
         exact_test=fisher_exact(_majority(x), _majority(y)),
     )
 
