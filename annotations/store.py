@@ -151,6 +151,22 @@ class Store:
             raise InputError(f"store has no {key!r}", self.path)
         return row[0]
 
+    # -- who a rater is ------------------------------------------------------------
+    # An automatic judge records what it is (model, adapter, method, prompt version,
+    # settings) as ``rater:NAME`` in ``meta``: no table changes, so older stores open as
+    # they are. People have no entry.
+    def rater_info(self, name: str) -> dict[str, Any] | None:
+        """What rater ``name`` is (a judge's model and settings), or None for a person."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (f"rater:{name}",))
+        found = row.fetchone()
+        return None if found is None else json.loads(found[0])
+
+    def set_rater_info(self, name: str, info: dict[str, Any]) -> None:
+        """Record what rater ``name`` is (call inside ``transaction()``)."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"rater:{name}", json.dumps(info))
+        )
+
     # -- building a set ------------------------------------------------------------
     def add_item(self, item: Item, system: str, source: str | None = None) -> None:
         """Insert an item (or find it by its content id) and record ``system`` gave it.
@@ -415,6 +431,9 @@ class Store:
         for name in self.annotators():
             done, total = self.progress(name)
             per_rater[name] = {"done": done, "assigned": total}
+            judge = self.rater_info(name)
+            if judge is not None:
+                per_rater[name]["judge"] = judge
         return {
             "store": str(self.path),
             "dimensions": [d.to_json() for d in self.dimensions],

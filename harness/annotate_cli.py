@@ -16,6 +16,7 @@ from typing import Any
 
 from logic_claims.harness.annotate_common import DIMENSION_HELP, names, sub_parser
 from logic_claims.harness.annotate_io_cli import add_io_commands
+from logic_claims.harness.annotate_judge_cli import add_judge_commands
 from logic_claims.harness.annotate_report_cli import add_report_commands
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.io import check_not_input
@@ -49,6 +50,7 @@ example:
         add(sub)
     add_io_commands(sub)
     add_report_commands(sub)
+    add_judge_commands(sub)
 
 
 # -- annotate new ---------------------------------------------------------------------
