@@ -309,3 +309,57 @@ def calibration_context(report: dict[str, Any]) -> dict[str, Any]:
             }
         )
     return {"r": report, "intro": intro, "dims": dims, "header": CALIBRATION_HEADER}
+
+
+# -- a judge's calibration beside its scores (annotate scores --raters) ----------------
+
+
+def only_raters(ratings: Any, raters: list[str], where: str) -> Any:
+    """The judgments of ``raters`` only (``annotate scores --raters``)."""
+    known = set(ratings["annotator"])
+    unknown = [r for r in raters if r not in known]
+    if unknown:
+        raise InputError(
+            f"--raters: no judgments by {', '.join(unknown)} (raters: {', '.join(sorted(known))})",
+            where,
+        )
+    return ratings[ratings["annotator"].isin(raters)]
+
+
+def judges_beside_scores(ratings_path: str, raters: list[str]) -> dict[str, Any]:
+    """For each judge among ``raters`` (a store's raters with judge settings): its
+    calibration against every person of the store, to print beside its scores."""
+    from logic_claims.annotations.ratings import file_format
+    from logic_claims.annotations.store import Store
+
+    if file_format(ratings_path) != "store":
+        return {}
+    with Store.open(ratings_path) as store:
+        judges = [r for r in raters if store.rater_info(r) is not None]
+    return {judge: calibration_for(ratings_path, judge, None, 1000, 0) for judge in judges}
+
+
+def render_beside_scores(ratings_path: str, calibrations: dict[str, Any]) -> str:
+    """The short text of each judge's agreement with the human majority."""
+    from logic_claims.harness.report.render import render
+
+    parts = []
+    for judge, report in calibrations.items():
+        rows, notes = [], []
+        for block in report["dimensions"]:
+            majority = block["comparisons"][0]
+            rows.append([block["dimension"], *_calibration_row(majority)[2:7]])
+            notes += block["notes"]
+        parts.append(
+            render(
+                "calibration_beside.txt",
+                judge=judge,
+                ratings=ratings_path,
+                reference=f"the majority of {', '.join(report['reference_raters'])}",
+                estimand=report["estimand"],
+                header=("dimension", *CALIBRATION_HEADER[2:7]),
+                rows=rows,
+                notes=notes,
+            )
+        )
+    return "".join(parts)

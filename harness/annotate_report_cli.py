@@ -10,6 +10,7 @@ import json
 import sys
 from typing import Any
 
+from logic_claims.harness import annotate_judge_cli as judge_cli
 from logic_claims.harness.annotate_common import (
     DIMENSION_HELP,
     RATINGS_HELP,
@@ -97,10 +98,19 @@ def cmd_scores(args: argparse.Namespace) -> None:
             f"--by: unknown column(s) {', '.join(unknown)} (use system, quantifier, "
             "claim_type, annotator, ...)"
         )
+    beside: dict[str, Any] = {}
+    if args.raters:  # a judge among them: its calibration is printed beside its scores
+        chosen = names(args.raters, "--raters")
+        ratings = judge_cli.only_raters(ratings, chosen, args.ratings)
+        beside = judge_cli.judges_beside_scores(args.ratings, chosen)
     report = reports.scores_report(
         ratings, by=by, positive=_positive(args, labels), combine=args.combine, labels=labels
     )
+    if beside:
+        report["judge_calibration"] = beside
     _emit(args, report)
+    if beside and not args.json:
+        print(judge_cli.render_beside_scores(args.ratings, beside))
 
 
 def cmd_agreement(args: argparse.Namespace) -> None:
@@ -179,6 +189,12 @@ examples:
         default="majority",
         help="how one item's raters are combined: per-item majority label (a tie counts "
         "half; default) or the mean of the raters' labels",
+    )
+    scores.add_argument(
+        "--raters",
+        metavar="A,B",
+        help="only these raters' judgments; a judge's (annotate judge) come with its "
+        "agreement with people",
     )
     scores.set_defaults(func=cmd_scores)
 

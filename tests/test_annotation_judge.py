@@ -163,8 +163,9 @@ def _judge_command(store: Path, model: Path) -> list[str]:
 
 
 def test_a_killed_judge_resumes_and_judges_nothing_twice(tmp_path: Path, tiny_llama: Path) -> None:
-    """kill -9 in the middle of a run (real process, real lm-eval model), then run again:
-    every item is judged once on every dimension, and the store is intact."""
+    """kill -9 in the middle of a run (the command in a real process, a real lm-eval
+    model), then run again: every item is judged once on every dimension, and the store
+    is intact."""
     n_items = 40
     store = make_store(tmp_path / "s.sqlite", n_items)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
@@ -185,11 +186,11 @@ def test_a_killed_judge_resumes_and_judges_nothing_twice(tmp_path: Path, tiny_ll
         log.close()
     partial = writes_by(store, "tiny")
     assert 6 <= len(partial) < 2 * n_items, "killed too late to test a resume"
-    done = subprocess.run(
-        _judge_command(store, tiny_llama), capture_output=True, text=True, env=env, timeout=300
-    )
-    assert done.returncode == 0, done.stderr
-    assert f"of {n_items} items were already judged" in done.stdout
+    # The rerun in this process (one start-up less): the same settings the command records.
+    settings = JudgeSettings(str(tiny_llama), batch_size=1, device="cpu")
+    decide = model_decider(load_model(settings), settings)
+    run = judge_store(store, decide, settings.record(), "tiny", batch_size=4)
+    assert run.already_done == len(partial) // 2 and run.items == n_items
     writes = writes_by(store, "tiny")
     assert len(writes) == len(set(writes)) == 2 * n_items  # each (item, dimension) once
     assert set(partial) <= set(writes)
