@@ -123,6 +123,10 @@ def _mean(blocks: Iterable[Mapping[str, Any]], name: str) -> float:
     return float(np.mean(values)) if values else math.nan
 
 
+def _constant_label(prevalence: Mapping[str, Any]) -> list[str]:
+    return [label for label, share in prevalence.items() if share == 1.0]
+
+
 def verdict_notes(block: Mapping[str, Any], judge: str) -> list[str]:
     """The plain sentences a reader needs first: is the judge worse than people are with
     each other, and is it better than chance at all?"""
@@ -150,6 +154,12 @@ def verdict_notes(block: Mapping[str, Any], judge: str) -> list[str]:
                 f"{judge_kappa:.3f}) as people do with each other ({human_kappa:.3f})."
             )
     majority = next((c for c in comparisons if c["kind"] == "judge-majority"), None)
+    constant = [] if majority is None else _constant_label(majority["prevalence"]["other"])
+    if constant:
+        notes.append(
+            f"{dim}: {judge} gave every item the label {constant[0]!r}, so it tells nothing "
+            "apart: its agreement with people is their own share of that label."
+        )
     if majority is not None:
         kappa = majority["cohen_kappa"]
         low = kappa["confidence_interval"]["low"]

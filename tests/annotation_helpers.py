@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 
 from logic_claims.annotations.ratings import COLUMNS
+from logic_claims.annotations.records import Item
+from logic_claims.annotations.store import Store, create_atomically
 from logic_claims.harness import cli as harness_cli
 
 # The study's two human-evaluation files (human_model4.csv, human_model6.csv), beside the project.
@@ -225,3 +227,20 @@ def dumps(report):
 def value_for(item_id: str, annotator: str, dimension: str) -> str:
     """A label that depends on all three keys: a crossed write would show."""
     return str(hashlib.sha256(f"{item_id}|{annotator}|{dimension}".encode()).digest()[0] % 2)
+
+
+def make_store(path: Path, n_items: int, raters: tuple[str, ...] = ("ann",)) -> Path:
+    """A store of ``n_items`` distinct answers, every item assigned to every rater."""
+
+    def build(store: Store) -> None:
+        for rater in raters:
+            store.add_annotator(rater)
+        for n in range(n_items):
+            claim = CLAIMS[n % len(CLAIMS)][0]
+            item = Item(claim=claim, answer=f"{'True' if n % 3 else 'False'}, reason {n}.")
+            store.add_item(item, "sys")
+            for rater in raters:
+                store.assign(item.item_id, rater)
+
+    create_atomically(path, build)
+    return path

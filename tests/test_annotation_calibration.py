@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from annotation_helpers import cli
-from test_annotation_judge import make_store
+from annotation_helpers import cli, make_store
 
 from logic_claims.annotations.agreement import agreement_report
 from logic_claims.annotations.calibration import calibration_report, human_majority
@@ -92,6 +91,7 @@ def test_a_constant_judge_gets_the_values_prevalence_explains(rated) -> None:
         assert r["prevalence"]["reference"]["1"] == pytest.approx(p)
         block = next(b for b in report["dimensions"] if b["dimension"] == dim)
         assert any("not distinguishable from chance" in n for n in block["notes"])
+        assert any("yes-man gave every item the label '1'" in n for n in block["notes"])
 
 
 def test_judge_against_people_equals_the_agreement_report(rated) -> None:
@@ -172,3 +172,22 @@ def test_human_majority_leaves_ties_out() -> None:
     block = report["dimensions"][0]
     assert block["n_ties"] == 1
     assert row(report, "factual", "human majority")["n_items"] == 2
+
+
+def test_scores_of_a_judge_come_with_its_calibration(rated, capsys) -> None:
+    path, _ = rated
+    judge_store(path, lambda reqs: ["1"] * len(reqs), {"kind": "x"}, "yes-man")
+    code, out, err = cli("annotate", "scores", path, "--raters", "yes-man", capsys=capsys)
+    assert code == 0, err
+    assert f"Scores: {N_ITEMS} items, {2 * N_ITEMS} ratings, 1 annotator(s)" in out
+    assert out.count("100.0% [") == 2  # the judge's own rate of "1", both dimensions
+    assert "Scores above that came from the judge yes-man" in out
+    assert "gave every item the label '1'" in out
+    code, out, _ = cli("annotate", "scores", path, "--raters", "ann", "--json", capsys=capsys)
+    report = json.loads(out)
+    assert code == 0 and "judge_calibration" not in report and report["n_annotators"] == 1
+    code, out, _ = cli("annotate", "scores", path, "--raters", "yes-man", "--json", capsys=capsys)
+    calibration = json.loads(out)["judge_calibration"]["yes-man"]
+    assert calibration["reference_raters"] == ["ann", "bob"]
+    code, _, err = cli("annotate", "scores", path, "--raters", "nobody", capsys=capsys)
+    assert code == 2 and "--raters: no judgments by nobody" in err

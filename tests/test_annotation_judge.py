@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from annotation_helpers import CLAIMS, cli, one_line_error
+from annotation_helpers import cli, make_store, one_line_error
 
 from logic_claims.annotations.judge_prompt import (
     PROMPT_VERSION,
@@ -23,8 +23,8 @@ from logic_claims.annotations.judge_prompt import (
     label_words,
     parse_verdict,
 )
-from logic_claims.annotations.records import FACTUAL, JUSTIFIED, Dimension, Item
-from logic_claims.annotations.store import Store, create_atomically
+from logic_claims.annotations.records import FACTUAL, JUSTIFIED, Dimension
+from logic_claims.annotations.store import Store
 from logic_claims.harness.judge import (
     JudgeSettings,
     default_rater,
@@ -33,23 +33,6 @@ from logic_claims.harness.judge import (
     model_decider,
 )
 from logic_claims.tasks.errors import InputError
-
-
-def make_store(path: Path, n_items: int, raters: tuple[str, ...] = ("ann",)) -> Path:
-    """A store of ``n_items`` distinct answers, every item assigned to every rater."""
-
-    def build(store: Store) -> None:
-        for rater in raters:
-            store.add_annotator(rater)
-        for n in range(n_items):
-            claim = CLAIMS[n % len(CLAIMS)][0]
-            item = Item(claim=claim, answer=f"{'True' if n % 3 else 'False'}, reason {n}.")
-            store.add_item(item, "sys")
-            for rater in raters:
-                store.assign(item.item_id, rater)
-
-    create_atomically(path, build)
-    return path
 
 
 def judgments_by(path: Path, rater: str) -> dict[tuple[str, str], str]:
