@@ -179,10 +179,16 @@ class JudgeRun:
 
 def _prepare(store: Store, rater: str, info: dict[str, Any]) -> None:
     """Register ``rater`` as a judge with ``info`` and give it every item; refuse a name
-    that is a person's or another judge's."""
+    with a person's judgments or another judge's settings. (A rater of ``annotate new``
+    who has judged nothing yet may become the judge: a set built for it from lm-eval
+    samples with ``--annotators NAME --per-item 1``.)"""
     known = store.rater_info(rater)
-    if rater in store.annotators() and known is None:
-        raise InputError(f"rater {rater!r} is a person in this set; choose another --rater")
+    judged = store.conn.execute("SELECT 1 FROM ratings WHERE annotator=? LIMIT 1", (rater,))
+    if known is None and judged.fetchone() is not None:
+        raise InputError(
+            f"rater {rater!r} has judgments of a person in this set; choose another --rater",
+            store.path,
+        )
     if known is not None and known != info:
         changed = sorted(k for k in set(known) | set(info) if known.get(k) != info.get(k))
         raise InputError(

@@ -95,8 +95,13 @@ def test_judgments_land_as_a_rater_with_what_the_judge_is(tmp_path: Path) -> Non
     assert (again.already_done, again.judged) == (5, 0) and len(seen) == 10
     with pytest.raises(InputError, match="other settings"):
         judge_store(store, decide, {**info, "prompt_version": "x"}, "robot")
-    with pytest.raises(InputError, match="is a person"):
+    with Store.open(store) as s:
+        s.rate(s.queue("ann")[0], "ann", "factual", "1")
+    with pytest.raises(InputError, match="has judgments of a person"):
         judge_store(store, decide, info, "ann")
+    # A rater of the set who has judged nothing may be the judge (a set built for it).
+    fresh = make_store(tmp_path / "fresh.sqlite", 2, raters=("bot",))
+    assert judge_store(fresh, decide, info, "bot").judged == 4
     assert len(writes_by(store, "robot")) == 10
 
 

@@ -170,6 +170,7 @@ CASES = {
     "annotate scores": "annotate scores {file}",
     "annotate agreement": "annotate agreement --json {file}",
     "annotate compare": "annotate compare --systems A,B {file}",
+    "annotate calibrate": "annotate calibrate --judge a --n-boot 10 {file}",
     "train": "train --config {file} --set base_model={work}/no-such-model"
     " --output-dir {work}/adapter --no-progress",
     "compare": "compare --config {file} --out {work}/report --dry-run",
@@ -190,6 +191,7 @@ SUFFIXES = {
     "annotate import csv": ".csv",
     "annotate scores": ".csv",
     "annotate agreement": ".csv",
+    "annotate calibrate": ".csv",
 }
 
 
