@@ -16,7 +16,8 @@ people) the report gives:
   "1" agrees with people on every item they rated "1", and its kappa is 0).
 
 The human majority of an item is the label most of its reference raters gave; an item with
-a tie has none and is left out of that comparison (counted in ``n_ties``).
+a tie has none and is left out of that comparison (counted in ``n_ties``). With a single
+reference rater the majority is that person, and the report has that one row.
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ def _dimension_block(
         {"kind": "judge-majority", "reference": MAJORITY, "other": judge,
          **pair_agreement(a, b, cats, **options)}
     )  # fmt: skip
-    for human in reference:
+    for human in reference if len(reference) > 1 else ():  # one person: the majority row
         a, b = _aligned(wide[human], wide[judge])
         if a:
             comparisons.append(

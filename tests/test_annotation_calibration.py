@@ -56,7 +56,7 @@ def test_an_oracle_judge_agrees_perfectly(rated) -> None:
     judge_store(path, lambda reqs: [oracle[(c, a, d.name)] for d, c, a in reqs], {}, "oracle")
     report = calibration_for(str(path), "oracle", ["ann"], n_boot=50, seed=0)
     for dim in ("factual", "justified"):
-        for reference in ("human majority", "ann"):
+        for reference in ("human majority",):  # one reference person: the majority
             r = row(report, dim, reference)
             assert r["n_items"] == N_ITEMS
             for name in ("percent_agreement", "cohen_kappa", "gwet_ac1", "krippendorff_alpha"):
@@ -80,7 +80,7 @@ def test_a_constant_judge_gets_the_values_prevalence_explains(rated) -> None:
         ann = frame[(frame.annotator == "ann") & (frame.dimension == dim)]
         p = float((ann.value == "1").mean())
         assert 0 < p < 1
-        r = row(report, dim, "ann")
+        r = row(report, dim, "human majority")  # = ann, the one reference person
         pe = 2 * (1 + p) / 2 * (1 - p) / 2
         assert r["percent_agreement"]["statistic"] == pytest.approx(p)
         assert r["cohen_kappa"]["statistic"] == pytest.approx(0.0, abs=1e-12)
