@@ -120,7 +120,10 @@ def load_model(settings: JudgeSettings) -> Any:
     try:
         model_class = get_model(settings.backend)
     except ValueError as exc:
-        raise InputError(f"--backend: {clip(exc)}") from exc
+        raise InputError(
+            f"--backend {clip(settings.backend)}: not an lm-eval model backend "
+            "(those of `lm_eval --model`: hf, vllm, ...)"
+        ) from exc
     args: dict[str, Any] = {"pretrained": resolve_model(settings.model), **settings.model_args}
     if settings.peft:
         args["peft"] = str(settings.peft)

@@ -118,6 +118,7 @@ def test_default_rater_and_settings_checked_before_a_model_loads(tmp_path: Path,
         (["--max-gen-toks", "9999"], "--max-gen-toks must be an integer from 1 to 256"),
         (["--peft", str(tmp_path)], "not a PEFT adapter directory"),
         (["--limit", "0"], "--limit must be at least 1"),
+        (["--backend", "nosuch"], "--backend 'nosuch': not an lm-eval model backend"),
     ):
         code, _, err = cli("annotate", "judge", "--store", store, *argv, capsys=capsys)
         assert code == 2, err
