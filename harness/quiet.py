@@ -1,0 +1,131 @@
+"""Quiet output: one progress bar per lm-eval run on the terminal, the rest in a log file.
+
+An lm-eval run prints, besides its results, a "Custom kwargs can be passed to
+`--metadata`" warning per subtask, a progress bar per subtask while building requests,
+chat-template advice, transformers' weight-loading bars and FutureWarnings. :func:`quiet_run`
+sends all of that (stdout, stderr, every logging handler that writes to the terminal,
+Python warnings) to the log file :func:`log_path` (``runs/logs/logic-claims.log`` under the
+working directory, or ``$LOGIC_CLAIMS_LOG``; appended, one header line per run), and shows
+on the terminal one bar that counts the run's requests. ``--verbose`` on ``eval``,
+``compare`` and ``demo`` (or ``LOGIC_CLAIMS_VERBOSE=1``) shows everything as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+DEFAULT_LOG = Path("runs/logs/logic-claims.log")
+
+
+def set_verbose(verbose: bool) -> None:
+    """Show lm-eval's and transformers' own output (``--verbose``) for this process."""
+    if verbose:
+        os.environ["LOGIC_CLAIMS_VERBOSE"] = "1"
+
+
+def is_verbose() -> bool:
+    return os.environ.get("LOGIC_CLAIMS_VERBOSE", "") not in ("", "0")
+
+
+def log_path() -> Path:
+    """Where quiet runs write what they keep off the terminal."""
+    return Path(os.environ.get("LOGIC_CLAIMS_LOG") or DEFAULT_LOG)
+
+
+def _terminal_handlers(streams: tuple[TextIO, ...]) -> list[logging.StreamHandler]:
+    """Every logging handler (any logger, root included) that writes to ``streams``."""
+    loggers = [logging.getLogger()] + [
+        lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    found = []
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream in streams:
+                found.append(handler)
+    return found
+
+
+@contextlib.contextmanager
+def _redirected(log: TextIO) -> Iterator[None]:
+    """stdout, stderr and terminal logging handlers into ``log`` for the block."""
+    import transformers
+    from lm_eval.utils import setup_logging
+
+    setup_logging()  # lm-eval adds its handler once; let it bind the terminal, then move it
+    transformers.utils.logging.disable_progress_bar()
+    handlers = _terminal_handlers((sys.stderr, sys.stdout))
+    saved = [(h, h.stream) for h in handlers]
+    for handler in handlers:
+        handler.setStream(log)
+    try:
+        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            yield
+    finally:
+        for handler, stream in saved:
+            handler.setStream(stream)
+        transformers.utils.logging.enable_progress_bar()
+
+
+class RequestBar:
+    """lm-eval's cache hook, used as a progress bar: every scored request calls it.
+
+    ``HFLM`` (and :class:`~logic_claims.harness.fast_lm.FastHFLM`) call
+    ``cache_hook.add_partial`` once a request; :meth:`wrap` grows the bar's total by each
+    batch of requests a model method receives.
+    """
+
+    def __init__(self, label: str, stream: TextIO) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=0, desc=label, unit="req", file=stream, dynamic_ncols=True)
+
+    def add_partial(self, attr: str, req: Any, res: Any) -> None:
+        self.bar.update(1)
+
+    def wrap(self, method: Callable[..., list]) -> Callable[..., list]:
+        def counted(requests: list, disable_tqdm: bool = False) -> list:
+            self.bar.total += len(requests)
+            self.bar.refresh()
+            return method(requests, disable_tqdm=True)
+
+        return counted
+
+    def attach(self, lm: Any) -> Any:
+        """Count ``lm``'s requests on this bar (its cache hook and request methods)."""
+        lm.set_cache_hook(self)
+        for name in ("loglikelihood", "loglikelihood_rolling", "generate_until"):
+            setattr(lm, name, self.wrap(getattr(lm, name)))
+        return lm
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+@contextlib.contextmanager
+def quiet_run(label: str) -> Iterator[Callable[[Any], Any]]:
+    """Run the block with its output in the log file; yields ``attach(lm) -> lm``.
+
+    ``attach`` makes one bar on the terminal count the requests of ``lm``. Verbose:
+    nothing changes (lm-eval's own bars and messages on the terminal).
+    """
+    if is_verbose():
+        yield lambda lm: lm
+        return
+    path = log_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bar = RequestBar(label, sys.stderr)
+    with path.open("a", encoding="utf-8") as log:
+        log.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} {label}\n")
+        log.flush()
+        try:
+            with _redirected(log):
+                yield bar.attach
+        finally:
+            bar.close()
