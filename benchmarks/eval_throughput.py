@@ -34,36 +34,12 @@ from typing import Any
 
 import torch
 
-from logic_claims.harness.evaluate import task_manager
+from logic_claims.harness.evaluate import task_requests
 from logic_claims.harness.fast_lm import FastHFLM
 from logic_claims.tasks.models import DEFAULT_MODEL, resolve_model
 
 MC_TASK, GEN_TASK = "logic_claims_mc", "logic_claims"
 TOLERANCE = 1e-4
-
-
-def leaf_tasks(tree: dict) -> list[Any]:
-    """lm-eval's task dict (groups nest) flattened to its Task objects, in order."""
-    out = []
-    for value in tree.values():
-        out += leaf_tasks(value) if isinstance(value, dict) else [value]
-    return out
-
-
-def build_requests(task_name: str, limit: int | None, data_dir: str | None) -> list[Any]:
-    """lm-eval's Instances of every subtask of ``task_name`` (``limit`` per subtask).
-
-    Each instance gets its Task as ``instance.task`` (for its ``process_results``).
-    """
-    from lm_eval.tasks import get_task_dict
-
-    instances = []
-    for task in leaf_tasks(get_task_dict([task_name], task_manager(data_dir))):
-        task.build_all_requests(limit=limit, rank=0, world_size=1)
-        for instance in task.instances:
-            instance.task = task
-        instances += task.instances
-    return instances
 
 
 def matmul_peak(hidden: int, inner: int, rows: int = 256, repeats: int = 20) -> float:
@@ -207,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     config = json.loads((Path(model) / "config.json").read_text())
     peak = matmul_peak(config["hidden_size"], config["intermediate_size"])
     report["matmul_peak_gflops"] = round(peak / 1e9, 1)
-    mc = [] if args.skip_mc else build_requests(MC_TASK, args.limit, args.data_dir)
-    gen = [] if args.skip_generation else build_requests(GEN_TASK, args.gen_limit, args.data_dir)
+    mc = [] if args.skip_mc else task_requests(MC_TASK, args.limit, args.data_dir)
+    gen = [] if args.skip_generation else task_requests(GEN_TASK, args.gen_limit, args.data_dir)
     for name, adapter in systems.items():
         if name != "base" and not adapter:
             continue

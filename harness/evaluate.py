@@ -36,6 +36,22 @@ def task_manager(data_dir: str | Path | None = None) -> Any:
     return TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=metadata)
 
 
+def task_requests(task: str, limit: int | None = None, data_dir: str | Path | None = None) -> list:
+    """lm-eval's request Instances of every subtask of ``task`` (``limit`` per subtask).
+
+    What ``simple_evaluate`` would give a model, for benchmarks and tests that call the
+    model's ``loglikelihood``/``generate_until`` directly. Each instance carries its Task as
+    ``instance.task`` (for ``process_results`` and ``doc_to_target``).
+    """
+    instances = []
+    for subtask in task_manager(data_dir).load([task])["tasks"].values():
+        subtask.build_all_requests(limit=limit, rank=0, world_size=1)
+        for instance in subtask.instances:
+            instance.task = subtask
+        instances += subtask.instances
+    return instances
+
+
 def run_eval(
     model: str | None,
     *,

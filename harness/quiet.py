@@ -47,7 +47,10 @@ def _terminal_handlers(streams: tuple[TextIO, ...]) -> list[logging.StreamHandle
     found = []
     for logger in loggers:
         for handler in logger.handlers:
-            if isinstance(handler, logging.StreamHandler) and handler.stream in streams:
+            # settable: not logging's last resort, which follows sys.stderr by itself
+            settable = not isinstance(getattr(type(handler), "stream", None), property)
+            writes = isinstance(handler, logging.StreamHandler) and handler.stream in streams
+            if settable and writes:
                 found.append(handler)
     return found
 
