@@ -163,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--lora", help="a LoRA adapter directory (system 'lora')")
     parser.add_argument("--prompt-tuning", help="a prompt-tuning adapter directory")
+    parser.add_argument(
+        "--systems",
+        default="base,lora,prompt_tuning",
+        help="which to run, of base, lora, prompt_tuning (default: all given)",
+    )
     parser.add_argument("--limit", type=int, help="claims per quantifier (default: whole split)")
     parser.add_argument(
         "--gen-limit", type=int, default=8, help="claims per quantifier (generation)"
@@ -186,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     mc = [] if args.skip_mc else task_requests(MC_TASK, args.limit, args.data_dir)
     gen = [] if args.skip_generation else task_requests(GEN_TASK, args.gen_limit, args.data_dir)
     for name, adapter in systems.items():
-        if name != "base" and not adapter:
+        if (name != "base" and not adapter) or name not in args.systems.split(","):
             continue
         result: dict[str, Any] = {}
         if mc:
