@@ -122,14 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     # LoRA: merged into the weights for evaluation (harness/fast_lm.py), and trained in
     # about a minute; adapters/configs/prompt_tuning.yaml is the study's method.
     steps.start("train a LoRA adapter (adapters/configs/lora.yaml)")
-    from logic_claims.adapters.train import train
+    with quiet.quiet_libraries("demo: train"):
+        from logic_claims.adapters.train import train
 
-    adapter_dir = train(
-        "lora",
-        {**ADAPTER_OVERRIDES, "data_dir": str(DATA_DIR)},
-        out / "adapter",
-        overwrite=True,
-    )
+        adapter_dir = train(
+            "lora",
+            {**ADAPTER_OVERRIDES, "data_dir": str(DATA_DIR)},
+            out / "adapter",
+            overwrite=True,
+        )
     print(f"adapter: {adapter_dir}")
 
     steps.start("lm-eval on the adapter (peft=), same tasks")

@@ -56,8 +56,9 @@ def _terminal_handlers(streams: tuple[TextIO, ...]) -> list[logging.StreamHandle
 
 
 @contextlib.contextmanager
-def _redirected(log: TextIO) -> Iterator[None]:
-    """stdout, stderr and terminal logging handlers into ``log`` for the block."""
+def _redirected(log: TextIO, streams: bool = True) -> Iterator[None]:
+    """Terminal logging handlers, Python warnings and (``streams``) stdout and stderr into
+    ``log`` for the block; transformers' progress bars off."""
     import transformers
     from lm_eval.utils import setup_logging
 
@@ -67,13 +68,44 @@ def _redirected(log: TextIO) -> Iterator[None]:
     saved = [(h, h.stream) for h in handlers]
     for handler in handlers:
         handler.setStream(log)
+    warnings_logger = logging.getLogger("py.warnings")
+    to_log = logging.StreamHandler(log)
+    warnings_logger.addHandler(to_log)
+    logging.captureWarnings(True)
     try:
-        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        with contextlib.ExitStack() as stack:
+            if streams:
+                stack.enter_context(contextlib.redirect_stdout(log))
+                stack.enter_context(contextlib.redirect_stderr(log))
             yield
     finally:
+        logging.captureWarnings(False)
+        warnings_logger.removeHandler(to_log)
         for handler, stream in saved:
             handler.setStream(stream)
         transformers.utils.logging.enable_progress_bar()
+
+
+@contextlib.contextmanager
+def _log_file(label: str) -> Iterator[TextIO]:
+    """The log file, opened for appending, with a header line for ``label``."""
+    path = log_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as log:
+        log.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} {label}\n")
+        log.flush()
+        yield log
+
+
+@contextlib.contextmanager
+def quiet_libraries(label: str) -> Iterator[None]:
+    """Libraries' messages, warnings and loading bars to the log; the block's own output
+    (a training bar, its prints) stays on the terminal. Verbose: nothing changes."""
+    if is_verbose():
+        yield
+        return
+    with _log_file(label) as log, _redirected(log, streams=False):
+        yield
 
 
 class RequestBar:
@@ -121,12 +153,8 @@ def quiet_run(label: str) -> Iterator[Callable[[Any], Any]]:
     if is_verbose():
         yield lambda lm: lm
         return
-    path = log_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     bar = RequestBar(label, sys.stderr)
-    with path.open("a", encoding="utf-8") as log:
-        log.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} {label}\n")
-        log.flush()
+    with _log_file(label) as log:
         try:
             with _redirected(log):
                 yield bar.attach
