@@ -80,7 +80,7 @@ def run_eval(
     from lm_eval.api.registry import get_model
     from lm_eval.loggers import EvaluationTracker
 
-    from logic_claims.harness import fast_lm, quiet
+    from logic_claims.harness import fast_lm, quiet  # noqa: F401 (fast_lm registers hf-fast)
     from logic_claims.tasks.models import resolve_model
 
     args: dict[str, Any] = {"pretrained": resolve_model(model), **(model_args or {})}
@@ -99,7 +99,6 @@ def run_eval(
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
     tracker = EvaluationTracker(output_path=str(output_dir)) if output_dir else None
-    assert fast_lm.BACKEND  # importing fast_lm registers the hf-fast backend
     if batch_size is None:
         batch_size = DEFAULT_BATCH.get(backend)
     extra = {"batch_size": batch_size, "device": device} if batch_size else {"device": device}

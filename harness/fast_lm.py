@@ -84,7 +84,7 @@ class FastHFLM(HFLM):
         merge: bool = True,
         **kwargs: Any,
     ) -> None:
-        if kwargs.get("batch_size") in (None, 1, "1"):
+        if kwargs.get("batch_size") is None:
             kwargs["batch_size"] = GEN_BATCH
         super().__init__(*args, **kwargs)
         self.mc_batch_size = int(mc_batch_size)
@@ -106,9 +106,8 @@ class FastHFLM(HFLM):
             return None  # a head that is more than a projection (Gemma 2), or unknown layout
         return lm, lm.model, lm.get_output_embeddings()
 
-    def _prefix_embeds(self, tokens: list[int]) -> torch.Tensor:
+    def _prefix_embeds(self, lm: Any, tokens: list[int]) -> torch.Tensor:
         """Input embeddings of the shared prefix: virtual tokens (prompt tuning), then tokens."""
-        lm, _, _ = self._parts() or (None, None, None)
         ids = torch.tensor([tokens], dtype=torch.long, device=self.device)
         embeds = lm.get_input_embeddings()(ids)
         if self.adapter_type == "PROMPT_TUNING":
@@ -196,9 +195,9 @@ class FastHFLM(HFLM):
         from tqdm import tqdm
         from transformers import DynamicCache
 
-        _, decoder, head = parts
+        lm, decoder, head = parts
         prefix = DynamicCache(config=decoder.config)
-        prefix_embeds = self._prefix_embeds(inputs[0][:shared])
+        prefix_embeds = self._prefix_embeds(lm, inputs[0][:shared])
         offset = prefix_embeds.shape[1]  # prefix tokens plus virtual tokens
         decoder(inputs_embeds=prefix_embeds, cache=prefix, use_cache=True)
         groups: dict[tuple[int, ...], list[int]] = {}
