@@ -104,3 +104,35 @@ def test_eval_keeps_lm_eval_messages_in_the_log(
     assert "Custom kwargs" not in terminal.err + terminal.out
     assert "16/16" in terminal.err  # the one progress bar: 8 claims, 2 choices each
     assert "Custom kwargs can be passed" in log.read_text(encoding="utf-8")
+
+
+def greedy_by_full_forward(model: Any, ids: Any, steps: int) -> list[int]:
+    """Greedy decoding the slow, obvious way: the whole sequence through the model each step."""
+    import torch
+
+    seq = ids
+    with torch.no_grad():
+        for _ in range(steps):
+            next_id = model(input_ids=seq).logits[:, -1].argmax(-1, keepdim=True)
+            seq = torch.cat([seq, next_id], dim=1)
+    return seq[0, ids.shape[1] :].tolist()
+
+
+def test_prompt_tuning_generation_is_the_models_greedy_continuation(
+    embedded_model: Path, tmp_path: Path
+) -> None:
+    """With a prompt-tuning adapter the fast path generates what the adapted model's own
+    forward pass predicts token by token (PEFT 0.21's ``generate`` under transformers 5
+    does not: it drifts after the first token, which is why the fast path replaces it)."""
+    import torch
+
+    from logic_claims.tasks.prompt import format_prompt
+
+    adapter = make_adapter(embedded_model, tmp_path / "pt", "prompt_tuning")
+    fast = FastHFLM(pretrained=str(embedded_model), peft=str(adapter), device="cpu")
+    ids = fast.tokenizer(format_prompt("All birds fly."), return_tensors="pt").input_ids
+    expected = greedy_by_full_forward(fast.model, ids, steps=8)
+    out = fast._model_generate(
+        ids, ids.shape[1] + 8, [], attention_mask=torch.ones_like(ids), do_sample=False
+    )
+    assert out[0, ids.shape[1] :].tolist()[: len(expected)] == expected
