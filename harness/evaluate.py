@@ -103,7 +103,8 @@ def run_eval(
         batch_size = DEFAULT_BATCH.get(backend)
     extra = {"batch_size": batch_size, "device": device} if batch_size else {"device": device}
     name = Path(str(peft or args["pretrained"])).name
-    with quiet.quiet_run(f"{name}: {','.join(tasks)}"[:60]) as attach:
+    more = f" +{len(tasks) - 1} tasks" if len(tasks) > 1 else ""
+    with quiet.quiet_run(f"{name}: {tasks[0]}{more}") as attach:
         lm = attach(get_model(backend).create_from_arg_obj(args, extra))
         results = simple_evaluate(
             model=lm,

@@ -176,6 +176,8 @@ class FastHFLM(HFLM):
             return super()._loglikelihood_tokens(requests, disable_tqdm, override_bs)
         # The prefix must end before the first scored position (the last context token).
         shared = min(common_prefix(inputs), min(len(ctx) for _, ctx, _ in requests) - 1)
+        if shared < 1 and self.adapter_type is None:  # nothing to share (rolling windows)
+            return super()._loglikelihood_tokens(requests, disable_tqdm, override_bs)
         with torch.no_grad():
             return self._score_with_prefix(requests, inputs, shared, parts, disable_tqdm)
 
