@@ -39,18 +39,27 @@ def log_path() -> Path:
     return Path(os.environ.get("LOGIC_CLAIMS_LOG") or DEFAULT_LOG)
 
 
+# Libraries whose console handlers always move to the log, whatever stream they were
+# given (lm-eval binds its handler once, to whatever sys.stderr was at the time).
+NOISY_LOGGERS = ("lm_eval", "transformers", "datasets", "accelerate", "peft", "DeepSpeed")
+
+
 def _terminal_handlers(streams: tuple[TextIO, ...]) -> list[logging.StreamHandler]:
-    """Every logging handler (any logger, root included) that writes to ``streams``."""
+    """Console handlers to move: any logger's that write to ``streams``, and every console
+    handler of :data:`NOISY_LOGGERS` (never a file handler, never logging's last resort,
+    which follows sys.stderr by itself)."""
     loggers = [logging.getLogger()] + [
         lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)
     ]
     found = []
     for logger in loggers:
+        noisy = logger.name.split(".")[0] in NOISY_LOGGERS
         for handler in logger.handlers:
-            # settable: not logging's last resort, which follows sys.stderr by itself
             settable = not isinstance(getattr(type(handler), "stream", None), property)
-            writes = isinstance(handler, logging.StreamHandler) and handler.stream in streams
-            if settable and writes:
+            console = isinstance(handler, logging.StreamHandler) and not isinstance(
+                handler, logging.FileHandler
+            )
+            if settable and console and (noisy or handler.stream in streams):
                 found.append(handler)
     return found
 
