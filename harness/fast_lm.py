@@ -18,7 +18,9 @@ work is the same for every claim. :class:`FastHFLM` (``--backend hf-fast`` in
 Generation runs lm-eval's own ``generate_until`` on the merged model at a larger batch
 (:data:`GEN_BATCH`; lm-eval's default is 1); with a prompt-tuning adapter it generates
 with the base model after a cache of the virtual tokens' keys and values, computed once
-(PEFT runs the whole sequence again at every new token: 2-3x slower than the base model).
+(PEFT 0.21's ``generate`` under transformers 5 was 2.5-3x slower than the base model a
+token, its decoding steps as costly as whole-sequence passes, and it drifts from the adapted
+model's own greedy continuation; see README).
 Anything the fast path does not handle (a seq2seq model, a prefix-tuning adapter, a
 request longer than the model's window, a model whose head is not a plain projection)
 goes through ``HFLM`` unchanged.
@@ -119,7 +121,8 @@ class FastHFLM(HFLM):
         """Keys and values of a prompt-tuning adapter's virtual tokens (computed once).
 
         They come first and attend only to each other, so they are the same for every
-        claim; PEFT instead runs them again, with the whole sequence, at every new token.
+        claim (PEFT's ``generate`` handles them at every step, slowly and, under
+        transformers 5, wrongly: tests/test_fast_path.py).
         """
         from transformers import DynamicCache
 
