@@ -39,8 +39,10 @@ test: install browser
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
+# lm-eval's and transformers' messages go to runs/logs/logic-claims.log; `make demo VERBOSE=1`
+# shows them.
 demo: install
-	$(PY) -m logic_claims.harness.demo
+	$(PY) -m logic_claims.harness.demo $(if $(VERBOSE),--verbose)
 
 clean:
 	rm -rf $(VENV) data runs reports

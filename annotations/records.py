@@ -21,6 +21,9 @@ from logic_claims.tasks.errors import InputError
 OnConflict = Literal["error", "keep", "replace"]
 
 
+BINARY_CAPTIONS = {"0": "no", "1": "yes"}  # the default dimensions' 0/1, in words
+
+
 @dataclass(frozen=True)
 class Dimension:
     """One question raters answer about an item, with its allowed labels (nominal)."""
@@ -41,6 +44,12 @@ class Dimension:
                 keys.update({"n": "0", "y": "1"})
             return keys
         return {str(i): label for i, label in enumerate(self.labels, start=1)}
+
+    def caption(self, label: str) -> str:
+        """What a rater reads for a label: "no"/"yes" for the binary 0/1, else the label."""
+        if set(self.labels) == {"0", "1"}:
+            return BINARY_CAPTIONS[label]
+        return label
 
     def key_of(self, label: str) -> str:
         return next(k for k, v in self.key_map().items() if v == label)

@@ -98,7 +98,7 @@ def _screen(item: dict[str, str], given: dict[str, str], dim: Dimension, width: 
     binary = set(dim.labels) == {"0", "1"}
     shown = "  ".join(
         f"[{'/'.join(k for k, v in keys.items() if v == label)}] "
-        + (f"{ {'1': 'yes', '0': 'no'}[label] } ({label})" if binary else label)
+        + (f"{dim.caption(label)} ({label})" if binary else label)
         for label in dim.labels
     )
     question = f"{dim.question} ({dim.definition})\n  {shown}"

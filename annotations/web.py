@@ -130,6 +130,8 @@ class AnnotationServer(ThreadingHTTPServer):
                 {
                     **d.to_json(),
                     "keys": d.key_map(),
+                    # what each label means to a rater: "no"/"yes" for 0/1
+                    "captions": {label: d.caption(label) for label in d.labels},
                     # n/y duplicate 0/1 as keys; show one button per label
                     "hide_keys": [
                         k for k in d.key_map() if k in ("n", "y") and set(d.labels) == {"0", "1"}

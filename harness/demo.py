@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from logic_claims.harness.evaluate import format_tables, run_eval
+from logic_claims.harness import quiet
+from logic_claims.harness.evaluate import run_eval
 from logic_claims.tasks import data, sources
 from logic_claims.tasks.claims import CLAIM_TYPES, QUANTIFIERS, WORDS
 from logic_claims.tasks.models import DEFAULT_MODEL, model_path
@@ -46,8 +47,27 @@ ROWS = [
 ]
 
 
-def step(title: str) -> None:
-    print(f"\n== {title}", flush=True)
+class Steps:
+    """Numbered step headings, each step's seconds, and a timing line at the end."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.times, self.began = total, [], time.perf_counter()
+        self.current: tuple[str, float] | None = None
+
+    def start(self, title: str) -> None:
+        self.finish()
+        print(f"\n== {len(self.times) + 1}/{self.total} {title}", flush=True)
+        self.current = (title.split(":")[0].split(" (")[0], time.perf_counter())
+
+    def finish(self) -> None:
+        if self.current:
+            self.times.append((self.current[0], time.perf_counter() - self.current[1]))
+            self.current = None
+
+    def summary(self) -> str:
+        self.finish()
+        parts = ", ".join(f"{name} {secs:.0f} s" for name, secs in self.times)
+        return f"demo finished in {time.perf_counter() - self.began:.0f} s ({parts})"
 
 
 def side_by_side(baseline: dict[str, Any], adapter: dict[str, Any]) -> str:
@@ -75,40 +95,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="runs/demo", help="where runs go (default: %(default)s)")
     parser.add_argument("--limit", type=int, default=6, help="claims per quantifier (default: 6)")
     parser.add_argument("--skip-compare", action="store_true", help="stop after step 5")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show lm-eval's and transformers' messages"
+    )
     args = parser.parse_args(argv)
+    quiet.set_verbose(args.verbose)
     out = Path(args.out)
-    start = time.perf_counter()
+    steps = Steps(5 if args.skip_compare else 6)
 
-    step("1/6 build the dataset")
+    steps.start("build the dataset")
     result = data.build(sources.resolve_source(None))
     data.write_dataset(result, DATA_DIR)
     counts = result.manifest["counts"]
     print(f"{DATA_DIR}: " + ", ".join(f"{s} {counts[s]['claims']}" for s in data.SPLITS))
 
-    step(f"2/6 embedded model {DEFAULT_MODEL}")
+    steps.start(f"embedded model {DEFAULT_MODEL}")
     print(model_path())
 
-    step(f"3/6 lm-eval: {', '.join(EVAL_TASKS)}, {args.limit} claims per quantifier")
+    steps.start(f"lm-eval: {', '.join(EVAL_TASKS)}, {args.limit} claims per quantifier")
     baseline = run_eval(
         DEFAULT_MODEL, tasks=EVAL_TASKS, limit=args.limit,
         output_dir=out / "eval" / "baseline", data_dir=DATA_DIR, gen_kwargs=GEN_KWARGS,
     )  # fmt: skip
-    print(format_tables(baseline))
+    print(f"results and samples: {out / 'eval' / 'baseline'} (table after step 5)")
 
-    # LoRA rather than the study's prompt tuning: PEFT generates with prompt-tuning
-    # adapters several times slower on a CPU, and the demo has minutes.
-    step("4/6 train a LoRA adapter (adapters/configs/lora.yaml)")
-    from logic_claims.adapters.train import train
+    # LoRA: merged into the weights for evaluation (harness/fast_lm.py), and trained in
+    # about a minute; adapters/configs/prompt_tuning.yaml is the study's method.
+    steps.start("train a LoRA adapter (adapters/configs/lora.yaml)")
+    with quiet.quiet_libraries("demo: train"):
+        from logic_claims.adapters.train import train
 
-    adapter_dir = train(
-        "lora",
-        {**ADAPTER_OVERRIDES, "data_dir": str(DATA_DIR)},
-        out / "adapter",
-        overwrite=True,
-    )
+        adapter_dir = train(
+            "lora",
+            {**ADAPTER_OVERRIDES, "data_dir": str(DATA_DIR)},
+            out / "adapter",
+            overwrite=True,
+        )
     print(f"adapter: {adapter_dir}")
 
-    step("5/6 lm-eval on the adapter (peft=), same tasks")
+    steps.start("lm-eval on the adapter (peft=), same tasks")
     adapted = run_eval(
         DEFAULT_MODEL, peft=adapter_dir, tasks=EVAL_TASKS, limit=args.limit,
         output_dir=out / "eval" / "adapter", data_dir=DATA_DIR, gen_kwargs=GEN_KWARGS,
@@ -116,15 +141,25 @@ def main(argv: list[str] | None = None) -> int:
     print(side_by_side(baseline, adapted))
 
     if not args.skip_compare:
-        step("6/6 compare baselines and the adapter (harness/configs/demo.yaml)")
-        from logic_claims.harness.compare import compare, load_config
-
-        report = compare(load_config("harness/configs/demo.yaml"))
-        if report.output is not None:
-            print((Path(report.output) / "report.md").read_text(encoding="utf-8"))
-            print(f"report: {report.output}/report.html")
-    print(f"\ndemo finished in {time.perf_counter() - start:.0f} s; runs under {out}/")
+        steps.start("compare baselines and the adapter (harness/configs/demo.yaml)")
+        print_comparison()
+    print(f"\n{steps.summary()}; runs under {out}/")
+    if not quiet.is_verbose():
+        print(f"lm-eval's and transformers' messages: {quiet.log_path()}")
     return 0
+
+
+def print_comparison() -> None:
+    """Run ``compare`` on the demo config; print its main tables and the report's path."""
+    from logic_claims.harness.compare import compare, load_config
+    from logic_claims.harness.report.compare import tables
+    from logic_claims.harness.report.render import md_table
+
+    report = compare(load_config("harness/configs/demo.yaml"))
+    if report.output is not None:
+        for title, _note, header, rows in tables(report.report)[1:4]:
+            print(f"\n{title}\n{md_table(rows, header)}")
+        print(f"\nreport: {report.output}/report.html (and report.md, chart.png)")
 
 
 if __name__ == "__main__":

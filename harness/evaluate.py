@@ -2,8 +2,11 @@
 
 Same tasks, same metrics and same output files as
 ``lm_eval --model hf --model_args pretrained=M[,peft=A] --tasks logic_claims --include_path tasks``;
-the wrapper only skips indexing lm-eval's ~10k built-in tasks (15-20 s a run), resolves
-embedded model names, and prints the per-quantifier table.
+the wrapper skips indexing lm-eval's ~10k built-in tasks (15-20 s a run), resolves
+embedded model names, runs the fast path (:mod:`logic_claims.harness.fast_lm`, backend
+``hf-fast``: merged adapters, a shared-prefix cache, logits only where scored, a larger
+generation batch; ``--backend hf`` is lm-eval's own), keeps lm-eval's and transformers'
+messages in a log file (:mod:`logic_claims.harness.quiet`) and prints the tables.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.models import DEFAULT_MODEL
 
 DEFAULT_TASKS = ("logic_claims",)
+DEFAULT_BACKEND = "hf-fast"  # harness/fast_lm.py; "hf" is lm-eval's plain HFLM
+DEFAULT_BATCH = {"hf": 8}  # other backends choose their own (hf-fast: fast_lm.GEN_BATCH)
 
 
 def task_manager(data_dir: str | Path | None = None) -> Any:
@@ -31,6 +36,22 @@ def task_manager(data_dir: str | Path | None = None) -> Any:
     return TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=metadata)
 
 
+def task_requests(task: str, limit: int | None = None, data_dir: str | Path | None = None) -> list:
+    """lm-eval's request Instances of every subtask of ``task`` (``limit`` per subtask).
+
+    What ``simple_evaluate`` would give a model, for benchmarks and tests that call the
+    model's ``loglikelihood``/``generate_until`` directly. Each instance carries its Task as
+    ``instance.task`` (for ``process_results`` and ``doc_to_target``).
+    """
+    instances = []
+    for subtask in task_manager(data_dir).load([task])["tasks"].values():
+        subtask.build_all_requests(limit=limit, rank=0, world_size=1)
+        for instance in subtask.instances:
+            instance.task = subtask
+        instances += subtask.instances
+    return instances
+
+
 def run_eval(
     model: str | None,
     *,
@@ -38,11 +59,11 @@ def run_eval(
     tasks: Sequence[str] = DEFAULT_TASKS,
     limit: int | float | None = None,
     output_dir: str | Path | None = None,
-    batch_size: int | str = 8,
+    batch_size: int | str | None = None,
     apply_chat_template: bool = False,
     gen_kwargs: dict[str, Any] | None = None,
     model_args: dict[str, Any] | None = None,
-    backend: str = "hf",
+    backend: str = DEFAULT_BACKEND,
     device: str | None = None,
     data_dir: str | Path | None = None,
     log_samples: bool = True,
@@ -53,10 +74,13 @@ def run_eval(
     lm-eval's: per subtask (each quantifier), an int count or a float fraction.
     With ``output_dir``, writes lm-eval's own files there (``results_*.json`` and
     ``samples_<task>_*.jsonl``), exactly what ``lm_eval --output_path --log_samples`` writes.
+    ``batch_size`` None: the backend's own (8 for ``hf``, as before).
     """
     from lm_eval import simple_evaluate
+    from lm_eval.api.registry import get_model
     from lm_eval.loggers import EvaluationTracker
 
+    from logic_claims.harness import fast_lm, quiet  # noqa: F401 (fast_lm registers hf-fast)
     from logic_claims.tasks.models import resolve_model
 
     args: dict[str, Any] = {"pretrained": resolve_model(model), **(model_args or {})}
@@ -75,28 +99,36 @@ def run_eval(
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
     tracker = EvaluationTracker(output_path=str(output_dir)) if output_dir else None
-    results = simple_evaluate(
-        model=backend,
-        model_args=args,
-        tasks=list(tasks),
-        limit=limit,
-        batch_size=batch_size,
-        device=device,
-        log_samples=log_samples,
-        evaluation_tracker=tracker,
-        task_manager=manager,
-        apply_chat_template=apply_chat_template,
-        gen_kwargs=gen_kwargs,
-    )
-    if results is None:  # non-zero ranks under accelerate launch
-        return {}
-    if tracker is not None:
-        samples = results.get("samples")
-        tracker.save_results_aggregated(results=results, samples=samples)
-        for task_name in results.get("configs", {}):
-            if samples and task_name in samples:
-                tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
-    return results
+    if batch_size is None:
+        batch_size = DEFAULT_BATCH.get(backend)
+    extra = {"batch_size": batch_size, "device": device} if batch_size else {"device": device}
+    name = Path(str(peft or args["pretrained"])).name
+    more = f" +{len(tasks) - 1} tasks" if len(tasks) > 1 else ""
+    with quiet.quiet_run(f"{name}: {tasks[0]}{more}") as attach:
+        lm = attach(get_model(backend).create_from_arg_obj(args, extra))
+        results = simple_evaluate(
+            model=lm,
+            model_args=args,
+            tasks=list(tasks),
+            limit=limit,
+            log_samples=log_samples,
+            evaluation_tracker=tracker,
+            task_manager=manager,
+            apply_chat_template=apply_chat_template,
+            gen_kwargs=gen_kwargs,
+        )
+        if results is not None and tracker is not None:
+            _save(tracker, results)
+    return results or {}  # None on non-zero ranks under accelerate launch
+
+
+def _save(tracker: Any, results: dict[str, Any]) -> None:
+    """lm-eval's results JSON and per-task samples JSONL, as ``lm_eval --log_samples``."""
+    samples = results.get("samples")
+    tracker.save_results_aggregated(results=results, samples=samples)
+    for task_name in results.get("configs", {}):
+        if samples and task_name in samples:
+            tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
 
 
 def format_tables(results: dict[str, Any]) -> str:
@@ -124,6 +156,9 @@ def _parse_kv(text: str | None) -> dict[str, Any]:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
+    from logic_claims.harness import quiet
+
+    quiet.set_verbose(args.verbose)
     if args.list_tasks:
         manager = task_manager()
         for name in sorted(manager.all_tasks):
@@ -147,6 +182,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
         print(format_tables(results))
         if args.output:
             print(f"results and samples written under {args.output}")
+        if not quiet.is_verbose():
+            print(f"lm-eval's messages: {quiet.log_path()} (--verbose shows them)")
 
 
 MAX_BATCH_SIZE = 1 << 20
@@ -247,8 +284,8 @@ examples:
     parser.add_argument(
         "--batch-size",
         type=_batch_size,
-        default=8,
-        help="lm-eval batch size, 'auto' or 'auto:N' (default: 8)",
+        help="lm-eval batch size, 'auto' or 'auto:N' (default: the backend's; hf-fast "
+        "generates 32 claims a batch and scores 32 a pass, hf takes 8)",
     )
     parser.add_argument(
         "--apply-chat-template",
@@ -261,8 +298,14 @@ examples:
     )
     parser.add_argument(
         "--backend",
-        default="hf",
-        help="lm-eval model backend: hf (default), vllm, ... (must accept pretrained=)",
+        default=DEFAULT_BACKEND,
+        help="lm-eval model backend: hf-fast (default: lm-eval's hf with merged adapters, "
+        "shared-prefix cache, logits only where scored), hf, vllm, ... (must accept pretrained=)",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show lm-eval's and transformers' messages and bars (default: in the log file)",
     )
     parser.add_argument("--device", help="device for the hf backend, e.g. cuda:0 (default: auto)")
     parser.add_argument(

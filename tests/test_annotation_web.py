@@ -339,6 +339,11 @@ def open_page(page: Page, url: str) -> None:
     assert [q.get_attribute("data-dimension") for q in questions] == ["factual", "justified"]
     assert "The facts stated are verifiably true." in questions[0].text
     assert "The explanation validly leads to the answer." in questions[1].text
+    for question in questions:  # choices in words, each with its key
+        assert [b.text for b in question.find_elements("tag name", "button")] == [
+            "no (0)",
+            "yes (1)",
+        ]
 
 
 def check_injection(page: Page) -> None:
@@ -360,6 +365,7 @@ def judge_two_with_keys(page: Page) -> tuple[list[str], bool]:
             seen_injection = True
         page.press("y")  # factual = 1
         page.until(lambda: page.active() == "justified")
+        assert page.css(".question .given")[0].text == "answered: yes (1)"
         page.press("0")  # justified = 0
         page.until(lambda n=n: page.done() == str(n + 1))
         page.until(lambda item=item: page.shown() != item)

@@ -148,7 +148,7 @@ def test_shipped_configs_parse(built_data: Path) -> None:
     assert {"demo.yaml", "study.yaml"} <= names
     study = compare.load_config(configs / "study.yaml", check_adapters=False)
     backends = {s.backend for s in study.systems if s.kind == "lm_eval"}
-    assert "vllm" in backends and "hf" in backends
+    assert "vllm" in backends and "hf-fast" in backends
     demo = compare.load_config(configs / "demo.yaml", check_adapters=False)
     assert {s.kind for s in demo.systems} == {"rule", "lm_eval"}
 

@@ -27,6 +27,12 @@ function say(text) { document.getElementById("message").textContent = text || ""
 
 function keysOf(dim) { return dim.keys; }
 
+// "yes (1)" for a label whose caption differs from it; the label itself otherwise.
+function shown(dim, label) {
+  const caption = dim.captions[label];
+  return caption === label ? label : caption + " (" + label + ")";
+}
+
 function render() {
   document.getElementById("rater").textContent = state.annotator;
   const p = state.progress;
@@ -53,11 +59,11 @@ function render() {
     q.append(el("div", dim.question), el("div", dim.definition, "definition"));
     const row = el("div");
     if (dim.name in state.given) {
-      row.append(el("span", "answered: " + state.given[dim.name], "given"));
+      row.append(el("span", "answered: " + shown(dim, state.given[dim.name]), "given"));
     } else {
       for (const [key, label] of Object.entries(keysOf(dim))) {
         if (dim.hide_keys.includes(key)) continue;
-        const b = el("button", label + " (" + key + ")");
+        const b = el("button", dim.captions[label] + " (" + key + ")");
         b.type = "button";
         b.addEventListener("click", () => rate(dim.name, label));
         row.append(b);

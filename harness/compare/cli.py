@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from logic_claims.harness import quiet
 from logic_claims.harness.compare.config import load_config
 from logic_claims.harness.compare.runner import compare
 from logic_claims.harness.report.compare import tables
@@ -15,6 +16,7 @@ from logic_claims.harness.report.render import md_table
 
 def cmd_compare(args: argparse.Namespace) -> None:
     """Compare baselines and adapters: one report with tables, tests and a chart."""
+    quiet.set_verbose(args.verbose)
     config = load_config(args.config, args.out)
     if args.cache:
         config.cache = Path(args.cache)
@@ -98,6 +100,11 @@ examples:
     parser.add_argument(
         "--cache",
         help="results cache directory (default: config `cache:` or $LOGIC_CLAIMS_CACHE/compare)",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show lm-eval's and transformers' messages and bars (default: in the log file)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(

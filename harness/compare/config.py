@@ -55,12 +55,15 @@ class LmOptions:
     """The lm-eval options of a system or of ``defaults:`` (null: the default)."""
 
     model: str | None = field(default=None, metadata=NAME)  # DEFAULT_MODEL
-    backend: str | None = field(default=None, metadata=NAME)  # hf
+    backend: str | None = field(default=None, metadata=NAME)  # evaluate.DEFAULT_BACKEND
     device: str | None = field(default=None, metadata=NAME)
     tasks: list[str] | None = None  # DEFAULT_LM_TASKS
     limit: int | float | None = field(default=None, metadata={"parse": evaluate.limit_value})
     apply_chat_template: bool = False
-    batch_size: int | str = field(default=8, metadata={"parse": evaluate.batch_size_value})
+    # null: the backend's own (hf 8; hf-fast 32 generated, 32 scored a pass)
+    batch_size: int | str | None = field(
+        default=None, metadata={"parse": evaluate.batch_size_value}
+    )
     model_args: dict[str, Any] | None = None
     gen_kwargs: dict[str, Any] | None = None
 
@@ -85,10 +88,10 @@ class System:
     tasks: list[str] = field(default_factory=list)
     limit: int | float | None = None
     apply_chat_template: bool = False
-    backend: str = "hf"
+    backend: str = evaluate.DEFAULT_BACKEND
     model_args: dict[str, Any] = field(default_factory=dict)
     gen_kwargs: dict[str, Any] | None = None
-    batch_size: int | str = 8
+    batch_size: int | str | None = None
     device: str | None = None
 
     def describe(self) -> dict[str, Any]:
@@ -246,7 +249,7 @@ def _lm_system(
         tasks=list(dict.fromkeys(lm.tasks or DEFAULT_LM_TASKS)),
         limit=options.get("limit", top_limit),
         apply_chat_template=lm.apply_chat_template,
-        backend=lm.backend or "hf",
+        backend=lm.backend or evaluate.DEFAULT_BACKEND,
         model_args=lm.model_args or {},
         gen_kwargs=lm.gen_kwargs,
         batch_size=lm.batch_size,
