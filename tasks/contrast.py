@@ -135,10 +135,10 @@ class Generic:
     text: str  # "Birds feed on grain."
     rows: tuple[Row, ...]
     exceptions: tuple[tuple[str, Exception_ | None], ...]  # (exemplar, parse)
-    common: frozenset[str]
+    common: set[str]  # shared by every generic of a build (``text.common_words``)
 
     def low(self, text: str) -> str:
-        return lower_first(text, set(self.common))
+        return lower_first(text, self.common)
 
     def subject(self) -> tuple[str, Exception_] | None:
         """G and the first exception whose verb phrase ends the generic."""
@@ -314,7 +314,6 @@ def _unusual_claims(
 
 
 def _generics(by_generic: dict[str, list[Row]], common: set[str]) -> dict[str, Generic]:
-    frozen = frozenset(common)
     out = {}
     for key, rows in by_generic.items():
         exceptions = tuple(
@@ -322,7 +321,7 @@ def _generics(by_generic: dict[str, list[Row]], common: set[str]) -> dict[str, G
             for r in rows
             if r.source == "negative"
         )
-        out[key] = Generic(sentence(rows[0].generic), tuple(rows), exceptions, frozen)
+        out[key] = Generic(sentence(rows[0].generic), tuple(rows), exceptions, common)
     return out
 
 
