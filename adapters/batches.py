@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from logic_claims.adapters.config import TrainConfig
+from logic_claims.adapters.inputs import mix_contrast
 from logic_claims.tasks.data import load_split
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.prompt import TARGET_DELIMITER, format_prompt
@@ -218,6 +219,7 @@ def load_data(cfg: TrainConfig, base_path: str, data_dir: Path, world: int, rank
         tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     )
     train_records = select_records(load_split(data_dir, "train"), cfg, train=True)
+    train_records = mix_contrast(train_records, data_dir, cfg)
     val_records = select_records(load_split(data_dir, "validation"), cfg, train=False)
     examples, dropped = encode(tokenizer, train_records, cfg)
     val_examples, _ = encode(tokenizer, val_records, cfg)

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from logic_claims.tasks.claims import QUANTIFIERS
+from logic_claims.tasks.contrast import FAMILY_NAMES
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.io import load_yaml, read_text
 from logic_claims.tasks.models import DEFAULT_MODEL
@@ -80,6 +81,12 @@ class TrainConfig:
     # longer examples are dropped (counted in train_config.json)
     max_length: int = field(default=256, metadata=POSITIVE)
     add_eos: bool = True  # the model learns to stop after its explanation
+    # The contrast mix (adapters/configs/contrast_mix.yaml): contrast claims of the
+    # train split's generics (contrast_train.jsonl, families in tasks/contrast.py) added
+    # to the standard claims, this many per standard claim; 0: standard claims only.
+    contrast_ratio: float = field(default=0.0, metadata=in_range(0.0, 10.0))
+    # the families mixed in (those left out stay unseen); null: every family
+    contrast_families: list[str] | None = None
 
     # speed (see adapters/README.md)
     # Pack each batch into one row (no padding) with the shared prompt prefix run once.
@@ -205,6 +212,15 @@ def validate(c: TrainConfig) -> None:
     bad = [q for q in c.quantifiers if q not in QUANTIFIERS]
     if bad or not c.quantifiers:
         raise InputError(f"quantifiers must be a non-empty subset of {', '.join(QUANTIFIERS)}")
+    if c.contrast_families is not None:
+        unknown = [f for f in c.contrast_families if f not in FAMILY_NAMES]
+        if unknown or not c.contrast_families:
+            raise InputError(
+                f"contrast_families must be a non-empty list of {', '.join(FAMILY_NAMES)}"
+                + (f"; unknown {clip(', '.join(map(str, unknown)))}" if unknown else "")
+            )
+        if c.contrast_ratio == 0:
+            raise InputError("contrast_families given but contrast_ratio is 0; set a ratio")
     if c.method == "prefix_tuning" and c.gradient_checkpointing:
         # PEFT raises deep inside the first forward otherwise.
         raise InputError("prefix_tuning does not work with gradient_checkpointing; set it false")

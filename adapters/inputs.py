@@ -1,16 +1,20 @@
 """What a run reads, found and checked before anything heavy loads.
 
-The base model (an embedded model's name, a local HF directory or a hub id) and the
-built dataset (``logic-claims data build``); a missing one is an ``InputError``.
+The base model (an embedded model's name, a local HF directory or a hub id), the
+built dataset (``logic-claims data build``; a missing one is an ``InputError``), and
+the contrast claims a mixed recipe adds to the standard ones (``mix_contrast``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from logic_claims.adapters.config import TrainConfig
-from logic_claims.tasks.data import built_dataset_dir
+from logic_claims.tasks.contrast import CONTRAST_SPLITS, FAMILY_NAMES
+from logic_claims.tasks.data import built_dataset_dir, load_split
 from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.text import stable_hash
 
 
 def resolve_base_model(name: str) -> str:
@@ -45,3 +49,32 @@ def resolve_data_dir(cfg: TrainConfig) -> Path:
                 f"not a built dataset (no {name}); run `logic-claims data build`", path
             )
     return path
+
+
+def mix_contrast(
+    standard: list[dict[str, Any]], data_dir: Path, cfg: TrainConfig
+) -> list[dict[str, Any]]:
+    """The standard train claims plus ``contrast_ratio`` contrast claims per standard claim.
+
+    The contrast claims are the train split's (``contrast_train.jsonl``: train generics
+    only) of ``contrast_families`` and ``quantifiers``, without their standard partners
+    (the standard claims are already there). The families take equal turns, each in a
+    stable hash order, so a family is not drowned by a larger one; when the families
+    run out, every one of their claims is used. The trainer shuffles the result.
+    """
+    if cfg.contrast_ratio == 0:
+        return standard
+    families = cfg.contrast_families or list(FAMILY_NAMES)
+    pools: dict[str, list[dict[str, Any]]] = {f: [] for f in families}
+    for record in load_split(data_dir, CONTRAST_SPLITS["train"]):
+        if record["construction"] in pools and record["quantifier"] in cfg.quantifiers:
+            pools[record["construction"]].append(record)
+    for pool in pools.values():
+        pool.sort(key=lambda r: stable_hash(r["id"]))
+    wanted = round(cfg.contrast_ratio * len(standard))
+    mixed: list[dict[str, Any]] = []
+    for i in range(max((len(p) for p in pools.values()), default=0)):
+        for pool in pools.values():
+            if i < len(pool) and len(mixed) < wanted:
+                mixed.append(pool[i])
+    return standard + mixed

@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config",
         required=True,
         help="YAML config: a path, or a shipped name (prompt_tuning, lora, ia3, prefix_tuning, "
-        "peft8, peft4)",
+        "peft8, peft4, contrast_mix)",
     )
     parser.add_argument(
         "--set",

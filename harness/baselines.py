@@ -2,8 +2,13 @@
 
 ``quantifier-rule`` answers from the quantifier alone (all -> false, not all -> true,
 some -> true, no -> false): it scores 1.0 on the test split, which is built that way,
-and exactly 0.5 on the contrast split, which is built to catch it. ``majority-class``
-always gives the train split's majority label. Both are computed directly on the split
+and exactly 0.5 on the contrast split, which is built to catch it. ``construction-rule``
+reads the claim's construction (``standard`` or its contrast family) and quantifier only:
+its table is the majority label of each (construction, quantifier) among the train
+split's contrast claims (``contrast_train.jsonl``), falling back to the quantifier rule
+for a pair train never shows; it shows what form alone earns on the contrast split
+(near 1.0 on the families it has seen). ``majority-class`` always gives the train
+split's majority label. Both are computed directly on the split
 records and produce the same per-sample records as lm-eval's ``--log_samples`` output
 of the gen (``correct``/``tie``/``wrong``) and mc (``acc``) tasks, so the comparison
 report treats them like any other system.
@@ -19,11 +24,12 @@ from typing import Any
 
 from logic_claims.tasks import data
 from logic_claims.tasks.claims import DEFAULT_TRUTH, QUANTIFIERS
+from logic_claims.tasks.contrast import CONTRAST_SPLITS
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.prompt import CHOICES
 from logic_claims.tasks.scoring import outcome_metrics
 
-RULE_SYSTEMS = ("quantifier-rule", "majority-class")
+RULE_SYSTEMS = ("quantifier-rule", "construction-rule", "majority-class")
 # The splits and task-name infixes of the tasks a rule system stands in for.
 RULE_SPLITS = {"test": "", "contrast": "_contrast"}
 
@@ -35,10 +41,28 @@ def majority_label(train: list[dict[str, Any]]) -> bool:
     return counts[True] > counts[False]
 
 
+def construction_table(train_contrast: list[dict[str, Any]]) -> dict[tuple[str, str], bool]:
+    """(construction, quantifier) -> the majority label among ``train_contrast``'s claims
+    of that pair (a tie goes to the quantifier rule's answer)."""
+    votes: dict[tuple[str, str], Counter[bool]] = {}
+    for record in train_contrast:
+        key = (record["construction"], record["quantifier"])
+        votes.setdefault(key, Counter())[bool(record["label"])] += 1
+    return {
+        key: DEFAULT_TRUTH[key[1]] if c[True] == c[False] else c[True] > c[False]
+        for key, c in votes.items()
+    }
+
+
 def rule_answerer(system: str, data_dir: str | Path) -> Callable[[dict[str, Any]], bool]:
     """A function from a claim record to the rule system's answer (True/False)."""
     if system == "quantifier-rule":
         return lambda record: DEFAULT_TRUTH[record["quantifier"]]
+    if system == "construction-rule":
+        table = construction_table(data.load_split(data_dir, CONTRAST_SPLITS["train"]))
+        return lambda r: table.get(
+            (r["construction"], r["quantifier"]), DEFAULT_TRUTH[r["quantifier"]]
+        )
     if system == "majority-class":
         label = majority_label(data.load_split(data_dir, "train"))
         return lambda record: label

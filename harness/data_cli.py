@@ -35,12 +35,10 @@ def cmd_build(args: argparse.Namespace) -> None:
     for split in data.SPLITS:
         c = m["counts"][split]
         print(f"{split:>10}: {c['claims']:>6} claims  {c['per_quantifier']}")
-    x = m["contrast"]
-    print(
-        f"contrast: {x['exceptions_parsed']} exceptions parsed, "
-        f"{x['exceptions_left_out_unparsable']} left out (no clean 'K do not P' form), "
-        f"{x['claims_left_out_for_balance']} claims left out to balance labels"
-    )
+    for name, families in m["contrast"].items():
+        for family, c in families.items():
+            left = sum(c["left_out"].values())
+            print(f"{name:>19} {family:<20} {c['claims']:>6} claims, {left:>6} left out")
 
 
 def describe(values: list[int]) -> dict[str, float]:
@@ -104,9 +102,11 @@ Turn the generics/exemplars CSVs into true/false claims.
 Splits are by generic (hash of its normalised text), so no generic is in two
 splits. validation/test hold one claim per generic and quantifier; train keeps
 every exemplar. contrast.jsonl holds test-generic claims whose truth the
-quantifier does not give (tautologies, negated exceptions), balanced so a
-quantifier-only rule scores 0.5. The output directory is replaced atomically; it
-must be new, empty, or a previous build (holding only what a build writes).""",
+quantifier does not give (five construction families, tasks/contrast.py),
+balanced per family and quantifier so a quantifier-only rule scores 0.5;
+contrast_train/contrast_validation.jsonl hold the same from those splits'
+generics. The output directory is replaced atomically; it must be new, empty,
+or a previous build (holding only what a build writes).""",
     )
     build.add_argument("--source", help=SOURCE_HELP)
     build.add_argument(

@@ -21,7 +21,7 @@ that this rule scores exactly one half.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 QuantifierName = Literal["all", "not_all", "some", "no"]
 ClaimType = Literal["universal", "existential"]
@@ -78,11 +78,12 @@ def claim_type_of(quantifier: str | None) -> str | None:
 
 
 class Claim(TypedDict):
-    """One claim record, a line of ``{train,validation,test,contrast}.jsonl`` and an
-    lm-eval doc (see ``tasks/data.py`` for how each field is built)."""
+    """One claim record, a line of ``{train,validation,test,contrast}.jsonl`` (and
+    ``contrast_{train,validation}.jsonl``) and an lm-eval doc (see ``tasks/data.py`` and
+    ``tasks/contrast.py`` for how each field is built)."""
 
     id: str  # "lc-" + 16 hex digits of the claim's hash
-    split: str  # train / validation / test / contrast
+    split: str  # train / validation / test / contrast / contrast_train / contrast_validation
     generic: str  # "Birds feed on grain."
     quantifier: QuantifierName
     claim: str  # "All birds feed on grain."
@@ -90,4 +91,5 @@ class Claim(TypedDict):
     target: str  # the gold answer the trainer learns: "False, birds of prey ..."
     exemplar: str  # the exception or instance that decides the label
     source: str  # negative / positive
-    construction: str  # standard, or the contrast rule that built it
+    construction: str  # standard, or the contrast family that built it
+    family: NotRequired[str]  # contrast records: the family (a standard partner's too)

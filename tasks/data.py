@@ -30,7 +30,7 @@ from typing import Any, cast
 
 from logic_claims.tasks import io as atomic
 from logic_claims.tasks.claims import TABLE, WORDS, Claim
-from logic_claims.tasks.contrast import build_contrast
+from logic_claims.tasks.contrast import CONTRAST_SPLITS, build_contrast
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.prompt import PROMPT_VERSION, format_target
 from logic_claims.tasks.sources import (
@@ -43,9 +43,10 @@ from logic_claims.tasks.sources import (
 )
 from logic_claims.tasks.text import common_words, lower_first, normalise, sentence, stable_hash
 
-BUILDER_VERSION = 2
+BUILDER_VERSION = 3
 
-SPLITS = ("train", "validation", "test", "contrast")
+STANDARD_SPLITS = ("train", "validation", "test")
+SPLITS = (*STANDARD_SPLITS, *CONTRAST_SPLITS.values())
 # Which quantifiers a row of each file yields, and the truth of each claim.
 CLAIMS_OF_SOURCE = {
     source: tuple((q.name, q.default_truth) for q in TABLE if q.source == source)
@@ -202,9 +203,11 @@ def build(
         split = split_by_generic[key]
         generic = sentence(spelling[key])
         splits[split] += _generic_claims(key, generic, by_generic[key], split, common)
-    splits["contrast"], contrast_counts = build_contrast(
-        splits["test"], by_generic, split_by_generic, common
-    )
+    contrast_counts: dict[str, Any] = {}
+    for split in STANDARD_SPLITS:
+        mine = {k: rows for k, rows in by_generic.items() if split_by_generic[k] == split}
+        name = CONTRAST_SPLITS[split]
+        splits[name], contrast_counts[name] = build_contrast(split, splits[split], mine, common)
     manifest = _manifest(source_dir, seed, ratios, rows, split_by_generic, splits, contrast_counts)
     return BuildResult(splits=splits, manifest=manifest)
 

@@ -8,12 +8,14 @@ Models are the shared tiny random llama (tests/conftest.py).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from logic_claims.adapters.config import TrainConfig, load_config, parse_set
+from logic_claims.tasks.contrast import FAMILY_NAMES
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.prompt import INSTRUCTION, TARGET_DELIMITER, format_prompt
 
@@ -24,7 +26,7 @@ METHODS = ("prompt_tuning", "lora", "ia3", "prefix_tuning")
 
 
 def test_shipped_configs_load_and_prompt_tuning_is_the_studys() -> None:
-    for name in ("prompt_tuning", "lora", "ia3", "prefix_tuning", "peft8", "peft4"):
+    for name in ("prompt_tuning", "lora", "ia3", "prefix_tuning", "peft8", "peft4", "contrast_mix"):
         assert load_config(name).method in METHODS
     study = load_config(REPO / "adapters" / "configs" / "prompt_tuning.yaml")
     assert (study.method, study.num_virtual_tokens, study.prompt_init) == (
@@ -63,6 +65,9 @@ def test_overrides_are_typed() -> None:
         ({"batch_size": 0}, "batch_size must be >= 1"),
         ({"quantifiers": ["most"]}, "quantifiers must be"),
         ({"method": "prefix_tuning", "gradient_checkpointing": True}, "gradient_checkpointing"),
+        ({"contrast_ratio": 0.5, "contrast_families": ["rhymes"]}, "unknown 'rhymes'"),
+        ({"contrast_ratio": 0.5, "contrast_families": []}, "contrast_families must be"),
+        ({"contrast_families": ["tautology"]}, "contrast_ratio is 0"),
     ],
 )
 def test_bad_settings_are_one_line_errors(overrides: dict[str, Any], message: str) -> None:
@@ -108,6 +113,9 @@ def test_yaml_errors_name_the_file(tmp_path: Path) -> None:
         ("batch_size=3.5", "batch_size must be an integer"),
         ("ds_param_persistence_threshold=-1", "ds_param_persistence_threshold must be >= 0"),
         ("prompt_init_text=' '", "prompt_init_text may not be empty"),
+        ("contrast_ratio=-0.1", "contrast_ratio must be >= 0"),
+        ("contrast_ratio=.nan", "contrast_ratio must be a finite number"),
+        ("contrast_ratio=11", "contrast_ratio must be <= 10"),
     ],
 )
 def test_numeric_settings_are_finite_and_in_range(setting: str, message: str) -> None:
@@ -207,6 +215,28 @@ def test_examples_are_the_lm_eval_prompt_then_the_gold_answer(
     many = collate(examples[:8] * 2, tokenizer.pad_token_id)
     assert many["input_ids"].shape[0] == 4
     assert (many["segments"] == -1).sum() < many["segments"].numel() * 0.1
+
+
+def test_contrast_mix_adds_train_family_claims_at_the_ratio(built_data: Path) -> None:
+    from logic_claims.adapters.batches import select_records
+    from logic_claims.adapters.inputs import mix_contrast
+    from logic_claims.tasks.data import load_split
+
+    held_out = "taxonomic"
+    families = [f for f in FAMILY_NAMES if f != held_out]
+    cfg = load_config("contrast_mix", {"max_train_examples": 400, "contrast_families": families})
+    standard = select_records(load_split(built_data, "train"), cfg, train=True)
+    mixed = mix_contrast(standard, built_data, cfg)
+    assert mixed[: len(standard)] == standard
+    added = mixed[len(standard) :]
+    assert len(added) == round(cfg.contrast_ratio * 400) == 200
+    # only the training families' own claims, from train generics, in equal turns
+    assert Counter(r["construction"] for r in added) == dict.fromkeys(families, 50)
+    assert {r["split"] for r in added} == {"contrast_train"}
+    train_generics = {r["generic"] for r in load_split(built_data, "train")}
+    assert {r["generic"] for r in added} <= train_generics
+    # the standard recipe is untouched
+    assert mix_contrast(standard, built_data, load_config("lora")) is standard
 
 
 def test_epoch_batches_are_a_deterministic_permutation(tiny_llama: Path, built_data: Path) -> None:

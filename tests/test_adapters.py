@@ -113,6 +113,33 @@ def test_each_method_trains_saves_and_loads_through_lm_eval(
 
 
 @pytest.mark.slow
+def test_contrast_mix_trains_and_lm_eval_scores_the_held_out_family_through_peft(
+    tiny_llama: Path, built_data: Path, tmp_path: Path
+) -> None:
+    """The mixed recipe (standard + contrast claims of some families) trains, records its
+    mix, and lm-eval loads the adapter with peft= on the family it never saw."""
+    from logic_claims.adapters.train import train
+    from logic_claims.harness.evaluate import run_eval
+
+    seen = ["negated_exception", "tautology", "contradiction", "instance_entailment"]
+    overrides = small(tiny_llama, built_data, contrast_ratio=1.0, contrast_families=seen)
+    out = train("contrast_mix", overrides, tmp_path / "adapter", progress=False)
+    info = json.loads((out / "train_config.json").read_text())
+    assert info["config"]["contrast_families"] == seen
+    assert info["data"]["train_examples"] == 2 * 48  # 48 standard + 48 contrast claims
+
+    def scored(peft: Path | None) -> list[dict[str, Any]]:
+        task = "logic_claims_contrast_taxonomic_mc_all"
+        results = run_eval(str(tiny_llama), peft=peft, tasks=[task], limit=4, batch_size=4)
+        return results["samples"][task]
+
+    with_adapter, without = scored(out), scored(None)
+    assert {s["doc"]["family"] for s in with_adapter} == {"taxonomic"}
+    assert {s["doc"]["construction"] for s in with_adapter} == {"taxonomic", "standard"}
+    assert [s["filtered_resps"] for s in with_adapter] != [s["filtered_resps"] for s in without]
+
+
+@pytest.mark.slow
 def test_resume_after_kill_9_reproduces_the_uninterrupted_adapter(
     tiny_llama: Path, built_data: Path, tmp_path: Path
 ) -> None:

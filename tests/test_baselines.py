@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -121,19 +120,3 @@ def test_baseline_prompts() -> None:
     assert rag.endswith(format_prompt("Some cats purr."))
     assert "Generic: Dogs bark.\n  Exception: Basenjis do not bark.\nGeneric: Lions roar." in rag
     assert "Instance: Male lions roar." in rag and "None" not in rag
-
-
-def test_variant_configs_are_up_to_date(tmp_path: Path) -> None:
-    from logic_claims.tasks import TASKS_DIR
-
-    folder = Path(TASKS_DIR) / "logic_claims"
-    sys.path.insert(0, str(folder))
-    try:
-        import _generate_configs as gen
-    finally:
-        sys.path.remove(str(folder))
-    gen.main(tmp_path)
-    written = sorted(p.name for p in tmp_path.iterdir())
-    assert len(written) == 7 * len(gen.VARIANTS)
-    for name in written:
-        assert (folder / name).read_text() == (tmp_path / name).read_text(), name

@@ -29,6 +29,13 @@ def test_generated_configs_are_up_to_date(tmp_path: Path) -> None:
     for generated in tmp_path.iterdir():
         committed = TASKS_DIR / "logic_claims" / generated.name
         assert committed.read_text() == generated.read_text(), generated.name
+    # no stale generated file left behind (a family or variant taken out of the table)
+    folder = TASKS_DIR / "logic_claims"
+    stale = {p.name for p in folder.glob("*.yaml") if p.read_text().startswith(module.HEADER)}
+    assert stale == {p.name for p in tmp_path.iterdir()}
+    # a contrast family's tasks: only the quantifiers it flips
+    assert (tmp_path / "logic_claims_contrast_taxonomic_mc_all.yaml").is_file()
+    assert not (tmp_path / "logic_claims_contrast_taxonomic_mc_some.yaml").exists()
 
 
 def read_samples(out: Path, task: str) -> list[dict]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from logic_claims.annotations import stats
 from logic_claims.harness import study_outputs
+from logic_claims.harness.compare import families
 from logic_claims.harness.compare.config import Config
 from logic_claims.tasks import data
 from logic_claims.tasks.claims import CLAIM_TYPES, DEFAULT_TRUTH, QUANTIFIERS
@@ -252,6 +253,7 @@ def build_report(config: Config, samples: dict[str, dict[str, list[dict]]]) -> d
         },
         "systems": systems,
         "significance": significance(collected, config.baseline, config),
+        "families": families.family_table(samples, config),
         "legacy": [{"name": name, **study_outputs.summarise(path)} for name, path in config.legacy],
         "annotations": annotation_section(config, [s.name for s in config.systems]),
         "notes": notes,

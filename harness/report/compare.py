@@ -139,6 +139,31 @@ def _mc_tables(report: dict[str, Any]) -> list[Table]:
     return out
 
 
+def _family_table(report: dict[str, Any]) -> list[Table]:
+    """Per contrast family: each system's correct rate (gen, else LL accuracy), clustered
+    by generic (``harness/compare/families.py``)."""
+    scores = report.get("families") or {}
+    names = sorted({f for per in scores.values() for f in per})
+    rows = []
+    for system, per in scores.items():
+        cells = []
+        for family in names:
+            cell = per.get(family, {})
+            score = cell.get("gen") or cell.get("mc")
+            cells.append(rate_interval(score["rate"], score["ci"]) if score else MISSING)
+        rows.append([system, *cells])
+    note = (
+        "Estimand: share of a family's contrast claims (with their paired standard claims) "
+        "answered correctly; generate tasks' correct rate where run, else log-likelihood "
+        "accuracy; 95% bootstrap intervals resampling generics (clusters)."
+    )
+    return (
+        [Table("Contrast split per construction family", note, ["system", *names], rows)]
+        if rows
+        else []
+    )
+
+
 def _significance_table(report: dict[str, Any]) -> Table:
     rows = []
     for t in report["significance"]:
@@ -216,7 +241,7 @@ def _annotation_table(ann: dict[str, Any]) -> Table:
 def tables(report: dict[str, Any]) -> list[Table]:
     """Every table of the report, in order (the CLI prints the three after the systems table)."""
     out = [_systems_table(report), *_correctness_tables(report), *_quantifier_tables(report)]
-    out += [*_mc_tables(report), _significance_table(report)]
+    out += [*_mc_tables(report), *_family_table(report), _significance_table(report)]
     if report["legacy"]:
         out.append(_legacy_table(report))
     if report["annotations"].get("status") == "ok":

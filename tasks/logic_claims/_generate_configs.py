@@ -7,7 +7,9 @@ Each row of :data:`VARIANTS` becomes one task per quantifier
 (``logic_claims{infix}_{all,not_all,some,no}``), one group per claim type
 (``logic_claims{infix}_{universal,existential}``) and one group over both
 (``logic_claims{infix}``), 7 files a row. The quantifiers and their claim types come
-from ``logic_claims.tasks.claims``. A YAML only names its task, split, quantifier and
+from ``logic_claims.tasks.claims``; the contrast families (one gen and one mc variant
+each, ``logic_claims_contrast_<family>[_mc]``, the family's claims with their standard
+partners) from ``logic_claims.tasks.contrast``. A YAML only names its task, split, quantifier and
 extra ``dataset_kwargs``; all else lives in the templates (``_*_template_yaml``).
 """
 
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from logic_claims.tasks.claims import CLAIM_TYPES
+from logic_claims.tasks.contrast import FAMILIES
 from logic_claims.tasks.scoring import OUTCOMES
 
 HERE = Path(__file__).resolve().parent
@@ -30,7 +33,9 @@ class Variant(NamedTuple):
     split: str  # test, or contrast (the quantifier-only rule scores 0.5 there)
     template: str  # the _*_template_yaml the task includes
     metrics: tuple[str, ...]  # what the groups aggregate, weighted by size
-    kwargs: tuple[tuple[str, int], ...] = ()  # extra dataset_kwargs (the RAG k)
+    kwargs: tuple[tuple[str, int | str], ...] = ()  # extra dataset_kwargs (RAG k, family)
+    # the quantifiers it has claims of (a contrast family's: those it flips); None: all
+    quantifiers: tuple[str, ...] | None = None
 
 
 VARIANTS: list[Variant] = [
@@ -48,6 +53,21 @@ VARIANTS: list[Variant] = [
     Variant("_contrast_rag3", "contrast", "_rag_template_yaml", GEN, (("k", 3),)),
     Variant("_rag5", "test", "_rag_template_yaml", GEN, (("k", 5),)),
     Variant("_contrast_rag5", "contrast", "_rag_template_yaml", GEN, (("k", 5),)),
+    *(
+        Variant(
+            f"_contrast_{family.name}{suffix}",
+            "contrast",
+            template,
+            metrics,
+            (("family", family.name),),
+            family.flips,
+        )
+        for family in FAMILIES
+        for suffix, template, metrics in (
+            ("", "_gen_template_yaml", GEN),
+            ("_mc", "_mc_template_yaml", MC),
+        )
+    ),
 ]
 
 
@@ -58,7 +78,10 @@ def quoted(value: str) -> str:
 
 def task_yaml(variant: Variant, quantifier: str) -> str:
     """One quantifier's task: the template, the split and the dataset_kwargs."""
-    extra = "".join(f"  {key}: {value}\n" for key, value in variant.kwargs)
+    extra = "".join(
+        f"  {key}: {quoted(value) if isinstance(value, str) else value}\n"
+        for key, value in variant.kwargs
+    )
     return (
         HEADER
         + f"include: {variant.template}\n"
@@ -86,14 +109,19 @@ def configs() -> dict[str, str]:
     files: dict[str, str] = {}
     for variant in VARIANTS:
         group = f"logic_claims{variant.infix}"
-        for claim_type, quantifiers in CLAIM_TYPES.items():
+        types = []
+        for claim_type, all_of_type in CLAIM_TYPES.items():
+            quantifiers = [q for q in all_of_type if q in (variant.quantifiers or all_of_type)]
+            if not quantifiers:
+                continue
+            types.append(claim_type)
             for quantifier in quantifiers:
                 files[f"{group}_{quantifier}.yaml"] = task_yaml(variant, quantifier)
             members = [f"{group}_{q}" for q in quantifiers]
             files[f"_{group}_{claim_type}.yaml"] = group_yaml(
                 f"{group}_{claim_type}", members, variant.metrics
             )
-        members = [f"{group}_{claim_type}" for claim_type in CLAIM_TYPES]
+        members = [f"{group}_{claim_type}" for claim_type in types]
         files[f"_{group}.yaml"] = group_yaml(group, members, variant.metrics)
     return files
 

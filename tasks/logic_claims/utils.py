@@ -47,9 +47,11 @@ def load_claims(
     split: str = "test",
     quantifier: str | None = None,
     data_dir: str | None = None,
+    family: str | None = None,
     **_metadata: Any,
 ) -> datasets.DatasetDict:
-    """lm-eval ``custom_dataset``: one split of the claims, optionally one quantifier.
+    """lm-eval ``custom_dataset``: one split of the claims, optionally one quantifier
+    and one contrast family (its claims and their standard partners).
 
     ``data_dir`` (pass it with ``--metadata '{"data_dir": "data/logic_claims"}'``) is a
     directory written by ``logic-claims data build``; without it the dataset is built
@@ -59,7 +61,8 @@ def load_claims(
     records = [
         r
         for r in _records(_data_dir(data_dir), split)
-        if quantifier is None or r["quantifier"] == quantifier
+        if (quantifier is None or r["quantifier"] == quantifier)
+        and (family is None or r.get("family") == family)
     ]
     return datasets.DatasetDict({split: datasets.Dataset.from_list(records)})
 
