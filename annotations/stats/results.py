@@ -97,3 +97,30 @@ class BootstrapResult:
 
     confidence_interval: ConfidenceInterval
     method: str
+
+
+@dataclass(frozen=True)
+class ClusteredComparison:
+    """A paired difference over units in clusters, ``statistic = mean(a - b)`` over units.
+
+    ``pvalue`` and ``test`` are the primary test's (also in ``primary``);
+    ``sensitivity`` holds tests that ignore the clustering, to be reported as such.
+    ``design_effect``: clustered variance / variance under independence;
+    ``min_detectable_difference``: at 80% power, two-sided 0.05 (nan: none up to the
+    observed ``discordance``, the mean absolute per-unit difference).
+    """
+
+    statistic: float
+    pvalue: float
+    confidence_interval: ConfidenceInterval
+    test: str
+    interval_method: str
+    rate_a: float
+    rate_b: float
+    n_units: int
+    n_clusters: int
+    design_effect: float
+    discordance: float
+    min_detectable_difference: float
+    primary: TestResult
+    sensitivity: tuple[TestResult, ...] = ()
