@@ -132,6 +132,7 @@ def cmd_compare_judgments(args: argparse.Namespace) -> None:
         baseline=args.baseline,
         positive=_positive(args, labels),
         labels=labels,
+        mcnemar=args.mcnemar,
     )
     _emit(args, report)
 
@@ -175,10 +176,11 @@ examples:
     )
     scores.add_argument(
         "--combine",
-        choices=("majority", "mean"),
-        default="majority",
-        help="how one item's raters are combined: per-item majority label (a tie counts "
-        "half; default) or the mean of the raters' labels",
+        choices=("mean", "majority"),
+        default="mean",
+        help="how one item's raters are combined: the share of raters giving the label "
+        "(mean rater share; default, the estimand `annotate compare` tests) or the per-item "
+        "majority label (a tie counts half)",
     )
     scores.set_defaults(func=cmd_scores)
 
@@ -202,10 +204,12 @@ example:
         "compare",
         "are system A's explanations better than B's? paired tests, Holm-corrected",
         """\
-Compare systems on each dimension: McNemar's exact test on per-item labels and a
-paired test on rater means for items answering the same claim; Fisher's exact or a
-permutation test when items are not paired. Effect sizes with intervals; Holm
-correction across comparisons. The report says which test was used and why.
+Compare systems on each dimension in one estimand, the mean rater share (the share of an
+item's raters giving the label, averaged over claims), as `annotate scores` reports it.
+Primary test: a permutation test of the difference (paired on claims judged for both
+systems, else unpaired), Holm-corrected across comparisons, with a bootstrap interval.
+Sensitivity analysis: McNemar (mid-p; --mcnemar exact) or Fisher on per-item majority
+labels, labelled so. The report says which test was used and why.
 
 example:
   logic-claims annotate compare ratings.sqlite --systems base,peft8 --baseline base""",
@@ -213,4 +217,18 @@ example:
     _report_args(compare)
     compare.add_argument("--systems", required=True, metavar="A,B[,C]", help="systems to compare")
     compare.add_argument("--baseline", help="compare each system with this one only")
+    compare.add_argument(
+        "--primary-test",
+        choices=("permutation",),
+        default="permutation",
+        help="the test of record, declared before the data are seen: the permutation test "
+        "of the difference in mean rater share (the only primary test for judgments)",
+    )
+    compare.add_argument(
+        "--mcnemar",
+        choices=("midp", "exact"),
+        default="midp",
+        help="the sensitivity McNemar test on majority labels: mid-p (default; Fagerland "
+        "et al. 2013) or exact (conservative)",
+    )
     compare.set_defaults(func=cmd_compare_judgments)

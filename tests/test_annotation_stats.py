@@ -366,7 +366,12 @@ def test_paired_comparison_matches_exact_enumeration_and_binomial_mcnemar():
     mc = res.exact_test
     assert (mc.details["a_only"], mc.details["b_only"]) == (n10, n01)
     assert mc.details["left_out"] == int((~keep).sum())
-    assert mc.pvalue == pytest.approx(sps.binomtest(min(n10, n01), n10 + n01, 0.5).pvalue)
+    # The sensitivity test is mid-p by default: the exact binomial p less P(X = k).
+    k, n = min(n10, n01), n10 + n01
+    exact_p = sps.binomtest(k, n, 0.5).pvalue
+    assert mc.pvalue == pytest.approx(exact_p - sps.binom.pmf(k, n, 0.5))
+    on_request = S.paired_comparison(a, b, n_resamples=99, seed=0, mcnemar="exact")
+    assert on_request.exact_test.pvalue == pytest.approx(exact_p)
 
 
 def test_unpaired_comparison_matches_exact_enumeration_and_fisher():

@@ -181,8 +181,10 @@ def cluster_interval(
     n_resamples: int,
     confidence_level: float,
     rng: np.random.Generator,
+    method: str = "BCa",
 ) -> BootstrapResult:
-    """Percentile cluster-bootstrap interval of ``mean(values)`` (clusters resampled whole).
+    """Cluster-bootstrap interval of ``mean(values)`` (clusters resampled whole; BCa, or
+    ``"percentile"``).
 
     The mean over units drawn is the resampled clusters' summed values over their summed
     sizes. One cluster, or every cluster alike, gives the point interval.
@@ -194,7 +196,7 @@ def cluster_interval(
         return BootstrapResult(ConfidenceInterval(value, value), "degenerate (one cluster)")
     res = bootstrap_interval(
         (d, n), _ratio, n_resamples=n_resamples, confidence_level=confidence_level,
-        rng=rng, method="percentile", paired=True,
+        rng=rng, method=method, paired=True,
     )  # fmt: skip
     return BootstrapResult(res.confidence_interval, f"cluster {res.method} over generics")
 
@@ -219,7 +221,7 @@ def clustered_paired_comparison(
 ) -> ClusteredComparison:
     """Paired difference ``mean(a - b)`` over units grouped in clusters (claims by generic).
 
-    Interval: percentile cluster bootstrap (generics resampled with replacement, the
+    Interval: BCa cluster bootstrap (generics resampled with replacement, the
     estimate recomputed as summed difference over claims drawn). Primary test:
     ``primary`` of :data:`PRIMARY_TESTS`. Sensitivity: McNemar (``"midp"`` by default,
     ``"exact"`` on request) on the claims as if independent. Design effect and the

@@ -194,6 +194,7 @@ def paired_comparison(
     n_resamples: int = 9999,
     confidence_level: float = 0.95,
     seed: int | None = 0,
+    mcnemar: str = "midp",
 ) -> ComparisonResult:
     """Compare two systems judged on the same units (``a[i]`` and ``b[i]`` are one claim).
 
@@ -201,7 +202,8 @@ def paired_comparison(
     (0 or 1 with one rater). Primary test: paired permutation test of the mean difference
     (``scipy.stats.permutation_test``, ``permutation_type="samples"``: swaps the two systems'
     scores within a unit; exact when 2^n <= n_resamples). Interval: paired bootstrap over units.
-    Exact test: McNemar on the per-unit majority labels (ties left out).
+    Sensitivity test (``exact_test``): McNemar, mid-p by default or ``mcnemar="exact"``, on the
+    per-unit majority labels (ties left out): another estimand, never the test of record.
     """
 
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -222,7 +224,7 @@ def paired_comparison(
         paired=True,
         test="paired permutation test on per-unit rater means (scipy permutation_test, samples)",
         interval_method=f"paired {how or 'none (one unit)'} over units",
-        exact_test=mcnemar_exact(_majority(x), _majority(y)),
+        exact_test=MCNEMAR_TESTS[mcnemar](_majority(x), _majority(y)),
     )
 
 
@@ -238,7 +240,8 @@ def unpaired_comparison(
 
     Primary test: permutation test of the difference in means that reshuffles units between the
     systems (``permutation_type="independent"``). Interval: bootstrap resampling each system's
-    units separately. Exact test: Fisher on the per-unit majority labels (ties left out).
+    units separately. Sensitivity test (``exact_test``): Fisher on the per-unit majority labels
+    (ties left out).
     """
 
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)

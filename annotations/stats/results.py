@@ -69,9 +69,10 @@ class TestResult:
 class ComparisonResult:
     """Difference in rate between two systems, ``statistic = rate_a - rate_b``.
 
-    ``pvalue`` is the permutation test's (the primary test: it uses every rater's judgment);
-    ``exact_test`` is McNemar's (paired) or Fisher's (unpaired) exact test on per-item majority
-    labels, the test reviewers usually expect for binary judgments.
+    ``pvalue`` is the permutation test's, the primary test of the estimand (the mean over
+    units of the share of raters giving the positive label); ``exact_test`` is a sensitivity
+    analysis on per-item majority labels (McNemar mid-p or exact when paired, Fisher's exact
+    test when not): it tests the majority rate, another estimand.
     """
 
     statistic: float

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+from logic_claims.annotations import stats
 from logic_claims.harness.compare.config import load_config
 from logic_claims.harness.compare.runner import compare
 from logic_claims.harness.report.compare import tables
+from logic_claims.harness.report.format import pct, pct_value, points
 from logic_claims.harness.report.render import md_table
+from logic_claims.tasks.claims import QUANTIFIERS
+from logic_claims.tasks.errors import InputError
+
+CLAIMS_PER_GENERIC = len(QUANTIFIERS)  # at most: All, Not all, Some, No
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
     """Compare baselines and adapters: one report with tables, tests and a chart."""
+    if args.plan:
+        plan = power_plan(args)
+        print(json.dumps(plan, indent=2) if args.json else _power_text(plan))
+        return
     config = load_config(args.config, args.out)
     if args.cache:
         config.cache = Path(args.cache)
@@ -41,6 +52,67 @@ def cmd_compare(args: argparse.Namespace) -> None:
     print(f"\nwrote {result.output}/report.md, report.html, report.json, chart.png")
 
 
+def _fraction(value: float, name: str, *, low: float = 0.0, high: float = 1.0) -> float:
+    """A finite setting in (low, high], else the one-line InputError."""
+    if not (math.isfinite(value) and low < value <= high):
+        raise InputError(f"--{name} must be in ({low:g}, {high:g}], got {value}")
+    return value
+
+
+def power_plan(args: argparse.Namespace) -> dict[str, Any]:
+    """How many claims and generics a difference of ``--detect`` needs, before any run.
+
+    Connor's (1987) pairs for a two-sided McNemar at 0.05 and 80% power, times the design
+    effect (claims of one generic are not independent), over the claims per generic; and
+    the minimum detectable difference of the claims the config would evaluate.
+    """
+    config = load_config(args.config, args.out, check_adapters=False)
+    detect = _fraction(args.detect, "detect")
+    psi = _fraction(args.discordance, "discordance")
+    deff = _fraction(args.design_effect, "design-effect", high=100.0)
+    if detect > psi:
+        raise InputError(
+            f"--detect {detect} exceeds --discordance {psi}: a difference in rates cannot "
+            "exceed the share of claims the two systems answer differently"
+        )
+    pairs = stats.pairs_needed(detect, psi)
+    claims = math.ceil(pairs * deff)
+    limits = {s.name: s.limit for s in config.systems}
+    n_config = [4 * v for v in limits.values() if isinstance(v, int)]
+    planned = min(n_config) if len(n_config) == len(limits) else None
+    mdd = stats.min_detectable_difference(planned / deff, psi) if planned else None
+    return {
+        "detect": detect,
+        "discordance": psi,
+        "design_effect": deff,
+        "claims_needed": claims,
+        "generics_needed": math.ceil(claims / CLAIMS_PER_GENERIC),
+        "config_claims_per_split": planned,
+        "config_min_detectable_difference": mdd if mdd is None or math.isfinite(mdd) else None,
+        "method": "Connor (1987) McNemar sample size x design effect; 80% power, two-sided 0.05",
+    }
+
+
+def _power_text(plan: dict[str, Any]) -> str:
+    lines = [
+        f"To detect a difference of {points(plan['detect'])} points in per-claim correctness "
+        f"(discordance {pct(plan['discordance'])}, design effect {plan['design_effect']:g}; "
+        "80% power, two-sided 0.05):",
+        f"  {plan['claims_needed']} claims per split, about {plan['generics_needed']} generics "
+        f"of {CLAIMS_PER_GENERIC} claims",
+    ]
+    if plan["config_claims_per_split"] is not None:
+        mdd = plan["config_min_detectable_difference"]
+        lines.append(
+            f"This config evaluates up to {plan['config_claims_per_split']} claims per split "
+            "(limit x 4 quantifiers): minimum detectable difference "
+            + (f"{pct_value(mdd)} points" if mdd is not None else "none up to the discordance")
+        )
+    else:
+        lines.append("This config sets no integer limit: every claim of each split is evaluated.")
+    return "\n".join(lines)
+
+
 def _plan_text(summary: dict[str, list[dict[str, Any]]]) -> str:
     lines = []
     for label, entries in summary.items():
@@ -62,9 +134,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         description="""\
 Compare systems on the logic_claims tasks and write report.md, report.html,
 report.json and chart.png: correct/tie/wrong per quantifier and for universal /
-existential claims (main and contrast splits), log-likelihood accuracy, McNemar exact
-tests against the baseline with Holm's correction, bootstrap intervals, the study's
-published runs and, with `annotations:`, human factuality/justification.
+existential claims (main and contrast splits), log-likelihood accuracy, the paired
+difference of each system from the baseline clustered by generic (cluster-bootstrap
+interval, the primary test Holm-corrected, design effect, minimum detectable difference,
+McNemar on claims as a sensitivity analysis), the study's published runs and, with
+`annotations:`, human factuality/justification.
 
 lm-eval runs only for (system, task) pairs without cached results; the cache key covers
 model, adapter content, task, limit, data manifest, model/generation arguments and the
@@ -73,7 +147,9 @@ task code. A rerun with nothing changed runs no model and writes the same report
 config (YAML):
   name: demo
   limit: 10                       # lm-eval --limit per quantifier subtask
-  baseline: zero-shot             # McNemar tests are against this system
+  baseline: zero-shot             # every test is against this system
+  primary_test: sign-flip         # or clustered-mcnemar (Durkalski 2003); declare it first
+  mcnemar: midp                   # sensitivity McNemar on claims: midp (default) or exact
   defaults: {model: smollm2-135m-instruct}
   systems:
     - {name: quantifier-rule, kind: rule}
@@ -86,6 +162,7 @@ config (YAML):
 examples:
   logic-claims compare --config harness/configs/demo.yaml
   logic-claims compare --config harness/configs/demo.yaml --dry-run    # what would run
+  logic-claims compare --config harness/configs/demo.yaml --plan --detect 0.10  # power
   # data-parallel PEFT systems on 8 GPUs, then the report (nothing left to run):
   accelerate launch --num_processes 8 -m logic_claims.harness.cli compare \\
       --config harness/configs/study.yaml --only peft8,peft4
@@ -102,6 +179,32 @@ examples:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
         "--dry-run", action="store_true", help="only say which systems and tasks would run"
+    )
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="only say how many claims/generics --detect needs (nothing runs)",
+    )
+    parser.add_argument(
+        "--detect",
+        type=float,
+        default=0.10,
+        metavar="D",
+        help="with --plan: the difference in correct rate to detect (default 0.10)",
+    )
+    parser.add_argument(
+        "--discordance",
+        type=float,
+        default=0.30,
+        metavar="P",
+        help="with --plan: share of claims the two systems answer differently (default 0.30)",
+    )
+    parser.add_argument(
+        "--design-effect",
+        type=float,
+        default=1.5,
+        metavar="DE",
+        help="with --plan: clustered / independent variance, from a pilot report (default 1.5)",
     )
     parser.add_argument(
         "--only",

@@ -351,7 +351,7 @@ def build_report(config: Config, samples: dict[str, dict[str, list[dict]]]) -> d
         "data_dir_manifest_sha256": data.manifest_sha256(config.data_dir),
         "baseline": config.baseline,
         "bootstrap": {
-            "method": "percentile, resampling generics (all claims of a generic together)",
+            "method": "BCa, resampling generics (all claims of a generic together)",
             "n_resamples": config.n_resamples,
             "confidence_level": config.confidence_level,
             "seed": config.seed,

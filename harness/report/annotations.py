@@ -41,10 +41,10 @@ COEFFICIENT_HEADER = ["statistic", "value", "95% CI", "p", "how"]
 COMPARE_HEADER = [
     "dimension",
     "systems",
-    "rates",
-    "difference",
-    "permutation p",
-    "exact test p",
+    "mean rater share",
+    "difference (pts)",
+    "primary: permutation p",
+    "sensitivity: majority-label test p",
     "design",
 ]
 
@@ -62,7 +62,9 @@ def _kind(report: Report) -> str:
 def scores_table(report: Report) -> Table:
     """One row per group: its items, then each dimension's rate and interval (and n, ties)."""
     by = report["by"]
-    header = [*by, "items"] + [f"{d} ({report['positive'][d]})" for d in report["dimensions"]]
+    estimand = report.get("estimand", "rate")
+    header = [*by, "items"]
+    header += [f"{d} ({report['positive'][d]}): {estimand}" for d in report["dimensions"]]
     rows = []
     for row in report["rows"]:
         cells = [str(row["group"][b]) for b in by] + [str(row["n_items"])]
