@@ -188,7 +188,8 @@ def _entry(
         "tests": [
             {"name": res.test, "role": "primary", "statistic": res.statistic, "pvalue": res.pvalue},
             {
-                "name": exact.test + " on per-item majority labels (sensitivity: majority rate)",
+                "name": exact.test
+                + " on per-item majority labels (another estimand: the majority rate)",
                 "role": "sensitivity",
                 "statistic": exact.statistic,
                 "pvalue": exact.pvalue,
