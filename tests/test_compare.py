@@ -43,6 +43,16 @@ def write_config(path: Path, text: str) -> Path:
         ("systems:\n  - {name: a, adapter: /nonexistent}\n", "not a PEFT adapter", 2),
         ("limit: -3\nsystems:\n  - {name: quantifier-rule}\n", "limit must be a positive", 1),
         ("systems:\n  - {name: a\n", "not valid YAML", None),
+        (
+            "primary_test: t-test\nsystems:\n  - {name: quantifier-rule}\n",
+            "primary_test must be one of sign-flip, clustered-mcnemar, got 't-test'",
+            1,
+        ),
+        (
+            "systems:\n  - {name: quantifier-rule}\nmcnemar: asymptotic\n",
+            "mcnemar must be one of midp, exact",
+            3,
+        ),
     ],
 )
 def test_bad_configs_fail_with_file_and_line(
@@ -263,6 +273,32 @@ def test_pairs_only_the_claims_both_answered(tmp_path: Path) -> None:
     }
     (test,) = significance(collected, "base", config)
     assert test["n"] == 2 and test["baseline_only"] == 2
+
+
+def test_plan_says_what_a_difference_needs_before_anything_runs(
+    tmp_path: Path, built_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Connor (1987): delta 0.1 at discordance 0.3 needs 233.09 pairs; times a design
+    effect of 2 -> 467 claims, 117 generics of four. With limit 4 (16 claims) even a
+    difference as large as the discordance is out of reach."""
+    config = write_config(
+        tmp_path / "plan.yaml",
+        f"name: plan\ndata_dir: {built_data}\nlimit: 4\nsystems:\n"
+        "  - {name: quantifier-rule}\n  - {name: lm, adapter: /not/trained/yet}\n",
+    )
+    argv = ["compare", "--config", str(config), "--plan", "--detect", "0.1"]
+    assert main([*argv, "--design-effect", "2", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert (plan["claims_needed"], plan["generics_needed"]) == (467, 117)
+    assert plan["config_claims_per_split"] == 16
+    assert plan["config_min_detectable_difference"] is None
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "350 claims per split, about 88 generics" in text  # design effect 1.5
+    assert not (tmp_path / "reports").exists()
+    assert main([*argv[:-1], "0.5"]) == 2
+    assert "exceeds --discordance 0.3" in capsys.readouterr().err
+    assert main([*argv[:-1], "nan"]) == 2
 
 
 def test_one_system_two_prompts_on_a_split_is_an_error() -> None:

@@ -41,12 +41,12 @@ class Bootstrap:
     n_resamples: int = field(default=2000, metadata=in_range(1, MAX_RESAMPLES))
 
 
-def one_of(choices: tuple[str, ...]) -> dict[str, Any]:
-    """Field metadata for a setting that takes one of ``choices``."""
+def one_of(key: str, choices: tuple[str, ...]) -> dict[str, Any]:
+    """Field metadata for setting ``key`` that takes one of ``choices``."""
 
     def check(value: Any) -> str:
         if value not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}, got {clip(value)}")
+            raise ValueError(f"{key} must be one of {', '.join(choices)}, got {clip(value)}")
         return str(value)
 
     return {"parse": check}
@@ -65,8 +65,10 @@ class RunSettings:
         default=0.95, metadata=in_range(0, 1, low_open=True, high_open=True)
     )
     seed: int = field(default=0, metadata=SEED_RANGE)
-    primary_test: str = field(default=PRIMARY_TESTS[0], metadata=one_of(PRIMARY_TESTS))
-    mcnemar: str = field(default="midp", metadata=one_of(tuple(MCNEMAR_TESTS)))
+    primary_test: str = field(
+        default=PRIMARY_TESTS[0], metadata=one_of("primary_test", PRIMARY_TESTS)
+    )
+    mcnemar: str = field(default="midp", metadata=one_of("mcnemar", tuple(MCNEMAR_TESTS)))
 
 
 @dataclass
