@@ -11,7 +11,7 @@ from typing import Any
 from logic_claims.annotations import stats
 from logic_claims.harness.compare.config import load_config
 from logic_claims.harness.compare.runner import compare
-from logic_claims.harness.report.compare import tables
+from logic_claims.harness.report.compare import significance_table, tables
 from logic_claims.harness.report.format import pct, pct_value, points
 from logic_claims.harness.report.render import md_table
 from logic_claims.tasks.claims import QUANTIFIERS
@@ -49,6 +49,8 @@ def cmd_compare(args: argparse.Namespace) -> None:
     print(_plan_text({"ran": result.ran, "cached": result.cached}))
     for title, _note, header, rows in tables(result.report)[1:4]:
         print(f"\n{title}\n{md_table(rows, header)}")
+    title, note, header, rows = significance_table(result.report)
+    print(f"\n{title}\n{note}\n{md_table(rows, header)}")
     print(f"\nwrote {result.output}/report.md, report.html, report.json, chart.png")
 
 
@@ -125,6 +127,36 @@ def _plan_text(summary: dict[str, list[dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
+def _add_plan_args(parser: argparse.ArgumentParser) -> None:
+    """``--plan`` and the assumptions it plans with."""
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="only say how many claims/generics --detect needs (nothing runs)",
+    )
+    parser.add_argument(
+        "--detect",
+        type=float,
+        default=0.10,
+        metavar="D",
+        help="with --plan: the difference in correct rate to detect (default 0.10)",
+    )
+    parser.add_argument(
+        "--discordance",
+        type=float,
+        default=0.30,
+        metavar="P",
+        help="with --plan: share of claims the two systems answer differently (default 0.30)",
+    )
+    parser.add_argument(
+        "--design-effect",
+        type=float,
+        default=1.5,
+        metavar="DE",
+        help="with --plan: clustered / independent variance, from a pilot report (default 1.5)",
+    )
+
+
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``compare`` to the ``logic-claims`` commands."""
     parser = subparsers.add_parser(
@@ -180,32 +212,7 @@ examples:
     parser.add_argument(
         "--dry-run", action="store_true", help="only say which systems and tasks would run"
     )
-    parser.add_argument(
-        "--plan",
-        action="store_true",
-        help="only say how many claims/generics --detect needs (nothing runs)",
-    )
-    parser.add_argument(
-        "--detect",
-        type=float,
-        default=0.10,
-        metavar="D",
-        help="with --plan: the difference in correct rate to detect (default 0.10)",
-    )
-    parser.add_argument(
-        "--discordance",
-        type=float,
-        default=0.30,
-        metavar="P",
-        help="with --plan: share of claims the two systems answer differently (default 0.30)",
-    )
-    parser.add_argument(
-        "--design-effect",
-        type=float,
-        default=1.5,
-        metavar="DE",
-        help="with --plan: clustered / independent variance, from a pilot report (default 1.5)",
-    )
+    _add_plan_args(parser)
     parser.add_argument(
         "--only",
         metavar="NAMES",

@@ -219,6 +219,7 @@ def significance(
     return tests
 
 
+MCNEMAR_NAMES = {"midp": "mid-p", "exact": "exact"}
 ESTIMAND = (
     "paired difference in per-claim correctness, system - baseline, on the claims both "
     "answered (a generated answer counts 1 if correct, 0 if tied or wrong; an LL answer 1 "
@@ -231,7 +232,9 @@ def statistics_settings(config: Config) -> dict[str, Any]:
     return {
         "estimand": ESTIMAND,
         "primary_test": config.primary_test,
-        "sensitivity": f"McNemar {config.mcnemar} test on claims (clustering ignored)",
+        "sensitivity": (
+            f"McNemar {MCNEMAR_NAMES[config.mcnemar]} test on claims (clustering ignored)"
+        ),
         "correction": "Holm across every primary comparison of this report",
         "power": "minimum detectable difference at 80% power, two-sided 0.05 "
         "(Connor 1987, effective pairs = claims / design effect)",

@@ -150,7 +150,7 @@ def _sensitivity_cell(t: dict[str, Any]) -> str:
     return pvalue(tests[0]["pvalue"]) if tests else MISSING
 
 
-def _significance_table(report: dict[str, Any]) -> Table:
+def significance_table(report: dict[str, Any]) -> Table:
     """Per system vs the baseline: the clustered paired difference and its tests."""
     how = report["statistics"]
     rows = []
@@ -234,14 +234,15 @@ def _annotation_table(ann: dict[str, Any]) -> Table:
         f"From {ann['file']} via logic_claims.annotations.reports (Wilson intervals); "
         "per quantifier and tests below."
     )
-    header = ["system", "factual", "justified"]
+    estimand = ann["overall"].get("estimand", "rate")
+    header = ["system", f"factual: {estimand}", f"justified: {estimand}"]
     return Table("Human judgments: factuality and justification", note, header, rows)
 
 
 def tables(report: dict[str, Any]) -> list[Table]:
     """Every table of the report, in order (the CLI prints the three after the systems table)."""
     out = [_systems_table(report), *_correctness_tables(report), *_quantifier_tables(report)]
-    out += [*_mc_tables(report), _significance_table(report)]
+    out += [*_mc_tables(report), significance_table(report)]
     if report["legacy"]:
         out.append(_legacy_table(report))
     if report["annotations"].get("status") == "ok":
