@@ -32,6 +32,7 @@ from logic_claims.annotations.frame import (
     positive_for,
     prepare,
 )
+from logic_claims.tasks.claims import generic_of
 from logic_claims.tasks.errors import InputError
 
 ESTIMAND = "mean rater share"
@@ -41,6 +42,14 @@ WHY_PAIRED = (
     "scores within a claim (it uses every rater's judgment); the sensitivity McNemar test uses "
     "the per-claim majority labels and only the claims where the two systems differ."
 )
+WHY_CLUSTERED = (
+    "Both systems were judged on the same claims, so each claim is a pair; claims of one "
+    "generic (All, Not all, Some, No ...) are not independent, so the primary test works on "
+    "whole generics (the sign of each generic's summed difference, or Durkalski's clustered "
+    "McNemar) and the interval resamples generics; the sensitivity McNemar test uses the "
+    "per-claim majority labels and only the claims where the two systems differ."
+)
+PRIMARY_TESTS = ("sign-flip", "clustered-mcnemar", "permutation")
 WHY_UNPAIRED = (
     "The systems were judged on different claims, so their items are independent samples: the "
     "primary permutation test reshuffles items between the systems; the sensitivity Fisher "
@@ -79,6 +88,23 @@ def _unit_scores(
         }
     )
     return frame.groupby(["system", "unit"])["pos"].mean()
+
+
+PRIMARY_NAMES = {
+    "sign-flip": "sign-flip test of the difference in mean rater share, claims of one "
+    "generic as a cluster (paired); permutation test (unpaired)",
+    "clustered-mcnemar": "clustered McNemar test (Durkalski 2003) of the difference in mean "
+    "rater share, claims of one generic as a cluster (paired); permutation test (unpaired)",
+    "permutation": "permutation test of the difference in mean rater share",
+}
+
+
+def _generics(meta: pd.DataFrame, key: str | None) -> dict[Any, str]:
+    """Pair key value -> the generic of its claim (the cluster of the paired tests)."""
+    if key is None or "claim" not in meta.columns:
+        return {}
+    known = meta[meta[key].notna() & meta["claim"].notna()]
+    return {unit: generic_of(claim) for unit, claim in zip(known[key], known["claim"], strict=True)}
 
 
 def _systems(systems: Sequence[str], baseline: str | None) -> list[str]:
@@ -142,6 +168,8 @@ def _run_tests(
     """
     a, b, key = pairing.a, pairing.b, pairing.key
     mcnemar = settings.pop("mcnemar", "midp")
+    primary = settings.pop("primary_test", "permutation")
+    generics: Mapping[Any, str] = settings.pop("generics", {})
     if not pairing.paired:
         res = stats.unpaired_comparison(sa.to_numpy(), sb.to_numpy(), **settings)
         design = f"unpaired: {len(sa)} items of {a}, {len(sb)} items of {b}"
@@ -151,15 +179,44 @@ def _run_tests(
     common = sa.index.intersection(sb.index)
     if len(common) == 0:
         return None
-    res = stats.paired_comparison(
-        sa[common].to_numpy(), sb[common].to_numpy(), mcnemar=mcnemar, **settings
-    )
+    x, y = sa[common].to_numpy(), sb[common].to_numpy()
     design = (
         f"paired on {key}: {len(common)} claims judged for both; "
         f"{len(sa) - len(common)} of {a}'s and {len(sb) - len(common)} of {b}'s "
         "have no partner and are left out"
     )
-    return res, design, WHY_PAIRED
+    if primary == "permutation":
+        return stats.paired_comparison(x, y, mcnemar=mcnemar, **settings), design, WHY_PAIRED
+    clusters = [generics.get(unit, f"claim {unit}") for unit in common]
+    res = _clustered(x, y, clusters, primary, mcnemar, **settings)
+    design += f"; {res.n_clusters} generics"
+    return res, design, WHY_CLUSTERED
+
+
+def _clustered(
+    x: Any, y: Any, clusters: list[str], primary: str, mcnemar: str, **settings: Any
+) -> stats.ComparisonResult:
+    """The paired comparison with claims of one generic as a cluster, as a ComparisonResult
+    (its sensitivity test: McNemar on the per-claim majority labels)."""
+    res = stats.clustered_paired_comparison(
+        x, y, clusters, primary=primary, mcnemar=mcnemar, **settings
+    )
+    return stats.ComparisonResult(
+        statistic=res.statistic,
+        pvalue=res.pvalue,
+        confidence_interval=res.confidence_interval,
+        rate_a=res.rate_a,
+        rate_b=res.rate_b,
+        n_a=res.n_units,
+        n_b=res.n_units,
+        paired=True,
+        test=res.test,
+        interval_method=res.interval_method,
+        exact_test=stats.MCNEMAR_TESTS[mcnemar](stats.majority_labels(x), stats.majority_labels(y)),
+        n_clusters=res.n_clusters,
+        design_effect=res.design_effect,
+        min_detectable_difference=res.min_detectable_difference,
+    )
 
 
 def _entry(
@@ -168,7 +225,13 @@ def _entry(
     """A finished comparison as the report writes it: rates, difference, the two tests."""
     exact = res.exact_test
     unit = "claims" if res.paired else "items"
+    clustered = {
+        "n_generics": res.n_clusters,
+        "design_effect": res.design_effect,
+        "min_detectable_difference": res.min_detectable_difference,
+    }
     return {
+        **(clustered if res.n_clusters is not None else {}),
         "paired": res.paired,
         "design": design,
         "why": why,
@@ -241,6 +304,7 @@ def compare_report(
     confidence_level: float = 0.95,
     seed: int | None = 0,
     mcnemar: str = "midp",
+    primary_test: str = "sign-flip",
 ) -> dict[str, Any]:
     """Do two or more systems differ in the mean rater share of the positive label?
 
@@ -249,13 +313,21 @@ def compare_report(
     ``pair_id`` (or ``claim``) when two or more claims were judged for both;
     ``True``/``False`` force it. Holm's correction runs over all comparisons (dimensions x
     pairs) for the primary permutation tests, and separately for the sensitivity tests.
-    ``mcnemar``: ``"midp"`` (Fagerland et al. 2013) or ``"exact"``.
+    ``mcnemar``: ``"midp"`` (Fagerland et al. 2013) or ``"exact"``. ``primary_test``
+    (paired comparisons): ``"sign-flip"`` or ``"clustered-mcnemar"`` with the claims of one
+    generic (read off the claim, :func:`tasks.claims.generic_of`) as a cluster, with design
+    effect and minimum detectable difference; ``"permutation"`` treats claims as independent.
+    Unpaired comparisons use the unpaired permutation test whatever ``primary_test`` says.
     """
     systems = _systems(systems, baseline)
     df = prepare(ratings)
     _check_rated(systems, df)
     if paired not in ("auto", True, False):
         raise InputError(f"paired must be 'auto', True or False, not {paired!r}")
+    if primary_test not in PRIMARY_TESTS:
+        raise InputError(
+            f"primary_test must be one of {', '.join(PRIMARY_TESTS)}, not {primary_test!r}"
+        )
     if mcnemar not in stats.MCNEMAR_TESTS:
         raise InputError(
             f"mcnemar must be one of {', '.join(stats.MCNEMAR_TESTS)}, not {mcnemar!r}"
@@ -269,9 +341,10 @@ def compare_report(
         for s in systems:
             keys_of[s] = set(meta.loc[(meta["system"] == s) & meta[key].notna(), key])
     settings = {"n_resamples": n_resamples, "confidence_level": confidence_level, "seed": seed}
+    choices = {"mcnemar": mcnemar, "primary_test": primary_test, "generics": _generics(meta, key)}
     comparisons = [
         _compare_dimension(
-            df, meta, dim, positive_for(positive, dim), pairing, **settings, mcnemar=mcnemar
+            df, meta, dim, positive_for(positive, dim), pairing, **settings, **choices
         )
         for pairing in (_pairing(a, b, keys_of, key, paired) for a, b in _pairs(systems, baseline))
         for dim in dims
@@ -286,13 +359,18 @@ def compare_report(
             "positive": {d: positive_for(positive, d) for d in dims},
             "pair_key": key,
             "estimand": ESTIMAND,
-            "primary_test": "permutation test of the difference in mean rater share",
+            "primary_test": PRIMARY_NAMES[primary_test],
             "correction": (
                 f"Holm (statsmodels multipletests method='holm') across all {n_done} "
                 "comparisons (dimensions x system pairs) for the primary tests; the "
                 "sensitivity tests are corrected separately"
             ),
-            "settings": {**settings, "paired": paired, "mcnemar": mcnemar},
+            "settings": {
+                **settings,
+                "paired": paired,
+                "mcnemar": mcnemar,
+                "primary_test": primary_test,
+            },
             "comparisons": comparisons,
         }
     )

@@ -133,6 +133,7 @@ def cmd_compare_judgments(args: argparse.Namespace) -> None:
         positive=_positive(args, labels),
         labels=labels,
         mcnemar=args.mcnemar,
+        primary_test=args.primary_test,
     )
     _emit(args, report)
 
@@ -206,8 +207,9 @@ example:
         """\
 Compare systems on each dimension in one estimand, the mean rater share (the share of an
 item's raters giving the label, averaged over claims), as `annotate scores` reports it.
-Primary test: a permutation test of the difference (paired on claims judged for both
-systems, else unpaired), Holm-corrected across comparisons, with a bootstrap interval.
+Primary test, paired on claims judged for both systems: a sign-flip test with the claims
+of one generic as a cluster (cluster bootstrap interval, design effect, minimum detectable
+difference); unpaired: a permutation test. Holm-corrected across comparisons.
 Sensitivity analysis: McNemar (mid-p; --mcnemar exact) or Fisher on per-item majority
 labels, labelled so. The report says which test was used and why.
 
@@ -219,10 +221,11 @@ example:
     compare.add_argument("--baseline", help="compare each system with this one only")
     compare.add_argument(
         "--primary-test",
-        choices=("permutation",),
-        default="permutation",
-        help="the test of record, declared before the data are seen: the permutation test "
-        "of the difference in mean rater share (the only primary test for judgments)",
+        choices=("sign-flip", "clustered-mcnemar", "permutation"),
+        default="sign-flip",
+        help="the test of record, declared before the data are seen (paired comparisons): "
+        "sign-flip (default) or clustered-mcnemar, claims of one generic as a cluster; "
+        "permutation treats claims as independent",
     )
     compare.add_argument(
         "--mcnemar",

@@ -23,8 +23,9 @@ from logic_claims.annotations.stats.results import (
 )
 
 
-def _majority(scores: np.ndarray) -> np.ndarray:
+def majority_labels(scores: Sequence[float] | np.ndarray) -> np.ndarray:
     """Per-unit majority label from the share of positive ratings: 1, 0, or -1 for a tie."""
+    scores = np.asarray(scores, dtype=float)
     return np.where(scores > 0.5, 1, np.where(scores < 0.5, 0, -1))
 
 
@@ -224,7 +225,7 @@ def paired_comparison(
         paired=True,
         test="paired permutation test on per-unit rater means (scipy permutation_test, samples)",
         interval_method=f"paired {how or 'none (one unit)'} over units",
-        exact_test=MCNEMAR_TESTS[mcnemar](_majority(x), _majority(y)),
+        exact_test=MCNEMAR_TESTS[mcnemar](majority_labels(x), majority_labels(y)),
     )
 
 
@@ -261,7 +262,7 @@ def unpaired_comparison(
         paired=False,
         test="permutation test on per-item rater means (scipy permutation_test, independent)",
         interval_method=f"{how or 'none (a system has one unit)'}, resampling each system's items",
-        exact_test=fisher_exact(_majority(x), _majority(y)),
+        exact_test=fisher_exact(majority_labels(x), majority_labels(y)),
     )
 
 

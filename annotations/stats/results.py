@@ -86,6 +86,9 @@ class ComparisonResult:
     test: str
     interval_method: str
     exact_test: TestResult
+    n_clusters: int | None = None  # set when claims of one generic were clustered
+    design_effect: float = math.nan
+    min_detectable_difference: float = math.nan
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from logic_claims.annotations import stats
 from logic_claims.harness import study_outputs
 from logic_claims.harness.compare.config import Config
 from logic_claims.tasks import data
-from logic_claims.tasks.claims import CLAIM_TYPES, DEFAULT_TRUTH, QUANTIFIERS, WORDS, quantifier_of
+from logic_claims.tasks.claims import CLAIM_TYPES, DEFAULT_TRUTH, QUANTIFIERS, generic_of
 from logic_claims.tasks.errors import InputError
 
 GROUPS = {q: (q,) for q in QUANTIFIERS} | CLAIM_TYPES | {"overall": QUANTIFIERS}
@@ -241,16 +241,6 @@ def statistics_settings(config: Config) -> dict[str, Any]:
     }
 
 
-def claim_generic(claim: str) -> str:
-    """The generic a study claim was built from: its words after the quantifier
-    ("Not all birds fly." -> "birds fly."); the claim itself when it has no quantifier."""
-    quantifier = quantifier_of(claim)
-    words = claim.strip().lower().replace(",", " ").split()
-    if quantifier is None:
-        return " ".join(words)
-    return " ".join(words[len(WORDS[quantifier].split()) :])
-
-
 def legacy_run(name: str, path: Any, config: Config) -> dict[str, Any]:
     """A study run's summary with each group's correct rate interval, clustered by the
     generic read off each claim (the study's files name no generic)."""
@@ -259,7 +249,7 @@ def legacy_run(name: str, path: Any, config: Config) -> dict[str, Any]:
     for group, row in summary["groups"].items():
         chosen = [s for s in scored if group == "overall" or s.record.group == group]
         hits = [s.outcome == "correct" for s in chosen]
-        clusters = [claim_generic(s.record.claim) for s in chosen]
+        clusters = [generic_of(s.record.claim) for s in chosen]
         row["correct_ci"] = mean_interval(hits, config, clusters)
     return summary
 
@@ -286,7 +276,10 @@ def annotation_section(config: Config, names: list[str]) -> dict[str, Any]:
     }
     if len(rated) >= 2:
         baseline = config.baseline if config.baseline in rated else None
-        tests = compare_report(ratings, rated, baseline=baseline, seed=config.seed)
+        tests = compare_report(
+            ratings, rated, baseline=baseline, seed=config.seed,
+            primary_test=config.primary_test, mcnemar=config.mcnemar,
+        )  # fmt: skip
         section["compare"] = tests
     else:
         section["note"] = "fewer than two rated systems: no tests between systems"
