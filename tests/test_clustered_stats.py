@@ -112,3 +112,36 @@ def test_clustered_comparison_reports_primary_and_sensitivity():
     assert exact.sensitivity[0].pvalue == pytest.approx(2 * 0.5**24)
     with pytest.raises(ValueError, match="primary test must be one of"):
         stats.clustered_paired_comparison(a, b, generics, primary="t-test")
+
+
+def test_cluster_se_by_hand_and_without_clusters():
+    """CR1 by hand: clusters (d, n) = (1, 2), (0, 2), (2, 2): est = 3/6 = 0.5, residuals
+    d - 0.5 n = (0, -1, 1), SE = sqrt(3/2 * 2) / 6 = sqrt(3) / 6. Clusters of one: the
+    usual s / sqrt(N)."""
+    se = stats.cluster_se(np.array([1.0, 0.0, 2.0]), np.array([2.0, 2.0, 2.0]))
+    assert float(se) == pytest.approx(math.sqrt(3) / 6)
+    x = np.random.default_rng(1).normal(size=30)
+    assert float(stats.cluster_se(x, np.ones(30))) == pytest.approx(x.std(ddof=1) / math.sqrt(30))
+
+
+def test_cluster_bootstrap_t_is_near_the_t_interval_for_a_normal_sample():
+    """Bootstrap-t over 400 singleton clusters of a normal sample: the pivot is nearly t, so
+    the interval is within a few percent of mean +- t(399) s / sqrt(n)."""
+    from scipy import stats as sps
+
+    x = np.random.default_rng(2).normal(0.3, 1.0, size=400)
+    res = stats.cluster_interval(
+        x, list(range(400)), n_resamples=4000, confidence_level=0.95,
+        rng=np.random.default_rng(0),
+    )  # fmt: skip
+    half = sps.t.ppf(0.975, 399) * x.std(ddof=1) / 20
+    low, high = res.confidence_interval
+    assert res.method.startswith("cluster bootstrap-t")
+    assert low == pytest.approx(x.mean() - half, abs=0.1 * half)
+    assert high == pytest.approx(x.mean() + half, abs=0.1 * half)
+    # Generics that all score the same: no spread, the point interval (BCa's fallback).
+    same = stats.cluster_interval(
+        [1, 0, 1, 0], ["a", "a", "b", "b"], n_resamples=99, confidence_level=0.95,
+        rng=np.random.default_rng(0),
+    )  # fmt: skip
+    assert tuple(same.confidence_interval) == (0.5, 0.5)

@@ -30,7 +30,7 @@ def test_primary_tests_hold_their_level_and_intervals_cover():
     by_name = {(r["data"].split(" ")[0], r["name"]): r for r in rows}
     primary = [r for r in rows if "(primary)" in r["name"]]
     intervals = [r for r in rows if r["name"].startswith("cover:")]
-    assert len(primary) == 4 and len(intervals) == 4
+    assert len(primary) == 5 and len(intervals) == 5
     for r in primary:
         assert r["rejection_rate"] <= 0.05 + 2 * r["mc_se"], r
         assert r["ok"] is True
@@ -38,4 +38,7 @@ def test_primary_tests_hold_their_level_and_intervals_cover():
         assert r["coverage"] >= 0.93, r
     naive = by_name["clustered", "McNemar mid-p on claims (sensitivity)"]
     assert naive["rejection_rate"] > 0.05 + 2 * naive["mc_se"]
+    flat = by_name["raters", "paired permutation, claims as independent (on request)"]
+    assert flat["data"].endswith("34 generics x 4")
+    assert flat["rejection_rate"] > 0.05 + 2 * flat["mc_se"]
     assert "| sign-flip (primary) |" in bench.table(rows)

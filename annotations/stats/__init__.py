@@ -52,6 +52,7 @@ from logic_claims.annotations.stats.agreement import (
 from logic_claims.annotations.stats.clustered import (
     PRIMARY_TESTS,
     cluster_interval,
+    cluster_se,
     cluster_sums,
     clustered_mcnemar,
     clustered_paired_comparison,
@@ -100,6 +101,7 @@ __all__ = [
     "TestResult",
     "bootstrap_interval",
     "cluster_interval",
+    "cluster_se",
     "cluster_sums",
     "clustered_mcnemar",
     "clustered_paired_comparison",

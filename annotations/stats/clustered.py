@@ -11,7 +11,8 @@ function                                 what
 =======================================  ================================================
 :func:`clustered_paired_comparison`      the estimate, its cluster-bootstrap interval, the
                                          primary test, design effect, MDD, sensitivity
-:func:`cluster_interval`                 cluster-bootstrap interval of a mean
+:func:`cluster_interval`                 cluster bootstrap-t interval of a mean
+:func:`cluster_se`                       cluster-robust (CR1) standard error of a mean
 :func:`sign_flip_test`                   permutation test flipping whole generics
 :func:`clustered_mcnemar`                Durkalski et al. (2003), Stat Med 22:2417-2428
 :func:`design_effect`                    clustered variance / variance under independence
@@ -21,7 +22,8 @@ function                                 what
 
 The sign-flip test uses ``scipy.stats.permutation_test`` (one sample, ``"samples"``: the
 sign of each generic's summed difference is flipped; exact when 2^G <= n_resamples), and
-the interval ``scipy.stats.bootstrap`` on (summed difference, claims) pairs of generics.
+the interval a bootstrap-t over generics (vectorised numpy; BCa and percentile through
+``scipy.stats.bootstrap`` on request).
 Durkalski's statistic ``(sum_g d_g)^2 / sum_g d_g^2`` (``d_g`` = the generic's
 system-only minus baseline-only claims) is the square of the sign-flip statistic divided
 by its permutation standard deviation: the two primary tests ask the same question, one
@@ -111,20 +113,30 @@ def clustered_mcnemar(d: np.ndarray) -> TestResult:
     return TestResult(chi2, float(stats.chi2.sf(chi2, 1)), name, {"n_clusters": int(d.size)})
 
 
+def cluster_se(d: np.ndarray, n: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Cluster-robust (CR1) standard error of the ratio mean ``sum d / sum n``:
+    ``sqrt(G/(G-1) * sum_g (d_g - est n_g)^2) / sum n`` (Cameron & Miller 2015, eq. 12
+    for a mean; the variance :func:`design_effect` divides)."""
+    g = d.shape[axis]
+    total = np.sum(n, axis=axis)
+    est = np.sum(d, axis=axis) / total
+    resid = d - np.expand_dims(est, axis) * n
+    return np.sqrt(g / (g - 1) * np.sum(resid**2, axis=axis)) / total
+
+
 def design_effect(d: np.ndarray, n: np.ndarray, diffs: np.ndarray) -> float:
     """Kish's design effect: the clustered variance of the mean difference over its
     variance were the claims independent.
 
-    Clustered: the linearised (ratio-estimator) variance
-    ``G/(G-1) * sum_g (d_g - D n_g)^2 / N^2`` with ``D = sum d / N``; independent:
+    Clustered: the square of :func:`cluster_se` (the linearised ratio-estimator variance
+    ``G/(G-1) * sum_g (d_g - D n_g)^2 / N^2`` with ``D = sum d / N``); independent:
     ``s^2 / N`` of the per-claim differences. 1 = no clustering; 0 when every cluster has
     the same mean (the clustered estimate does not vary); nan when the claims do not vary.
     """
-    g, total = d.size, float(n.sum())
-    if g < 2 or total < 2:
+    total = float(n.sum())
+    if d.size < 2 or total < 2:
         return math.nan
-    est = float(d.sum()) / total
-    clustered = g / (g - 1) * float(np.sum((d - est * n) ** 2)) / total**2
+    clustered = float(cluster_se(d, n)) ** 2
     independent = float(np.var(diffs, ddof=1)) / total
     return clustered / independent if independent > 0 else math.nan
 
@@ -174,6 +186,31 @@ def min_detectable_difference(
     return float(optimize.brentq(gap, 1e-9, discordance, xtol=1e-10))
 
 
+def _studentized(
+    d: np.ndarray,
+    n: np.ndarray,
+    n_resamples: int,
+    confidence_level: float,
+    rng: np.random.Generator,
+) -> ConfidenceInterval | None:
+    """Cluster bootstrap-t interval (Hall 1992; Cameron, Gelbach & Miller 2008): resample
+    clusters, studentize each resample's estimate by its own CR1 standard error, and invert
+    the quantiles of ``t*`` around the estimate. None when the standard error is 0."""
+    est, se = float(d.sum() / n.sum()), float(cluster_se(d, n))
+    if not se > 0:
+        return None
+    idx = rng.integers(0, d.size, size=(n_resamples, d.size))
+    db, nb = d[idx], n[idx]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (db.sum(axis=1) / nb.sum(axis=1) - est) / cluster_se(db, nb)
+    t = t[np.isfinite(t)]  # a resample of identical clusters has no spread
+    if t.size < 2:
+        return None
+    tail = (1 - confidence_level) / 2
+    t_low, t_high = np.quantile(t, [tail, 1 - tail])
+    return ConfidenceInterval(float(est - t_high * se), float(est - t_low * se))
+
+
 def cluster_interval(
     values: Sequence[float],
     clusters: Sequence[Hashable],
@@ -181,10 +218,15 @@ def cluster_interval(
     n_resamples: int,
     confidence_level: float,
     rng: np.random.Generator,
-    method: str = "BCa",
+    method: str = "studentized",
 ) -> BootstrapResult:
-    """Cluster-bootstrap interval of ``mean(values)`` (clusters resampled whole; BCa, or
-    ``"percentile"``).
+    """Cluster-bootstrap interval of ``mean(values)`` (clusters resampled whole).
+
+    ``"studentized"`` (default): the bootstrap-t of :func:`_studentized`, which keeps its
+    level with a few dozen generics where percentile intervals fall short (95.0% against
+    92.3% over 34 generics of shares, the simulation of ``benchmarks/type1_error.py``); it
+    falls back to BCa when the standard error is 0. ``"BCa"`` or ``"percentile"``:
+    ``scipy.stats.bootstrap``.
 
     The mean over units drawn is the resampled clusters' summed values over their summed
     sizes. One cluster, or every cluster alike, gives the point interval.
@@ -194,6 +236,13 @@ def cluster_interval(
     if d.size < 2:
         value = float(x.mean())
         return BootstrapResult(ConfidenceInterval(value, value), "degenerate (one cluster)")
+    if method == "studentized":
+        ci = _studentized(d, n, n_resamples, confidence_level, rng)
+        if ci is not None:  # kept within the values' range, as every resampled mean is
+            ci = ConfidenceInterval(max(ci.low, float(x.min())), min(ci.high, float(x.max())))
+            how = f"cluster bootstrap-t ({n_resamples} resamples) over generics"
+            return BootstrapResult(ci, how)
+        method = "BCa"
     res = bootstrap_interval(
         (d, n), _ratio, n_resamples=n_resamples, confidence_level=confidence_level,
         rng=rng, method=method, paired=True,
@@ -221,8 +270,8 @@ def clustered_paired_comparison(
 ) -> ClusteredComparison:
     """Paired difference ``mean(a - b)`` over units grouped in clusters (claims by generic).
 
-    Interval: BCa cluster bootstrap (generics resampled with replacement, the
-    estimate recomputed as summed difference over claims drawn). Primary test:
+    Interval: cluster bootstrap-t (generics resampled with replacement, the estimate
+    recomputed as summed difference over claims drawn, studentized by its CR1 SE). Primary test:
     ``primary`` of :data:`PRIMARY_TESTS`. Sensitivity: McNemar (``"midp"`` by default,
     ``"exact"`` on request) on the claims as if independent. Design effect and the
     minimum detectable difference (80% power, two-sided 0.05) from the observed

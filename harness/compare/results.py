@@ -2,7 +2,7 @@
 
 Per quantifier, universal (all, not all), existential (some, no) and overall: correct / tie /
 wrong rates of the generated answers (the study's rule) and log-likelihood accuracy of the
-``*_mc`` tasks, each with a percentile bootstrap interval.
+``*_mc`` tasks, each with a cluster bootstrap-t interval (generics resampled whole).
 
 Against the baseline, one estimand per row: the paired difference in **per-claim
 correctness** (system - baseline) on the claims both answered, where a generated answer
@@ -66,10 +66,11 @@ def collect(system: str, samples: dict[str, list[dict[str, Any]]]) -> dict[str, 
 def mean_interval(
     values: Sequence[float], config: Config, clusters: Sequence[str] | None = None
 ) -> dict[str, float] | None:
-    """Percentile bootstrap interval of the mean of ``values`` (None below two values).
+    """Bootstrap interval of the mean of ``values`` (None below two values).
 
-    With ``clusters`` (each value's generic) whole generics are resampled. Constant values
-    give the point interval (the bootstrap's own fallback).
+    With ``clusters`` (each value's generic) the cluster bootstrap-t of
+    :func:`stats.cluster_interval`, else a percentile bootstrap. Constant values give the
+    point interval.
     """
     import numpy as np
 
@@ -347,7 +348,7 @@ def build_report(config: Config, samples: dict[str, dict[str, list[dict]]]) -> d
         "data_dir_manifest_sha256": data.manifest_sha256(config.data_dir),
         "baseline": config.baseline,
         "bootstrap": {
-            "method": "BCa, resampling generics (all claims of a generic together)",
+            "method": "bootstrap-t, resampling generics (all claims of a generic together)",
             "n_resamples": config.n_resamples,
             "confidence_level": config.confidence_level,
             "seed": config.seed,
