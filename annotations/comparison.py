@@ -292,6 +292,20 @@ def _holm(comparisons: list[dict[str, Any]]) -> int:
     return len(done)
 
 
+def _check_choices(paired: bool | str, primary_test: str, mcnemar: str) -> None:
+    """The compare options, each one of its choices (an InputError naming them otherwise)."""
+    if paired not in ("auto", True, False):
+        raise InputError(f"paired must be 'auto', True or False, not {paired!r}")
+    if primary_test not in PRIMARY_TESTS:
+        raise InputError(
+            f"primary_test must be one of {', '.join(PRIMARY_TESTS)}, not {primary_test!r}"
+        )
+    if mcnemar not in stats.MCNEMAR_TESTS:
+        raise InputError(
+            f"mcnemar must be one of {', '.join(stats.MCNEMAR_TESTS)}, not {mcnemar!r}"
+        )
+
+
 def compare_report(
     ratings: pd.DataFrame,
     systems: Sequence[str],
@@ -312,7 +326,7 @@ def compare_report(
     in the order given (difference = first - second). ``paired="auto"`` pairs two systems on
     ``pair_id`` (or ``claim``) when two or more claims were judged for both;
     ``True``/``False`` force it. Holm's correction runs over all comparisons (dimensions x
-    pairs) for the primary permutation tests, and separately for the sensitivity tests.
+    pairs) for the primary tests, and separately for the sensitivity tests.
     ``mcnemar``: ``"midp"`` (Fagerland et al. 2013) or ``"exact"``. ``primary_test``
     (paired comparisons): ``"sign-flip"`` or ``"clustered-mcnemar"`` with the claims of one
     generic (read off the claim, :func:`tasks.claims.generic_of`) as a cluster, with design
@@ -322,16 +336,7 @@ def compare_report(
     systems = _systems(systems, baseline)
     df = prepare(ratings)
     _check_rated(systems, df)
-    if paired not in ("auto", True, False):
-        raise InputError(f"paired must be 'auto', True or False, not {paired!r}")
-    if primary_test not in PRIMARY_TESTS:
-        raise InputError(
-            f"primary_test must be one of {', '.join(PRIMARY_TESTS)}, not {primary_test!r}"
-        )
-    if mcnemar not in stats.MCNEMAR_TESTS:
-        raise InputError(
-            f"mcnemar must be one of {', '.join(stats.MCNEMAR_TESTS)}, not {mcnemar!r}"
-        )
+    _check_choices(paired, primary_test, mcnemar)
     meta = item_metadata(df)
     dims = dimensions_of(df)
     check_positive(df, dims, positive, labels)
