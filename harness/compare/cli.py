@@ -14,6 +14,7 @@ from logic_claims.harness.compare.runner import compare
 from logic_claims.harness.report.compare import significance_table, tables
 from logic_claims.harness.report.format import pct, pct_value, points
 from logic_claims.harness.report.render import md_table
+from logic_claims.tasks import data
 from logic_claims.tasks.claims import QUANTIFIERS
 from logic_claims.tasks.errors import InputError
 
@@ -79,20 +80,40 @@ def power_plan(args: argparse.Namespace) -> dict[str, Any]:
         )
     pairs = stats.pairs_needed(detect, psi)
     claims = math.ceil(pairs * deff)
-    limits = {s.name: s.limit for s in config.systems}
-    n_config = [4 * v for v in limits.values() if isinstance(v, int)]
-    planned = min(n_config) if len(n_config) == len(limits) else None
+    planned, generics, per_generic = _planned_claims(config)
     mdd = stats.min_detectable_difference(planned / deff, psi) if planned else None
     return {
         "detect": detect,
         "discordance": psi,
         "design_effect": deff,
         "claims_needed": claims,
-        "generics_needed": math.ceil(claims / CLAIMS_PER_GENERIC),
+        "claims_per_generic": per_generic,
+        "generics_needed": math.ceil(claims / per_generic),
         "config_claims_per_split": planned,
+        "config_generics": generics,
         "config_min_detectable_difference": mdd if mdd is None or math.isfinite(mdd) else None,
         "method": "Connor (1987) McNemar sample size x design effect; 80% power, two-sided 0.05",
     }
+
+
+def _planned_claims(config: Any) -> tuple[int | None, int | None, float]:
+    """The test-split claims (and their generics) every system of the config answers: the
+    first ``limit`` claims of each quantifier, as lm-eval takes them; and the split's claims
+    per generic. From the built dataset when it is there, else ``limit`` x 4 claims, generics
+    unknown, four claims per generic."""
+    limits = [s.limit for s in config.systems if isinstance(s.limit, int)]
+    limit = min(limits) if limits else None
+    split = Path(config.data_dir) / "test.jsonl"
+    if not split.is_file():
+        planned = CLAIMS_PER_GENERIC * limit if limit else None
+        return planned, None, float(CLAIMS_PER_GENERIC)
+    claims = data.load_split(config.data_dir, "test")
+    taken: list[Any] = []
+    for quantifier in QUANTIFIERS:
+        mine = [c for c in claims if c["quantifier"] == quantifier]
+        taken += mine[:limit] if limit else mine
+    per_generic = len(claims) / len({c["generic"] for c in claims})
+    return len(taken), len({c["generic"] for c in taken}), per_generic
 
 
 def _power_text(plan: dict[str, Any]) -> str:
@@ -101,17 +122,19 @@ def _power_text(plan: dict[str, Any]) -> str:
         f"(discordance {pct(plan['discordance'])}, design effect {plan['design_effect']:g}; "
         "80% power, two-sided 0.05):",
         f"  {plan['claims_needed']} claims per split, about {plan['generics_needed']} generics "
-        f"of {CLAIMS_PER_GENERIC} claims",
+        f"({plan['claims_per_generic']:.1f} claims per generic)",
     ]
     if plan["config_claims_per_split"] is not None:
         mdd = plan["config_min_detectable_difference"]
+        generics = plan["config_generics"]
         lines.append(
-            f"This config evaluates up to {plan['config_claims_per_split']} claims per split "
-            "(limit x 4 quantifiers): minimum detectable difference "
+            f"This config evaluates {plan['config_claims_per_split']} test claims"
+            + (f" of {generics} generics" if generics else " (limit x 4 quantifiers)")
+            + ": minimum detectable difference "
             + (f"{pct_value(mdd)} points" if mdd is not None else "none up to the discordance")
         )
     else:
-        lines.append("This config sets no integer limit: every claim of each split is evaluated.")
+        lines.append("The dataset is not built yet: build it to see what this config evaluates.")
     return "\n".join(lines)
 
 
