@@ -27,6 +27,7 @@ from logic_claims.annotations.frame import (
     labels_of,
     prepare,
 )
+from logic_claims.tasks.errors import InputError
 
 EXTREME_PREVALENCE = 0.8
 
@@ -155,8 +156,17 @@ def _notes(block: Mapping[str, Any], extreme: float) -> list[str]:
         notes.append(prevalence_note(dim, prevalence, extreme))
     if not math.isfinite(block["fleiss_kappa"]["statistic"]):
         notes.append(
-            f"{dim}: every rating uses the same label, so chance-corrected coefficients "
-            "are 0/0 (undefined); only percent agreement is meaningful."
+            f"{dim}: every rating uses the same label, so Fleiss' kappa, Krippendorff's "
+            "alpha and Cohen's kappa are 0/0 (undefined). Percent agreement and Gwet's AC1 "
+            "(whose chance agreement is 0 with one label used) are 1 because the raters never "
+            "disagree; with one label in use that says nothing about whether they could."
+        )
+    elif not math.isfinite(block["krippendorff_alpha"]["statistic"]):
+        notes.append(
+            f"{dim}: Krippendorff's alpha is undefined (nan) while Fleiss' kappa is not: alpha "
+            "uses only the items rated twice or more, and on those every rating has the same "
+            "label; Fleiss' kappa (Gwet's generalisation) also counts the labels of items "
+            "rated once when it estimates chance agreement."
         )
     if block["n_pairable"] < 30:
         notes.append(
@@ -173,6 +183,11 @@ def _dimension_block(
     # An item listed under two systems was judged once: count it once here.
     sub = df[df["dimension"] == dim].drop_duplicates(subset=["item_id", "annotator"])
     dim_labels = labels_of(df, dim, labels)
+    if len(dim_labels) < 2:
+        raise InputError(
+            f"dimension {dim!r} has one label {dim_labels}: agreement needs two or more "
+            "possible labels (declare them all)"
+        )
     wide = sub.pivot(index="item_id", columns="annotator", values="value")
     table, _ = stats.counts_table(wide, dim_labels)
     level = settings["confidence_level"]
@@ -204,6 +219,10 @@ def agreement_report(
     Cohen's kappa.
     """
     df = prepare(ratings)
+    if not 0 < confidence_level < 1 or not 0.5 <= extreme < 1:
+        raise InputError("confidence_level must be in (0, 1) and extreme in [0.5, 1)")
+    if n_boot < 0 or min_pair_items < 1:
+        raise InputError("n_boot must be 0 or more and min_pair_items 1 or more")
     settings = {
         "n_boot": n_boot,
         "seed": seed,

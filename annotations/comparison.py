@@ -1,10 +1,13 @@
 """Comparisons: do two systems differ in the rate of the positive label, per dimension?
 
-Each pair of systems is compared paired (on the claims both answered) or unpaired, and the
-report says which and why. The statistics are those of
-:mod:`logic_claims.annotations.stats`: a permutation test with a bootstrap interval for the
-difference, McNemar's (paired) or Fisher's (unpaired) exact test on majority labels, and
-Holm's correction over all comparisons.
+One estimand, shared with ``annotate scores``: the **mean rater share**, the share of an
+item's raters who gave the positive label, averaged over items (claims when paired). Each
+pair of systems is compared paired (on the claims both answered) or unpaired, and the report
+says which and why. The statistics are those of :mod:`logic_claims.annotations.stats`: the
+primary test, a permutation test of the difference in mean rater share, with a bootstrap
+interval, Holm-corrected across all comparisons; McNemar's (mid-p by default, exact on
+request; paired) or Fisher's (unpaired) test on per-item majority labels is a sensitivity
+analysis of another estimand (the majority rate) and labelled so.
 """
 
 from __future__ import annotations
@@ -29,18 +32,28 @@ from logic_claims.annotations.frame import (
     positive_for,
     prepare,
 )
+from logic_claims.tasks.claims import generic_of
 from logic_claims.tasks.errors import InputError
 
+ESTIMAND = "mean rater share"
 WHY_PAIRED = (
     "Both systems were judged on the same claims, so each claim is a pair and the tests compare "
-    "the two answers to one claim: the paired permutation test swaps the systems' scores within "
-    "a claim (it uses every rater's judgment); McNemar's exact test uses the per-claim majority "
-    "labels and only the claims where the two systems differ."
+    "the two answers to one claim: the primary paired permutation test swaps the systems' "
+    "scores within a claim (it uses every rater's judgment); the sensitivity McNemar test uses "
+    "the per-claim majority labels and only the claims where the two systems differ."
 )
+WHY_CLUSTERED = (
+    "Both systems were judged on the same claims, so each claim is a pair; claims of one "
+    "generic (All, Not all, Some, No ...) are not independent, so the primary test works on "
+    "whole generics (the sign of each generic's summed difference, or Durkalski's clustered "
+    "McNemar) and the interval resamples generics; the sensitivity McNemar test uses the "
+    "per-claim majority labels and only the claims where the two systems differ."
+)
+PRIMARY_TESTS = ("sign-flip", "clustered-mcnemar", "permutation")
 WHY_UNPAIRED = (
-    "The systems were judged on different claims (or too few shared ones), so their items are "
-    "independent samples: the permutation test reshuffles items between the systems; Fisher's "
-    "exact test compares the two systems' counts of majority labels."
+    "The systems were judged on different claims, so their items are independent samples: the "
+    "primary permutation test reshuffles items between the systems; the sensitivity Fisher "
+    "test compares the two systems' counts of majority labels."
 )
 
 
@@ -75,6 +88,23 @@ def _unit_scores(
         }
     )
     return frame.groupby(["system", "unit"])["pos"].mean()
+
+
+PRIMARY_NAMES = {
+    "sign-flip": "sign-flip test of the difference in mean rater share, claims of one "
+    "generic as a cluster (paired); permutation test (unpaired)",
+    "clustered-mcnemar": "clustered McNemar test (Durkalski 2003) of the difference in mean "
+    "rater share, claims of one generic as a cluster (paired); permutation test (unpaired)",
+    "permutation": "permutation test of the difference in mean rater share",
+}
+
+
+def _generics(meta: pd.DataFrame, key: str | None) -> dict[Any, str]:
+    """Pair key value -> the generic of its claim (the cluster of the paired tests)."""
+    if key is None or "claim" not in meta.columns:
+        return {}
+    known = meta[meta[key].notna() & meta["claim"].notna()]
+    return {unit: generic_of(claim) for unit, claim in zip(known[key], known["claim"], strict=True)}
 
 
 def _systems(systems: Sequence[str], baseline: str | None) -> list[str]:
@@ -115,13 +145,11 @@ class Pairing:
 def _pairing(
     a: str, b: str, keys_of: Mapping[str, set], key: str | None, paired: bool | str
 ) -> Pairing:
-    """Whether ``a`` and ``b`` are compared paired: forced, or on half the claims shared."""
+    """Whether ``a`` and ``b`` are compared paired: forced, or whenever two or more claims
+    were judged for both (the shared claims are pairs, whatever share of the claims they are:
+    treating them as independent samples would be wrong; the rest are left out and counted)."""
     shared = keys_of[a] & keys_of[b] if key is not None else set()
-    smaller = min(len(keys_of.get(a, ())), len(keys_of.get(b, ()))) if key else 0
-    if paired == "auto":
-        use_paired = len(shared) >= 2 and len(shared) >= 0.5 * smaller
-    else:
-        use_paired = bool(paired)
+    use_paired = len(shared) >= 2 if paired == "auto" else bool(paired)
     if use_paired and not shared:
         raise InputError(
             f"systems {a!r} and {b!r} share no claim"
@@ -139,22 +167,56 @@ def _run_tests(
     None when the pairing leaves no claim rated for both.
     """
     a, b, key = pairing.a, pairing.b, pairing.key
+    mcnemar = settings.pop("mcnemar", "midp")
+    primary = settings.pop("primary_test", "permutation")
+    generics: Mapping[Any, str] = settings.pop("generics", {})
     if not pairing.paired:
         res = stats.unpaired_comparison(sa.to_numpy(), sb.to_numpy(), **settings)
         design = f"unpaired: {len(sa)} items of {a}, {len(sb)} items of {b}"
         if key is not None and pairing.shared:
-            design += f" ({len(pairing.shared)} shared {key} values: too few to pair)"
+            design += f" ({len(pairing.shared)} shared {key} value: too few to pair)"
         return res, design, WHY_UNPAIRED
     common = sa.index.intersection(sb.index)
     if len(common) == 0:
         return None
-    res = stats.paired_comparison(sa[common].to_numpy(), sb[common].to_numpy(), **settings)
+    x, y = sa[common].to_numpy(), sb[common].to_numpy()
     design = (
         f"paired on {key}: {len(common)} claims judged for both; "
         f"{len(sa) - len(common)} of {a}'s and {len(sb) - len(common)} of {b}'s "
         "have no partner and are left out"
     )
-    return res, design, WHY_PAIRED
+    if primary == "permutation":
+        return stats.paired_comparison(x, y, mcnemar=mcnemar, **settings), design, WHY_PAIRED
+    clusters = [generics.get(unit, f"claim {unit}") for unit in common]
+    res = _clustered(x, y, clusters, primary, mcnemar, **settings)
+    design += f"; {res.n_clusters} generics"
+    return res, design, WHY_CLUSTERED
+
+
+def _clustered(
+    x: Any, y: Any, clusters: list[str], primary: str, mcnemar: str, **settings: Any
+) -> stats.ComparisonResult:
+    """The paired comparison with claims of one generic as a cluster, as a ComparisonResult
+    (its sensitivity test: McNemar on the per-claim majority labels)."""
+    res = stats.clustered_paired_comparison(
+        x, y, clusters, primary=primary, mcnemar=mcnemar, **settings
+    )
+    return stats.ComparisonResult(
+        statistic=res.statistic,
+        pvalue=res.pvalue,
+        confidence_interval=res.confidence_interval,
+        rate_a=res.rate_a,
+        rate_b=res.rate_b,
+        n_a=res.n_units,
+        n_b=res.n_units,
+        paired=True,
+        test=res.test,
+        interval_method=res.interval_method,
+        exact_test=stats.MCNEMAR_TESTS[mcnemar](stats.majority_labels(x), stats.majority_labels(y)),
+        n_clusters=res.n_clusters,
+        design_effect=res.design_effect,
+        min_detectable_difference=res.min_detectable_difference,
+    )
 
 
 def _entry(
@@ -162,7 +224,14 @@ def _entry(
 ) -> dict[str, Any]:
     """A finished comparison as the report writes it: rates, difference, the two tests."""
     exact = res.exact_test
+    unit = "claims" if res.paired else "items"
+    clustered = {
+        "n_generics": res.n_clusters,
+        "design_effect": res.design_effect,
+        "min_detectable_difference": res.min_detectable_difference,
+    }
     return {
+        **(clustered if res.n_clusters is not None else {}),
         "paired": res.paired,
         "design": design,
         "why": why,
@@ -174,17 +243,17 @@ def _entry(
             "estimate": res.statistic,
             "confidence_interval": interval(res.confidence_interval),
             "measure": (
-                f"rate of {pos!r} in {a} minus in {b}; rate = mean over "
-                + ("claims" if res.paired else "items")
-                + " of the share of raters giving it"
+                f"{ESTIMAND} of {pos!r}, {a} minus {b}: the share of raters giving it, "
+                f"averaged over {unit}"
             ),
             "method": res.interval_method,
         },
         "tests": [
             {"name": res.test, "role": "primary", "statistic": res.statistic, "pvalue": res.pvalue},
             {
-                "name": exact.test + " on per-unit majority labels",
-                "role": "exact",
+                "name": exact.test
+                + " on per-item majority labels (another estimand: the majority rate)",
+                "role": "sensitivity",
                 "statistic": exact.statistic,
                 "pvalue": exact.pvalue,
                 "details": exact.details,
@@ -211,13 +280,30 @@ def _compare_dimension(
 
 
 def _holm(comparisons: list[dict[str, Any]]) -> int:
-    """Add ``pvalue_holm`` to each test, per role across comparisons; the number corrected."""
+    """Add ``pvalue_holm`` to each test, per role across comparisons; the number corrected.
+
+    The primary tests' Holm p-values are the report's answer; the sensitivity tests get
+    their own correction, for reading beside them."""
     done = [c for c in comparisons if "tests" in c]
     for role_index in (0, 1):
         adjusted = stats.holm([c["tests"][role_index]["pvalue"] for c in done])
         for c, p in zip(done, adjusted, strict=True):
             c["tests"][role_index]["pvalue_holm"] = p
     return len(done)
+
+
+def _check_choices(paired: bool | str, primary_test: str, mcnemar: str) -> None:
+    """The compare options, each one of its choices (an InputError naming them otherwise)."""
+    if paired not in ("auto", True, False):
+        raise InputError(f"paired must be 'auto', True or False, not {paired!r}")
+    if primary_test not in PRIMARY_TESTS:
+        raise InputError(
+            f"primary_test must be one of {', '.join(PRIMARY_TESTS)}, not {primary_test!r}"
+        )
+    if mcnemar not in stats.MCNEMAR_TESTS:
+        raise InputError(
+            f"mcnemar must be one of {', '.join(stats.MCNEMAR_TESTS)}, not {mcnemar!r}"
+        )
 
 
 def compare_report(
@@ -231,20 +317,26 @@ def compare_report(
     n_resamples: int = 9999,
     confidence_level: float = 0.95,
     seed: int | None = 0,
+    mcnemar: str = "midp",
+    primary_test: str = "sign-flip",
 ) -> dict[str, Any]:
-    """Do two or more systems differ in the rate of the positive label, per dimension?
+    """Do two or more systems differ in the mean rater share of the positive label?
 
     Pairs: ``baseline`` vs each other system (difference = other - baseline), else every pair
     in the order given (difference = first - second). ``paired="auto"`` pairs two systems on
-    ``pair_id`` (or ``claim``) when at least half of the smaller system's claims were judged
-    for both; ``True``/``False`` force it. Holm's correction runs over all comparisons
-    (dimensions x pairs), separately for the permutation tests and the exact tests.
+    ``pair_id`` (or ``claim``) when two or more claims were judged for both;
+    ``True``/``False`` force it. Holm's correction runs over all comparisons (dimensions x
+    pairs) for the primary tests, and separately for the sensitivity tests.
+    ``mcnemar``: ``"midp"`` (Fagerland et al. 2013) or ``"exact"``. ``primary_test``
+    (paired comparisons): ``"sign-flip"`` or ``"clustered-mcnemar"`` with the claims of one
+    generic (read off the claim, :func:`tasks.claims.generic_of`) as a cluster, with design
+    effect and minimum detectable difference; ``"permutation"`` treats claims as independent.
+    Unpaired comparisons use the unpaired permutation test whatever ``primary_test`` says.
     """
     systems = _systems(systems, baseline)
     df = prepare(ratings)
     _check_rated(systems, df)
-    if paired not in ("auto", True, False):
-        raise InputError(f"paired must be 'auto', True or False, not {paired!r}")
+    _check_choices(paired, primary_test, mcnemar)
     meta = item_metadata(df)
     dims = dimensions_of(df)
     check_positive(df, dims, positive, labels)
@@ -254,8 +346,11 @@ def compare_report(
         for s in systems:
             keys_of[s] = set(meta.loc[(meta["system"] == s) & meta[key].notna(), key])
     settings = {"n_resamples": n_resamples, "confidence_level": confidence_level, "seed": seed}
+    choices = {"mcnemar": mcnemar, "primary_test": primary_test, "generics": _generics(meta, key)}
     comparisons = [
-        _compare_dimension(df, meta, dim, positive_for(positive, dim), pairing, **settings)
+        _compare_dimension(
+            df, meta, dim, positive_for(positive, dim), pairing, **settings, **choices
+        )
         for pairing in (_pairing(a, b, keys_of, key, paired) for a, b in _pairs(systems, baseline))
         for dim in dims
     ]
@@ -268,12 +363,19 @@ def compare_report(
             "dimensions": dims,
             "positive": {d: positive_for(positive, d) for d in dims},
             "pair_key": key,
+            "estimand": ESTIMAND,
+            "primary_test": PRIMARY_NAMES[primary_test],
             "correction": (
                 f"Holm (statsmodels multipletests method='holm') across all {n_done} "
-                "comparisons (dimensions x system pairs), separately for the permutation tests "
-                "and for the exact tests"
+                "comparisons (dimensions x system pairs) for the primary tests; the "
+                "sensitivity tests are corrected separately"
             ),
-            "settings": {**settings, "paired": paired},
+            "settings": {
+                **settings,
+                "paired": paired,
+                "mcnemar": mcnemar,
+                "primary_test": primary_test,
+            },
             "comparisons": comparisons,
         }
     )

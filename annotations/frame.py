@@ -29,6 +29,7 @@ from logic_claims.tasks.errors import InputError
 REQUIRED_COLUMNS = ("item_id", "system", "annotator", "dimension", "value")
 DEFAULT_DIMENSIONS = tuple(d.name for d in records.DEFAULT_DIMENSIONS)  # factual, justified
 BINARY_LABELS = ("0", "1")
+SCHEMA_LABELS = {d.name: d.labels for d in records.DEFAULT_DIMENSIONS}
 UNIT = ["system", "item_id"]
 
 Labels = Mapping[str, Sequence[str]] | None
@@ -112,10 +113,18 @@ def dimensions_of(df: pd.DataFrame) -> list[str]:
 
 
 def labels_of(df: pd.DataFrame, dimension: str, labels: Labels = None) -> list[str]:
-    """The dimension's label set: given, else ``["0", "1"]`` for 0/1 data, else the labels seen."""
+    """The dimension's label set: given, else the default dimensions' own (``factual`` and
+    ``justified``: ``["0", "1"]``), else ``["0", "1"]`` for 0/1 data, else the labels seen.
+
+    A value outside the declared or default labels is an :class:`InputError`, so a typo
+    ("2", "yes") cannot become a category of its own."""
     seen = sorted(set(df.loc[df["dimension"] == dimension, "value"]))
+    declared = None
     if labels is not None and dimension in labels:
         declared = [normalise_label(v) for v in labels[dimension]]
+    elif dimension in SCHEMA_LABELS:
+        declared = list(SCHEMA_LABELS[dimension])
+    if declared is not None:
         unknown = sorted(set(seen) - set(declared))
         if unknown:
             raise InputError(

@@ -10,8 +10,8 @@ Input: a pandas DataFrame with one row per judgment (``item_id``, ``system``, ``
   Krippendorff's alpha (bootstrap interval), Fleiss' kappa, pairwise Cohen's kappa, Gwet's
   AC1, label prevalence.
 - :func:`compare_report` (``comparison.py``) - per dimension and pair of systems: difference
-  in rate with an interval, permutation test, McNemar (paired) or Fisher (unpaired), Holm
-  correction.
+  in mean rater share with an interval, the primary permutation test with Holm correction,
+  McNemar mid-p (paired) or Fisher (unpaired) on majority labels as sensitivity analyses.
 
 Each returns a plain dict (``json.dumps``-able: no numpy types, NaN as ``None``). Turning
 one into text or an HTML page is the report layer's job:

@@ -1,7 +1,8 @@
 """Scores: the rate of the positive label per group and dimension, with Wilson intervals.
 
-Each item counts once per group: its raters are combined first (majority vote, or the share
-of raters giving the label), then :func:`stats.wilson_interval` gives the rate and its
+Each item counts once per group: its raters are combined first (by default the share of
+raters giving the label, the mean rater share that ``compare`` tests; or majority vote),
+then :func:`stats.wilson_interval` gives the rate and its
 interval over items. Grouping by ``quantifier`` adds the claim types of
 ``tasks/claims.py`` (``universal`` = all + not_all, ``existential`` = some + no).
 
@@ -53,6 +54,7 @@ COMBINE_NOTES = {
     ),
 }
 COMBINE_NOTES["mean", "drop"] = COMBINE_NOTES["mean", "half"]
+ESTIMANDS = {"mean": "mean rater share", "majority": "majority rate"}
 PER_RATER_NOTE = "Grouped by annotator: each row counts one rater's own judgments, one per item."
 RATER = "_rater"  # the grouping column standing for "annotator" in a per-rater view
 
@@ -154,7 +156,7 @@ def scores_report(
     ratings: pd.DataFrame,
     by: Sequence[str] = ("system",),
     positive: Positive = "1",
-    combine: str = "majority",
+    combine: str = "mean",
     *,
     ties: str = "half",
     labels: Labels = None,
@@ -164,8 +166,9 @@ def scores_report(
 
     ``by``: item columns to group by (``[]`` = one overall row). Grouping by ``quantifier``
     also adds ``universal`` (all + not_all) and ``existential`` (some + no) rows.
-    ``combine``: ``"majority"`` (per-item majority vote; ``ties="half"`` counts a tie as 0.5,
-    ``ties="drop"`` leaves tied items out) or ``"mean"`` (per-item share of positive ratings).
+    ``combine``: ``"mean"`` (default: per-item share of positive ratings, the **mean rater
+    share**, the estimand ``compare_report`` tests) or ``"majority"`` (per-item majority
+    vote; ``ties="half"`` counts a tie as 0.5, ``ties="drop"`` leaves tied items out).
     """
     _check_options(combine, ties)
     by = [str(b).strip() for b in by if str(b).strip()]
@@ -196,6 +199,7 @@ def scores_report(
             "dimensions": dims,
             "positive": {d: positive_for(positive, d) for d in dims},
             "combine": combine,
+            "estimand": ESTIMANDS[combine],
             "ties": ties,
             "combine_note": PER_RATER_NOTE if per_rater else COMBINE_NOTES[combine, ties],
             "interval": (

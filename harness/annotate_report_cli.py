@@ -142,6 +142,8 @@ def cmd_compare_judgments(args: argparse.Namespace) -> None:
         baseline=args.baseline,
         positive=_positive(args, labels),
         labels=labels,
+        mcnemar=args.mcnemar,
+        primary_test=args.primary_test,
     )
     _emit(args, report)
 
@@ -163,8 +165,8 @@ def _report_args(parser: argparse.ArgumentParser, positive: bool = True) -> None
         )
 
 
-def add_report_commands(sub: Any) -> None:
-    """Add scores, agreement and compare to the ``annotate`` group."""
+def _add_scores(sub: Any) -> None:
+    """The ``annotate scores`` parser."""
     scores = sub_parser(
         sub,
         "scores",
@@ -185,10 +187,11 @@ examples:
     )
     scores.add_argument(
         "--combine",
-        choices=("majority", "mean"),
-        default="majority",
-        help="how one item's raters are combined: per-item majority label (a tie counts "
-        "half; default) or the mean of the raters' labels",
+        choices=("mean", "majority"),
+        default="mean",
+        help="how one item's raters are combined: the share of raters giving the label "
+        "(mean rater share; default, the estimand `annotate compare` tests) or the per-item "
+        "majority label (a tie counts half)",
     )
     scores.add_argument(
         "--raters",
@@ -198,6 +201,10 @@ examples:
     )
     scores.set_defaults(func=cmd_scores)
 
+
+def add_report_commands(sub: Any) -> None:
+    """Add scores, agreement and compare to the ``annotate`` group."""
+    _add_scores(sub)
     agreement = sub_parser(
         sub,
         "agreement",
@@ -218,10 +225,13 @@ example:
         "compare",
         "are system A's explanations better than B's? paired tests, Holm-corrected",
         """\
-Compare systems on each dimension: McNemar's exact test on per-item labels and a
-paired test on rater means for items answering the same claim; Fisher's exact or a
-permutation test when items are not paired. Effect sizes with intervals; Holm
-correction across comparisons. The report says which test was used and why.
+Compare systems on each dimension in one estimand, the mean rater share (the share of an
+item's raters giving the label, averaged over claims), as `annotate scores` reports it.
+Primary test, paired on claims judged for both systems: a sign-flip test with the claims
+of one generic as a cluster (cluster bootstrap interval, design effect, minimum detectable
+difference); unpaired: a permutation test. Holm-corrected across comparisons.
+Sensitivity analysis: McNemar (mid-p; --mcnemar exact) or Fisher on per-item majority
+labels, labelled so. The report says which test was used and why.
 
 example:
   logic-claims annotate compare ratings.sqlite --systems base,peft8 --baseline base""",
@@ -229,4 +239,19 @@ example:
     _report_args(compare)
     compare.add_argument("--systems", required=True, metavar="A,B[,C]", help="systems to compare")
     compare.add_argument("--baseline", help="compare each system with this one only")
+    compare.add_argument(
+        "--primary-test",
+        choices=("sign-flip", "clustered-mcnemar", "permutation"),
+        default="sign-flip",
+        help="the test of record, declared before the data are seen (paired comparisons): "
+        "sign-flip (default) or clustered-mcnemar, claims of one generic as a cluster; "
+        "permutation treats claims as independent",
+    )
+    compare.add_argument(
+        "--mcnemar",
+        choices=("midp", "exact"),
+        default="midp",
+        help="the sensitivity McNemar test on majority labels: mid-p (default; Fagerland "
+        "et al. 2013) or exact (conservative)",
+    )
     compare.set_defaults(func=cmd_compare_judgments)

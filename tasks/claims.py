@@ -71,6 +71,17 @@ def quantifier_of(claim: str) -> str | None:
     return None
 
 
+def generic_of(claim: str) -> str:
+    """The generic a claim was built from, as its words after the quantifier, lower case
+    ("Not all birds fly." -> "birds fly."): claims of one generic share it, so it is their
+    cluster in the statistics. A claim with no quantifier is its own generic."""
+    words = str(claim).strip().lower().replace(",", " ").split()
+    for prefix, _ in _BY_WORDS:
+        if words[: len(prefix)] == prefix:
+            return " ".join(words[len(prefix) :])
+    return " ".join(words)
+
+
 def claim_type_of(quantifier: str | None) -> str | None:
     """The study's grouping: universal (all, not all) or existential (some, no)."""
     q = BY_NAME.get(quantifier) if quantifier is not None else None

@@ -133,3 +133,63 @@ def test_item_listed_under_two_systems_counts_once_in_agreement():
     assert (block["n_items"], block["n_ratings"]) == (2, 4)
     scores = R.scores_report(df, by=["system"])
     assert [r["dimensions"]["factual"]["n_items"] for r in scores["rows"]] == [2, 1]
+
+
+# ----------------------------------------------------------------- issue 10's small defects
+
+
+def test_percent_agreement_has_no_test_against_zero():
+    """Agreement of 0 is nobody's null hypothesis: no p-value (the text shows none)."""
+    matrix = [["1", "1"], ["0", "0"], ["1", "0"], ["1", "1"], ["0", "0"]]
+    report = R.agreement_report(pd.DataFrame(long_rows(matrix, "factual")), n_boot=0)
+    (block,) = report["dimensions"]
+    assert block["percent_agreement"]["statistic"] == pytest.approx(0.8)
+    assert block["percent_agreement"]["pvalue"] is None
+    assert block["gwet_ac1"]["pvalue"] is not None  # chance-corrected: tested against 0
+    line = next(x for x in render_text(report).splitlines() if "percent agreement" in x)
+    assert "p =" not in line and "p <" not in line
+
+
+def test_one_label_note_explains_ac1_of_one():
+    """Every rating '1': kappas undefined; the note says why AC1 and percent agreement are 1
+    instead of calling percent agreement the only meaningful number beside AC1 = 1."""
+    report = R.agreement_report(pd.DataFrame(long_rows([["1", "1"]] * 4, "factual")), n_boot=0)
+    (block,) = report["dimensions"]
+    assert block["gwet_ac1"]["statistic"] == 1.0 and block["fleiss_kappa"]["statistic"] is None
+    note = next(n for n in block["notes"] if "same label" in n)
+    assert "AC1" in note and "only percent agreement" not in note
+
+
+def test_nan_alpha_beside_finite_fleiss_is_explained():
+    """Pairable items all '1', a single-rated item '0': alpha has no variation among the
+    pairable values (nan); Fleiss' chance agreement counts the single rating too."""
+    matrix = [["1", "1"], ["1", "1"], ["1", "1"], ["0", None]]
+    report = R.agreement_report(pd.DataFrame(long_rows(matrix, "factual")), n_boot=0)
+    (block,) = report["dimensions"]
+    assert block["krippendorff_alpha"]["statistic"] is None
+    assert block["fleiss_kappa"]["statistic"] is not None
+    assert any("alpha is undefined" in n and "rated once" in n for n in block["notes"])
+
+
+def test_cohen_kappa_unknown_label_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"label\(s\) \['c'\] are not among the categories"):
+        S.cohen_kappa(["a", "c"], ["a", "b"], categories=["a", "b"])
+
+
+def test_agreement_report_refuses_bad_settings_and_one_label_with_input_error():
+    df = pd.DataFrame(long_rows([["1", "1"], ["1", "1"]], "factual"))
+    with pytest.raises(InputError, match="needs two or more possible labels"):
+        R.agreement_report(df, labels={"factual": ["1"]})
+    with pytest.raises(InputError, match="n_boot"):
+        R.agreement_report(df, n_boot=-1)
+    with pytest.raises(InputError, match="confidence_level"):
+        R.agreement_report(df, confidence_level=1.5)
+
+
+def test_default_dimensions_refuse_labels_outside_their_schema():
+    """factual/justified are 0/1 (records.DEFAULT_DIMENSIONS) even when no labels are
+    declared: a '2' is refused, not counted as a third category."""
+    df = pd.DataFrame(long_rows([["1", "2"], ["0", "1"]], "factual"))
+    for report in (R.agreement_report, R.scores_report):
+        with pytest.raises(InputError, match=r"value\(s\) \['2'\] outside its labels"):
+            report(df)

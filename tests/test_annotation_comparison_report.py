@@ -5,6 +5,7 @@ between systems, Holm-corrected, checked against scipy and statsmodels.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from annotation_helpers import dumps, synthetic
 from scipy import stats as sps
@@ -12,6 +13,7 @@ from scipy import stats as sps
 from logic_claims.annotations import reports as R
 from logic_claims.annotations import stats as S
 from logic_claims.harness.report.annotations import render_text
+from logic_claims.tasks.claims import generic_of
 from logic_claims.tasks.errors import InputError
 
 # ----------------------------------------------------------------- compare
@@ -42,12 +44,20 @@ def test_compare_paired_uses_mcnemar_and_paired_permutation_with_holm():
         low, high = c["difference"]["confidence_interval"].values()
         assert low <= x.mean() - y.mean() <= high
         primary, exact = c["tests"]
-        ref = S.paired_comparison(x, y, n_resamples=1999, seed=0)
+        # Every synthetic claim is its own generic: the clusters are the claims.
+        assert c["n_generics"] == 40 and "sign-flip" in primary["name"]
+        claims = df.drop_duplicates("pair_id").set_index("pair_id")["claim"]
+        generics = [generic_of(claims[k]) for k in keys]
+        ref = S.clustered_paired_comparison(x, y, generics, n_resamples=1999, seed=0)
         assert primary["pvalue"] == pytest.approx(ref.pvalue)
+        assert c["design_effect"] == pytest.approx(ref.design_effect)
         n10 = int(((x > 0.5) & (y < 0.5)).sum())
         n01 = int(((x < 0.5) & (y > 0.5)).sum())
         assert (exact["details"]["a_only"], exact["details"]["b_only"]) == (n10, n01)
-        assert exact["pvalue"] == pytest.approx(sps.binomtest(min(n10, n01), n10 + n01).pvalue)
+        assert exact["role"] == "sensitivity" and "mid-p" in exact["name"]
+        k, n = min(n10, n01), n10 + n01
+        midp = sps.binomtest(k, n).pvalue - sps.binom.pmf(k, n, 0.5)
+        assert exact["pvalue"] == pytest.approx(midp)
         raw_primary.append(primary["pvalue"])
         raw_exact.append(exact["pvalue"])
     from statsmodels.stats.multitest import multipletests
@@ -60,7 +70,50 @@ def test_compare_paired_uses_mcnemar_and_paired_permutation_with_holm():
     # A is clearly better here: the rates differ and the test says so.
     assert report["comparisons"][0]["tests"][0]["pvalue"] < 0.05
     text = render_text(report)
+    assert "sensitivity: McNemar mid-p" in text and "primary: sign-flip" in text
     assert "McNemar" in text and "Holm" in text and "Why these tests" in text
+    unclustered = R.compare_report(
+        df, ["A", "B"], n_resamples=1999, seed=0, primary_test="permutation"
+    )
+    for c in unclustered["comparisons"]:
+        a, b = unit_means(df, "A", c["dimension"]), unit_means(df, "B", c["dimension"])
+        x, y = np.array([a[k] for k in sorted(a)]), np.array([b[k] for k in sorted(b)])
+        ref = S.paired_comparison(x, y, n_resamples=1999, seed=0)
+        assert c["tests"][0]["pvalue"] == pytest.approx(ref.pvalue)
+        assert "n_generics" not in c
+
+
+def test_compare_clusters_the_claims_of_one_generic():
+    """Four claims of each of 12 generics (All/Not all/Some/No ... read off the claim), the
+    same answer quality within a generic: 12 clusters, and a design effect above 1."""
+    rows = []
+    rng = np.random.default_rng(5)
+    for g in range(12):
+        good = {"A": rng.random() < 0.8, "B": rng.random() < 0.5}
+        for q in ("All", "Not all", "Some", "No"):
+            claim = f"{q} kinds {g} do things."
+            for system in ("A", "B"):
+                for rater in ("ann", "bob"):
+                    rows.append(
+                        {
+                            "item_id": f"{system}-{g}-{q}",
+                            "system": system,
+                            "annotator": rater,
+                            "dimension": "factual",
+                            "value": str(int(good[system])),
+                            "claim": claim,
+                            "pair_id": claim,
+                        }
+                    )
+    report = R.compare_report(pd.DataFrame(rows), ["A", "B"], n_resamples=999, seed=0)
+    (c,) = report["comparisons"]
+    assert c["n_generics"] == 12 and c["n_a"] == 48
+    assert c["design_effect"] > 2  # four claims that always agree: close to 4
+    assert "12 generics" in c["design"]
+    with pytest.raises(InputError, match="primary_test must be one of"):
+        R.compare_report(pd.DataFrame(rows), ["A", "B"], primary_test="t-test")
+    text = render_text(report)
+    assert "design effect" in text and "12 generics" in text
 
 
 def test_compare_unpaired_uses_fisher_when_no_claims_are_shared():

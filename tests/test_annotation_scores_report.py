@@ -81,16 +81,20 @@ def test_scores_combine_majority_ties_and_mean():
     # item u1: 2 of 3 say 1; u2: 1 vs 1 (tie); u3: 0 of 2; u4: 1 of 1
     matrix = [["1", "1", "0"], ["1", "0", None], ["0", None, "0"], [None, "1", None]]
     df = pd.DataFrame(long_rows(matrix, "factual"))
-    half = R.scores_report(df, by=[])["rows"][0]["dimensions"]["factual"]
+    majority = R.scores_report(df, by=[], combine="majority")
+    half = majority["rows"][0]["dimensions"]["factual"]
     assert (half["n_items"], half["positive"], half["ties"]) == (4, 2.5, 1)
     assert half["rate"] == pytest.approx(2.5 / 4)
-    drop = R.scores_report(df, by=[], ties="drop")["rows"][0]["dimensions"]["factual"]
+    assert majority["estimand"] == "majority rate" and "half" in majority["combine_note"]
+    drop = R.scores_report(df, by=[], combine="majority", ties="drop")
+    drop = drop["rows"][0]["dimensions"]["factual"]
     assert (drop["n_items"], drop["positive"], drop["ties"]) == (3, 2.0, 1)
-    mean = R.scores_report(df, by=[], combine="mean")
+    # The default is the mean rater share, the estimand compare_report tests.
+    mean = R.scores_report(df, by=[])
     cell = mean["rows"][0]["dimensions"]["factual"]
     assert cell["rate"] == pytest.approx((2 / 3 + 1 / 2 + 0 + 1) / 4)
+    assert mean["estimand"] == "mean rater share"
     assert "share of its raters" in mean["combine_note"]
-    assert "half" in R.scores_report(df, by=[])["combine_note"]
 
 
 def test_scores_other_positive_label_and_by_label_column():

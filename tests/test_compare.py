@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,6 +44,16 @@ def write_config(path: Path, text: str) -> Path:
         ("systems:\n  - {name: a, adapter: /nonexistent}\n", "not a PEFT adapter", 2),
         ("limit: -3\nsystems:\n  - {name: quantifier-rule}\n", "limit must be a positive", 1),
         ("systems:\n  - {name: a\n", "not valid YAML", None),
+        (
+            "primary_test: t-test\nsystems:\n  - {name: quantifier-rule}\n",
+            "primary_test must be one of sign-flip, clustered-mcnemar, got 't-test'",
+            1,
+        ),
+        (
+            "systems:\n  - {name: quantifier-rule}\nmcnemar: asymptotic\n",
+            "mcnemar must be one of midp, exact",
+            3,
+        ),
     ],
 )
 def test_bad_configs_fail_with_file_and_line(
@@ -200,32 +212,55 @@ def answers(outcomes: str, start: int = 0) -> dict[str, tuple[str, str]]:
     return {f"d{start + i}": ("all", names[o]) for i, o in enumerate(outcomes)}
 
 
-def test_mcnemar_exact_and_holm_by_hand(tmp_path: Path) -> None:
+def clustered(outcomes: str, per_generic: int = 4) -> dict[str, Any]:
+    """A split's answers (see :func:`answers`) with ``per_generic`` claims per generic."""
+    gen = answers(outcomes)
+    return {"gen": gen, "generic": {i: f"g{k // per_generic}" for k, i in enumerate(gen)}}
+
+
+def test_clustered_difference_by_hand(tmp_path: Path) -> None:
+    """Five generics of four claims; the baseline gets the first two generics right.
+
+    "worse" gets nothing right: per-generic differences (-4, -4, 0, 0, 0). The sign-flip
+    test enumerates the 2^5 sign patterns: |sum| >= 8 in 1/4 of them (both nonzero
+    generics flipped alike), so p = 0.5 exactly, while the mid-p McNemar on the 20 claims
+    as if independent (b = 0, c = 8) gives 2 * 0.5**8 - 0.5**8 = 1/256. Clustering is the
+    difference between "no evidence" and "p < 0.005". Durkalski's statistic:
+    (-8)^2 / (16 + 16) = 2, p = P(chi2_1 >= 2) = 0.1573.
+    """
     config = compare.Config(
         path=tmp_path / "c.yaml", name="t", systems=[], baseline="base", data_dir=tmp_path,
         output=tmp_path, cache=tmp_path, legacy=[], annotations=None,
     )  # fmt: skip
     collected = {
-        # 20 claims: the baseline gets the first 10 right, the others get none of those
-        "base": {"test": {"gen": answers("c" * 10 + "w" * 10)}},
-        "worse": {"test": {"gen": answers("w" * 20)}},
-        # 3 claims only "mixed" gets right, 3 only the baseline gets right (a tie counts wrong)
-        "mixed": {"test": {"gen": answers("c" * 7 + "..." + "ccc" + "w" * 7)}},
+        "base": {"test": clustered("c" * 8 + "w" * 12)},
+        "worse": {"test": clustered("w" * 20)},
+        # 3 claims only "mixed" gets right, 3 only the baseline (a tie counts wrong),
+        # all six in generic g1: its difference is 0, as every other generic's.
+        "mixed": {"test": clustered("cccc" + "..." + "w" + "ccc" + "w" * 9)},
     }
     tests = significance(collected, "base", config)
     by_system = {t["system"]: t for t in tests}
     worse, mixed = by_system["worse"], by_system["mixed"]
-    assert (worse["system_only"], worse["baseline_only"], worse["n"]) == (0, 10, 20)
-    # Exact McNemar = two-sided binomial test on the discordant pairs: 2 * 0.5**10.
-    assert worse["pvalue"] == pytest.approx(2 * 0.5**10)
-    assert worse["difference"] == pytest.approx(-0.5)
-    assert (mixed["system_only"], mixed["baseline_only"]) == (3, 3)
+    assert (worse["system_only"], worse["baseline_only"], worse["n"]) == (0, 8, 20)
+    assert worse["n_generics"] == 5
+    assert worse["pvalue"] == pytest.approx(0.5)
+    assert worse["difference"] == pytest.approx(-0.4)
+    sensitivity = worse["tests"][1]
+    assert sensitivity["role"] == "sensitivity"
+    assert sensitivity["pvalue"] == pytest.approx(1 / 256)
+    assert (mixed["system_only"], mixed["baseline_only"]) == (3, 4)
     assert mixed["pvalue"] == pytest.approx(1.0)
-    # Holm over the two tests: the smaller p times 2, the larger stays at 1.
-    assert worse["pvalue_holm"] == pytest.approx(4 * 0.5**10)
-    assert mixed["pvalue_holm"] == pytest.approx(1.0)
+    # Holm over the two primary tests: 2 * 0.5 = 1, and 1 stays 1.
+    assert worse["pvalue_holm"] == pytest.approx(1.0)
+    assert worse["tests"][0]["pvalue_holm"] == worse["pvalue_holm"]
+    # Generics resampled whole: every draw is -8/20, -4/20 ... never below -8/20 = -0.4.
     low, high = worse["confidence_interval"]["low"], worse["confidence_interval"]["high"]
-    assert low <= -0.5 <= high < 0
+    assert -0.8 <= low <= -0.4 < high <= 0
+    config.primary_test = "clustered-mcnemar"
+    worse = next(t for t in significance(collected, "base", config) if t["system"] == "worse")
+    assert worse["statistic"] == pytest.approx(2.0)
+    assert worse["pvalue"] == pytest.approx(0.157299, abs=1e-6)
 
 
 def test_pairs_only_the_claims_both_answered(tmp_path: Path) -> None:
@@ -239,6 +274,35 @@ def test_pairs_only_the_claims_both_answered(tmp_path: Path) -> None:
     }
     (test,) = significance(collected, "base", config)
     assert test["n"] == 2 and test["baseline_only"] == 2
+
+
+def test_plan_says_what_a_difference_needs_before_anything_runs(
+    tmp_path: Path, built_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Connor (1987): delta 0.1 at discordance 0.3 needs 233.09 pairs; times a design
+    effect of 2 -> 467 claims, in generics of the test split's claims per generic. With
+    limit 4 (the first 4 claims of each quantifier: 16) even a difference as large as the
+    discordance is out of reach."""
+    config = write_config(
+        tmp_path / "plan.yaml",
+        f"name: plan\ndata_dir: {built_data}\nlimit: 4\nsystems:\n"
+        "  - {name: quantifier-rule}\n  - {name: lm, adapter: /not/trained/yet}\n",
+    )
+    argv = ["compare", "--config", str(config), "--plan", "--detect", "0.1"]
+    assert main([*argv, "--design-effect", "2", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["claims_needed"] == 467 and 2 <= plan["claims_per_generic"] <= 4
+    assert plan["generics_needed"] == math.ceil(467 / plan["claims_per_generic"])
+    assert plan["config_claims_per_split"] == 16 and 4 <= plan["config_generics"] <= 16
+    assert plan["config_min_detectable_difference"] is None
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "350 claims per split, about" in text  # design effect 1.5
+    assert "This config evaluates 16 test claims of" in text
+    assert not (tmp_path / "reports").exists()
+    assert main([*argv[:-1], "0.5"]) == 2
+    assert "exceeds --discordance 0.3" in capsys.readouterr().err
+    assert main([*argv[:-1], "nan"]) == 2
 
 
 def test_one_system_two_prompts_on_a_split_is_an_error() -> None:
@@ -282,19 +346,28 @@ legacy:
     assert rule["contrast"]["gen"]["overall"]["correct_rate"] <= 0.5
     assert rule["contrast"]["mc"]["universal"]["acc"] <= 0.5
     majority = report["systems"]["majority-class"]["splits"]["test"]["gen"]["overall"]
-    assert abs(majority["correct_rate"] - 0.5) <= 0.05
-    low, high = majority["correct_ci"]["low"], majority["correct_ci"]["high"]
-    assert low < majority["correct_rate"] < high
+    assert majority["correct_rate"] == 0.5
+    # "true" for every claim is right on exactly two of each generic's four claims, so
+    # every resample of generics gives 0.5: the clustered interval is a point.
+    assert majority["correct_ci"] == {"low": 0.5, "high": 0.5}
     main_test = next(
         t for t in report["significance"] if t["split"] == "test" and t["metric"] == "correct"
     )
     assert main_test["system"] == "majority-class" and main_test["system_only"] == 0
-    assert main_test["pvalue"] < 1e-6
+    # Every generic loses: no sign pattern of 2000 gives a sum as far out as the data,
+    # so each tail is 1/2001 (the data counted once) and the two-sided p twice that.
+    assert main_test["pvalue"] == pytest.approx(2 / 2001)
+    assert main_test["tests"][1]["pvalue"] < 1e-6  # the sensitivity McNemar on claims
+    # A generic yields up to four test claims (two when only one kind of exemplar exists).
+    assert main_test["n"] / 4 <= main_test["n_generics"] < main_test["n"]
+    # Every generic loses exactly half its claims: the clustered estimate cannot vary.
+    assert main_test["design_effect"] == 0 and main_test["min_detectable_difference"] == 0
     (study,) = report["legacy"]
     assert study["groups"]["universal"]["correct"] == 316
     md = (out / "report.md").read_text()
     assert "| study PEFT(8) | model4.txt | 506 | 316 / 0 / 0 | 190 / 0 / 0 |" in md
-    assert "## Significance against the baseline (quantifier-rule)" in md
+    title = "## Paired difference in per-claim correctness, system - baseline (quantifier-rule)"
+    assert title in md and "sensitivity: McNemar p" in md
     html = (out / "report.html").read_text()
     assert "<table>" in html and "data:image/png;base64," in html
     assert (out / "chart.png").read_bytes().startswith(b"\x89PNG")

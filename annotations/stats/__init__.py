@@ -12,7 +12,9 @@ module             what
 ``results``        the result objects and ``ConfidenceInterval``
 ``agreement``      counts tables; percent agreement, AC1, Fleiss, Krippendorff, Cohen
 ``intervals``      Wilson intervals, the bootstrap (percentile or BCa)
-``inference``      comparisons of two systems, McNemar, Fisher, Holm
+``inference``      comparisons of two systems, McNemar (mid-p, exact), Fisher, Holm
+``clustered``      paired differences clustered by generic: cluster bootstrap, sign-flip
+                   and clustered McNemar tests, design effect, power (MDD, pairs needed)
 =================  ==========================================================
 
 Input forms:
@@ -29,7 +31,8 @@ Input forms:
 What is library code and what is not: Krippendorff's alpha is the ``krippendorff`` package,
 Cohen's kappa is ``statsmodels``, Fleiss' kappa is ``statsmodels`` when every item has the same
 number of raters, Wilson intervals, McNemar, Fisher, permutation tests, bootstrap and Holm are
-statsmodels/scipy. Written here, because no installed library has them: Gwet's AC1, Fleiss'
+statsmodels/scipy (the mid-p McNemar is scipy's binomial, by its definition).
+Written here, because no installed library has them: Gwet's AC1, Fleiss'
 kappa generalised to missing ratings, and the linearisation standard errors of AC1, Fleiss'
 kappa and percent agreement, all following Gwet, *Handbook of Inter-Rater Reliability*, 4th ed.
 (2014), ch. 2 and 5, and Gwet (2008), Br J Math Stat Psychol 61:29-48. The tests check them
@@ -46,10 +49,25 @@ from logic_claims.annotations.stats.agreement import (
     krippendorff_alpha,
     percent_agreement,
 )
+from logic_claims.annotations.stats.clustered import (
+    PRIMARY_TESTS,
+    cluster_interval,
+    cluster_se,
+    cluster_sums,
+    clustered_mcnemar,
+    clustered_paired_comparison,
+    design_effect,
+    min_detectable_difference,
+    pairs_needed,
+    sign_flip_test,
+)
 from logic_claims.annotations.stats.inference import (
+    MCNEMAR_TESTS,
     fisher_exact,
     holm,
+    majority_labels,
     mcnemar_exact,
+    mcnemar_midp,
     paired_comparison,
     unpaired_comparison,
 )
@@ -62,6 +80,7 @@ from logic_claims.annotations.stats.results import (
     NAN_INTERVAL,
     AgreementResult,
     BootstrapResult,
+    ClusteredComparison,
     ComparisonResult,
     ConfidenceInterval,
     ProportionResult,
@@ -70,24 +89,38 @@ from logic_claims.annotations.stats.results import (
 
 __all__ = [
     "BOOTSTRAP_METHODS",
+    "MCNEMAR_TESTS",
     "NAN_INTERVAL",
+    "PRIMARY_TESTS",
     "AgreementResult",
     "BootstrapResult",
+    "ClusteredComparison",
     "ComparisonResult",
     "ConfidenceInterval",
     "ProportionResult",
     "TestResult",
     "bootstrap_interval",
+    "cluster_interval",
+    "cluster_se",
+    "cluster_sums",
+    "clustered_mcnemar",
+    "clustered_paired_comparison",
     "cohen_kappa",
     "counts_table",
+    "design_effect",
     "fisher_exact",
     "fleiss_kappa",
     "gwet_ac1",
     "holm",
     "krippendorff_alpha",
+    "majority_labels",
     "mcnemar_exact",
+    "mcnemar_midp",
+    "min_detectable_difference",
     "paired_comparison",
+    "pairs_needed",
     "percent_agreement",
+    "sign_flip_test",
     "unpaired_comparison",
     "wilson_interval",
 ]

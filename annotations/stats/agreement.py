@@ -135,6 +135,8 @@ def _coefficient(table: Any, chance: str, confidence_level: float) -> AgreementR
         se = float(math.sqrt(((c_i - coef) ** 2).sum() / (n * (n - 1))))
     bounds = (0.0, 1.0) if chance == "percent" else (-1.0, 1.0)
     ci, pvalue = t_interval(coef, se, n - 1, confidence_level, bounds)
+    if chance == "percent":
+        pvalue = math.nan  # agreement of 0 is no one's null hypothesis: no test
     return AgreementResult(
         statistic=float(coef),
         confidence_interval=ci,
@@ -152,7 +154,9 @@ def percent_agreement(table: Any, *, confidence_level: float = 0.95) -> Agreemen
     """Share of agreeing rater pairs, averaged over the items rated by two or more raters.
 
     With two raters this is the share of items they labelled alike. The interval is Gwet's
-    linearised one (Gwet 2014, ch. 5), as irrCAC's ``pa.coeff.raw``.
+    linearised one (Gwet 2014, ch. 5), as irrCAC's ``pa.coeff.raw``. No p-value (nan): a
+    test against 0 agreement is meaningless, and chance agreement is what the
+    chance-corrected coefficients test against.
     """
     return _coefficient(table, "percent", confidence_level)
 
@@ -262,6 +266,9 @@ def cohen_kappa(
         else sorted({v for p in pairs for v in p}, key=str)
     )
     index = {c: j for j, c in enumerate(cats)}
+    unknown = sorted({v for p in pairs for v in p if v not in index}, key=str)
+    if unknown:
+        raise ValueError(f"label(s) {unknown} are not among the categories {cats}")
     table = np.zeros((max(len(cats), 2), max(len(cats), 2)))
     for x, y in pairs:
         table[index[x], index[y]] += 1

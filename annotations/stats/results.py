@@ -69,9 +69,10 @@ class TestResult:
 class ComparisonResult:
     """Difference in rate between two systems, ``statistic = rate_a - rate_b``.
 
-    ``pvalue`` is the permutation test's (the primary test: it uses every rater's judgment);
-    ``exact_test`` is McNemar's (paired) or Fisher's (unpaired) exact test on per-item majority
-    labels, the test reviewers usually expect for binary judgments.
+    ``pvalue`` is the permutation test's, the primary test of the estimand (the mean over
+    units of the share of raters giving the positive label); ``exact_test`` is a sensitivity
+    analysis on per-item majority labels (McNemar mid-p or exact when paired, Fisher's exact
+    test when not): it tests the majority rate, another estimand.
     """
 
     statistic: float
@@ -85,6 +86,9 @@ class ComparisonResult:
     test: str
     interval_method: str
     exact_test: TestResult
+    n_clusters: int | None = None  # set when claims of one generic were clustered
+    design_effect: float = math.nan
+    min_detectable_difference: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -97,3 +101,30 @@ class BootstrapResult:
 
     confidence_interval: ConfidenceInterval
     method: str
+
+
+@dataclass(frozen=True)
+class ClusteredComparison:
+    """A paired difference over units in clusters, ``statistic = mean(a - b)`` over units.
+
+    ``pvalue`` and ``test`` are the primary test's (also in ``primary``);
+    ``sensitivity`` holds tests that ignore the clustering, to be reported as such.
+    ``design_effect``: clustered variance / variance under independence;
+    ``min_detectable_difference``: at 80% power, two-sided 0.05 (nan: none up to the
+    observed ``discordance``, the mean absolute per-unit difference).
+    """
+
+    statistic: float
+    pvalue: float
+    confidence_interval: ConfidenceInterval
+    test: str
+    interval_method: str
+    rate_a: float
+    rate_b: float
+    n_units: int
+    n_clusters: int
+    design_effect: float
+    discordance: float
+    min_detectable_difference: float
+    primary: TestResult
+    sensitivity: tuple[TestResult, ...] = ()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from logic_claims.annotations.stats import MCNEMAR_TESTS, PRIMARY_TESTS
 from logic_claims.harness import baselines, evaluate
 from logic_claims.tasks import data, sources
 from logic_claims.tasks.errors import InputError, clip
@@ -40,14 +41,34 @@ class Bootstrap:
     n_resamples: int = field(default=2000, metadata=in_range(1, MAX_RESAMPLES))
 
 
+def one_of(key: str, choices: tuple[str, ...]) -> dict[str, Any]:
+    """Field metadata for setting ``key`` that takes one of ``choices``."""
+
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"{key} must be one of {', '.join(choices)}, got {clip(value)}")
+        return str(value)
+
+    return {"parse": check}
+
+
 @dataclass
 class RunSettings:
-    """The top-level settings of a comparison's statistics."""
+    """The top-level settings of a comparison's statistics.
+
+    ``primary_test`` is declared before any model runs: the test whose p-values (Holm
+    across every system x split x metric) answer "does the system differ from the
+    baseline?"; ``mcnemar`` picks the McNemar variant shown as a sensitivity analysis.
+    """
 
     confidence_level: float = field(
         default=0.95, metadata=in_range(0, 1, low_open=True, high_open=True)
     )
     seed: int = field(default=0, metadata=SEED_RANGE)
+    primary_test: str = field(
+        default=PRIMARY_TESTS[0], metadata=one_of("primary_test", PRIMARY_TESTS)
+    )
+    mcnemar: str = field(default="midp", metadata=one_of("mcnemar", tuple(MCNEMAR_TESTS)))
 
 
 @dataclass
@@ -69,10 +90,11 @@ class LmOptions:
 
 
 LM_KEYS = {f.name for f in dataclasses.fields(LmOptions)}
+RUN_KEYS = [f.name for f in dataclasses.fields(RunSettings)]
 SYSTEM_KEYS = {"name", "kind", "rule", "adapter", *LM_KEYS}
 CONFIG_KEYS = {
     "name", "systems", "baseline", "limit", "defaults", "data_dir", "output", "cache",
-    "legacy", "annotations", "bootstrap", "confidence_level", "seed",
+    "legacy", "annotations", "bootstrap", *RUN_KEYS,
 }  # fmt: skip
 
 
@@ -128,10 +150,12 @@ class Config:
     n_resamples: int = 2000
     confidence_level: float = 0.95
     seed: int = 0
+    primary_test: str = PRIMARY_TESTS[0]
+    mcnemar: str = "midp"
 
 
 def _run_settings(raw: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
-    """``bootstrap.n_resamples``, ``confidence_level`` and ``seed``, checked."""
+    """``bootstrap.n_resamples`` and the :class:`RunSettings` keys, checked."""
     boot = raw.get("bootstrap") or {}
     if not isinstance(boot, dict):
         raise InputError(
@@ -141,7 +165,10 @@ def _run_settings(raw: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
         )
     boot = parse(Bootstrap, boot, path, text=text, at=("bootstrap",), label="bootstrap: ")
     top = parse(
-        RunSettings, {k: raw[k] for k in ("confidence_level", "seed") if k in raw}, path, text=text
+        RunSettings,
+        {k: raw[k] for k in RUN_KEYS if k in raw},
+        path,
+        text=text,
     )
     return {**dataclasses.asdict(Bootstrap(**boot)), **dataclasses.asdict(RunSettings(**top))}
 

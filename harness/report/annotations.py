@@ -41,10 +41,10 @@ COEFFICIENT_HEADER = ["statistic", "value", "95% CI", "p", "how"]
 COMPARE_HEADER = [
     "dimension",
     "systems",
-    "rates",
-    "difference",
-    "permutation p",
-    "exact test p",
+    "mean rater share",
+    "difference (pts)",
+    "primary: permutation p",
+    "sensitivity: majority-label test p",
     "design",
 ]
 
@@ -62,7 +62,9 @@ def _kind(report: Report) -> str:
 def scores_table(report: Report) -> Table:
     """One row per group: its items, then each dimension's rate and interval (and n, ties)."""
     by = report["by"]
-    header = [*by, "items"] + [f"{d} ({report['positive'][d]})" for d in report["dimensions"]]
+    estimand = report.get("estimand", "rate")
+    header = [*by, "items"]
+    header += [f"{d} ({report['positive'][d]}): {estimand}" for d in report["dimensions"]]
     rows = []
     for row in report["rows"]:
         cells = [str(row["group"][b]) for b in by] + [str(row["n_items"])]
@@ -118,6 +120,16 @@ def _p_holm(test: Mapping[str, Any]) -> str:
     return f"{fmt.pvalue(test['pvalue'])} (Holm {fmt.pvalue(test['pvalue_holm'])})"
 
 
+def clustering(c: Mapping[str, Any]) -> str:
+    """Design effect and minimum detectable difference of a clustered comparison ("" if none)."""
+    if c.get("n_generics") is None:
+        return ""
+    return (
+        f"design effect {fmt.num(c['design_effect'], 2)}, minimum detectable difference "
+        f"{fmt.pct_value(c['min_detectable_difference'])} pts (80% power)"
+    )
+
+
 def compare_rows(report: Report) -> list[list[str]]:
     """One row per comparison: rates, difference with interval, both tests' p (Holm)."""
     rows = []
@@ -137,7 +149,7 @@ def compare_rows(report: Report) -> list[list[str]]:
                 f"{fmt.interval(d['confidence_interval'], fmt.points)}",
                 _p_holm(primary),
                 _p_holm(exact),
-                c["design"],
+                "; ".join(filter(None, [c["design"], clustering(c)])),
             ]
         )
     return rows
@@ -209,6 +221,7 @@ def _context(report: Report) -> dict[str, Any]:
         context["compare_header"] = COMPARE_HEADER
         context["whys"] = list(dict.fromkeys(c["why"] for c in report["comparisons"] if "why" in c))
     context.update(prevalence=prevalence, agreement_rows=agreement_rows)
+    context.update(clustering=clustering)
     context.update(coefficient_rows=coefficient_rows, coefficient_header=COEFFICIENT_HEADER)
     return context
 

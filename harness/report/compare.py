@@ -18,7 +18,9 @@ from logic_claims.harness.report import annotations, charts
 from logic_claims.harness.report.format import (
     MISSING,
     interval,
+    num,
     pct,
+    pct_value,
     points,
     pvalue,
     rate_interval,
@@ -164,32 +166,54 @@ def _family_table(report: dict[str, Any]) -> list[Table]:
     )
 
 
-def _significance_table(report: dict[str, Any]) -> Table:
+PRIMARY_NAMES = {"sign-flip": "sign-flip p", "clustered-mcnemar": "clustered McNemar p"}
+
+
+def _sensitivity_cell(t: dict[str, Any]) -> str:
+    """The sensitivity test's p-value, or – when there is none."""
+    tests = [x for x in t.get("tests", []) if x["role"] == "sensitivity"]
+    return pvalue(tests[0]["pvalue"]) if tests else MISSING
+
+
+def significance_table(report: dict[str, Any]) -> Table:
+    """Per system vs the baseline: the clustered paired difference and its tests."""
+    how = report["statistics"]
     rows = []
     for t in report["significance"]:
-        ci = t["confidence_interval"]
         rows.append(
             [
                 SHORT_SPLIT[t["split"]],
                 "correct" if t["metric"] == "correct" else "LL acc",
                 t["system"],
-                str(t["n"]),
-                f"{t['system_only']} / {t['baseline_only']}",
-                f"{points(t['difference'])} pts" + (f" {interval(ci, points)}" if ci else ""),
+                f"{t['n']} / {t['n_generics']}",
+                f"{points(t['difference'])} {interval(t['confidence_interval'], points)}",
                 pvalue(t["pvalue"]),
                 pvalue(t["pvalue_holm"]),
+                num(t["design_effect"], 2),
+                pct_value(t["min_detectable_difference"]),
+                f"{t['system_only']} / {t['baseline_only']}",
+                _sensitivity_cell(t),
             ]
         )
     note = (
-        "McNemar's exact test on the claims both systems answered (paired by claim id); "
-        "discordant = claims only the system / only the baseline got right; difference "
-        "in rate with a paired bootstrap interval; Holm's correction over every test "
-        "in this table."
+        f"Estimand: {how['estimand']}. Difference in points with a "
+        f"{100 * report['bootstrap']['confidence_level']:.0f}% cluster-bootstrap interval "
+        f"(generics resampled). Primary test ({how['primary_test']}, declared in the config): "
+        f"{PRIMARY_NAMES[how['primary_test']]}, Holm-corrected across every row. DE: design "
+        "effect (clustered variance / variance were claims independent). MDD: minimum "
+        "detectable difference in points at 80% power, two-sided 0.05 (–: no discordant "
+        "claim, or not even a difference as large as the discordance). Sensitivity: "
+        f"{how['sensitivity']}, on the discordant claims (system only / baseline only); "
+        "not corrected, not the test of record."
     )
-    header = ["split", "metric", "system", "paired n", "discordant", "difference"]
-    header += ["McNemar p", "Holm p"]
-    title = f"Significance against the baseline ({report['baseline']})"
-    return Table(title, note, header, rows or [[MISSING] * 8])
+    header = ["split", "metric", "system", "claims / generics", "difference (pts)"]
+    header += [PRIMARY_NAMES[how["primary_test"]], "Holm p", "DE", "MDD (pts)"]
+    header += ["discordant", "sensitivity: McNemar p"]
+    title = (
+        "Paired difference in per-claim correctness, system - baseline "
+        f"({report['baseline']}), clustered by generic"
+    )
+    return Table(title, note, header, rows or [[MISSING] * len(header)])
 
 
 def _legacy_table(report: dict[str, Any]) -> Table:
@@ -203,15 +227,16 @@ def _legacy_table(report: dict[str, Any]) -> Table:
                 str(run["records"]),
                 _counts(g["universal"]),
                 _counts(g["existential"]),
-                pct(g["overall"]["correct_rate"]),
+                rate_interval(g["overall"]["correct_rate"], g["overall"].get("correct_ci")),
                 f"{check['agree']}/{check['checked']} agree",
             ]
         )
     note = (
         "Counts of correct / tie / wrong, scored from the study's output files "
         "exactly as the study did (`logic-claims legacy accuracy`); its test claims "
-        "are not ours, so set these beside, not against, the rows above. Gold "
-        "check: expected verdict vs the quantifier."
+        "are not ours, so set these beside, not against, the rows above. Brackets: "
+        "cluster-bootstrap interval of the correct rate, claims grouped by the generic "
+        "read off each claim. Gold check: expected verdict vs the quantifier."
     )
     header = ["run", "file", "n", "universal c/t/w", "existential c/t/w", "overall correct"]
     header += ["gold check"]
@@ -234,14 +259,15 @@ def _annotation_table(ann: dict[str, Any]) -> Table:
         f"From {ann['file']} via logic_claims.annotations.reports (Wilson intervals); "
         "per quantifier and tests below."
     )
-    header = ["system", "factual", "justified"]
+    estimand = ann["overall"].get("estimand", "rate")
+    header = ["system", f"factual: {estimand}", f"justified: {estimand}"]
     return Table("Human judgments: factuality and justification", note, header, rows)
 
 
 def tables(report: dict[str, Any]) -> list[Table]:
     """Every table of the report, in order (the CLI prints the three after the systems table)."""
     out = [_systems_table(report), *_correctness_tables(report), *_quantifier_tables(report)]
-    out += [*_mc_tables(report), *_family_table(report), _significance_table(report)]
+    out += [*_mc_tables(report), *_family_table(report), significance_table(report)]
     if report["legacy"]:
         out.append(_legacy_table(report))
     if report["annotations"].get("status") == "ok":
