@@ -5,9 +5,8 @@ claims and the standard claims paired with them, balanced per quantifier, so the
 quantifier rule scores 0.5 on every family and the construction rule near 1.0 on the
 families its train table has seen. The estimand of each cell is the share of the
 family's claims answered correctly (gen: the study's rule, ``correct``; mc: ``acc``),
-with a cluster bootstrap interval that resamples generics (the claims of one generic
-are one cluster): ``annotations.stats.bootstrap_interval`` over the per-generic
-(correct, claims) pairs, of the ratio of their sums.
+with the compare report's cluster interval (``annotations.stats.cluster_interval``: the
+claims of one generic are one cluster, resampled whole).
 """
 
 from __future__ import annotations
@@ -22,29 +21,24 @@ from logic_claims.harness.compare.config import Config
 from logic_claims.tasks.contrast import FAMILY_NAMES
 
 
-def _ratio_of_sums(hits: np.ndarray, sizes: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.sum(hits, axis=axis) / np.sum(sizes, axis=axis)
-
-
 def cluster_rate(by_generic: dict[str, list[float]], config: Config) -> dict[str, Any]:
-    """n, rate and the generic-clustered bootstrap interval of the rate (None below 2)."""
-    hits = np.array([sum(v) for v in by_generic.values()], dtype=float)
-    sizes = np.array([len(v) for v in by_generic.values()], dtype=float)
-    n = int(sizes.sum())
-    rate = float(hits.sum() / n) if n else None
+    """n, rate and the generic-clustered interval of the rate (None below 2 generics):
+    :func:`stats.cluster_interval`, the compare report's one clustered interval."""
+    values = [v for vs in by_generic.values() for v in vs]
+    clusters = [g for g, vs in by_generic.items() for _ in vs]
+    n = len(values)
+    rate = float(np.mean(values)) if n else None
     ci = None
-    if len(hits) >= 2:
-        res = stats.bootstrap_interval(
-            (hits, sizes),
-            _ratio_of_sums,
+    if len(by_generic) >= 2:
+        res = stats.cluster_interval(
+            values,
+            clusters,
             n_resamples=config.n_resamples,
             confidence_level=config.confidence_level,
             rng=np.random.default_rng(config.seed),
-            method="percentile",
-            paired=True,
         )
         ci = res.confidence_interval._asdict()
-    return {"n": n, "generics": len(hits), "rate": rate, "ci": ci}
+    return {"n": n, "generics": len(by_generic), "rate": rate, "ci": ci}
 
 
 def family_scores(
