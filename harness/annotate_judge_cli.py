@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from logic_claims.harness.annotate_common import RATINGS_HELP, names, store_files, sub_parser
+from logic_claims.harness.evaluate import DEFAULT_BACKEND
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.io import check_not_input
 from logic_claims.tasks.models import DEFAULT_MODEL
@@ -65,7 +66,12 @@ examples:
     judge.add_argument("--peft", metavar="ADAPTER", help="a PEFT adapter directory")
     judge.add_argument("--rater", metavar="NAME", help="the judge's rater name in the store")
     judge.add_argument("--method", choices=("loglikelihood", "generate"), default="loglikelihood")
-    judge.add_argument("--backend", default="hf", help="lm-eval model backend (default: hf)")
+    judge.add_argument(
+        "--backend",
+        default=DEFAULT_BACKEND,
+        help=f"lm-eval model backend (default: {DEFAULT_BACKEND}, the fast path of `eval`; "
+        "or hf, vllm, ...)",
+    )
     judge.add_argument(
         "--batch-size", type=int, default=16, help="items per batch and commit (default: 16)"
     )
@@ -79,7 +85,7 @@ examples:
 
 
 def cmd_judge(args: argparse.Namespace) -> None:
-    from logic_claims.harness.evaluate import _parse_kv
+    from logic_claims.harness.evaluate import parse_kv
     from logic_claims.harness.judge import (
         JudgeSettings,
         default_rater,
@@ -96,7 +102,7 @@ def cmd_judge(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         max_gen_toks=args.max_gen_toks,
         device=args.device,
-        model_args=_parse_kv(args.model_args),
+        model_args=parse_kv(args.model_args),
     )
     settings.check()
     if args.limit is not None and args.limit < 1:

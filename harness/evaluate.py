@@ -52,6 +52,49 @@ def task_requests(task: str, limit: int | None = None, data_dir: str | Path | No
     return instances
 
 
+def build_lm(
+    model: str | None,
+    *,
+    peft: str | Path | None = None,
+    backend: str = DEFAULT_BACKEND,
+    device: str | None = None,
+    batch_size: int | str | None = None,
+    model_args: dict[str, Any] | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """lm-eval's model as ``lm_eval --model BACKEND --model_args ...`` builds it, and its args.
+
+    ``model``: an embedded model name, a local directory or a hub id; ``peft``: an adapter
+    directory; ``device`` None: CUDA when there is one, else the CPU (lm-eval's hf backend
+    assumes CUDA); ``batch_size`` None: the backend's own (8 for ``hf``). One model
+    resolution for ``eval``, ``compare`` and ``annotate judge``.
+    """
+    from lm_eval.api.registry import get_model
+
+    from logic_claims.harness import fast_lm  # noqa: F401 (registers hf-fast)
+    from logic_claims.tasks.models import resolve_model
+
+    args: dict[str, Any] = {"pretrained": resolve_model(model), **(model_args or {})}
+    if peft is not None:
+        if not (Path(peft) / "adapter_config.json").is_file():
+            raise InputError("not a PEFT adapter directory (no adapter_config.json)", peft)
+        args["peft"] = str(peft)
+    try:
+        model_class = get_model(backend)
+    except ValueError as exc:
+        raise InputError(
+            f"--backend {clip(backend)}: not an lm-eval model backend "
+            "(those of `lm_eval --model`: hf-fast, hf, vllm, ...)"
+        ) from exc
+    if device is None:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if batch_size is None:
+        batch_size = DEFAULT_BATCH.get(backend)
+    extra = {"batch_size": batch_size, "device": device} if batch_size else {"device": device}
+    return model_class.create_from_arg_obj(args, extra), args
+
+
 def run_eval(
     model: str | None,
     *,
@@ -77,35 +120,27 @@ def run_eval(
     ``batch_size`` None: the backend's own (8 for ``hf``, as before).
     """
     from lm_eval import simple_evaluate
-    from lm_eval.api.registry import get_model
     from lm_eval.loggers import EvaluationTracker
 
-    from logic_claims.harness import fast_lm, quiet  # noqa: F401 (fast_lm registers hf-fast)
-    from logic_claims.tasks.models import resolve_model
+    from logic_claims.harness import quiet
 
-    args: dict[str, Any] = {"pretrained": resolve_model(model), **(model_args or {})}
-    if peft is not None:
-        if not (Path(peft) / "adapter_config.json").is_file():
-            raise InputError("not a PEFT adapter directory (no adapter_config.json)", peft)
-        args["peft"] = str(peft)
     manager = task_manager(data_dir)
     unknown = [t for t in tasks if t not in manager.all_tasks]
     if unknown:
         raise InputError(
             f"unknown task(s) {', '.join(unknown)}; see `logic-claims eval --list-tasks`"
         )
-    if device is None:  # lm-eval's hf backend assumes CUDA otherwise
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if peft is not None and not (Path(peft) / "adapter_config.json").is_file():
+        raise InputError("not a PEFT adapter directory (no adapter_config.json)", peft)
     tracker = EvaluationTracker(output_path=str(output_dir)) if output_dir else None
-    if batch_size is None:
-        batch_size = DEFAULT_BATCH.get(backend)
-    extra = {"batch_size": batch_size, "device": device} if batch_size else {"device": device}
-    name = Path(str(peft or args["pretrained"])).name
+    name = Path(str(peft or model or DEFAULT_MODEL)).name
     more = f" +{len(tasks) - 1} tasks" if len(tasks) > 1 else ""
     with quiet.quiet_run(f"{name}: {tasks[0]}{more}") as attach:
-        lm = attach(get_model(backend).create_from_arg_obj(args, extra))
+        lm, args = build_lm(
+            model, peft=peft, backend=backend, device=device, batch_size=batch_size,
+            model_args=model_args,
+        )  # fmt: skip
+        lm = attach(lm)
         results = simple_evaluate(
             model=lm,
             model_args=args,
@@ -141,7 +176,7 @@ def format_tables(results: dict[str, Any]) -> str:
     return text
 
 
-def _parse_kv(text: str | None) -> dict[str, Any]:
+def parse_kv(text: str | None) -> dict[str, Any]:
     """``a=1,b=x`` -> {"a": 1, "b": "x"} (lm-eval's model_args syntax)."""
     out: dict[str, Any] = {}
     for part in filter(None, (text or "").split(",")):
@@ -172,8 +207,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
         output_dir=args.output,
         batch_size=args.batch_size,
         apply_chat_template=args.apply_chat_template,
-        gen_kwargs=_parse_kv(args.gen_kwargs) or None,
-        model_args=_parse_kv(args.model_args) or None,
+        gen_kwargs=parse_kv(args.gen_kwargs) or None,
+        model_args=parse_kv(args.model_args) or None,
         backend=args.backend,
         device=args.device,
         data_dir=args.data_dir,

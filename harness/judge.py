@@ -38,7 +38,8 @@ from logic_claims.annotations.judge_prompt import (
 )
 from logic_claims.annotations.records import Dimension, Rating
 from logic_claims.annotations.store import Store
-from logic_claims.tasks.errors import InputError, clip
+from logic_claims.harness.evaluate import DEFAULT_BACKEND
+from logic_claims.tasks.errors import InputError
 
 Method = Literal["loglikelihood", "generate"]
 METHODS: tuple[str, ...] = ("loglikelihood", "generate")
@@ -56,7 +57,7 @@ class JudgeSettings:
 
     model: str
     peft: str | None = None
-    backend: str = "hf"
+    backend: str = DEFAULT_BACKEND
     method: str = "loglikelihood"
     batch_size: int = 16
     max_gen_toks: int = 8
@@ -112,30 +113,20 @@ def default_rater(settings: JudgeSettings) -> str:
 
 
 def load_model(settings: JudgeSettings) -> Any:
-    """The judge's lm-eval model (``LM``), as ``lm_eval --model BACKEND`` would build it."""
-    from lm_eval.api.registry import get_model
+    """The judge's lm-eval model (``LM``), built as ``eval`` builds its model
+    (:func:`logic_claims.harness.evaluate.build_lm`: embedded names, directories, hub ids,
+    ``peft=``, any ``lm_eval --model`` backend)."""
+    from logic_claims.harness.evaluate import build_lm
 
-    from logic_claims.tasks.models import resolve_model
-
-    try:
-        model_class = get_model(settings.backend)
-    except ValueError as exc:
-        raise InputError(
-            f"--backend {clip(settings.backend)}: not an lm-eval model backend "
-            "(those of `lm_eval --model`: hf, vllm, ...)"
-        ) from exc
-    args: dict[str, Any] = {"pretrained": resolve_model(settings.model), **settings.model_args}
-    if settings.peft:
-        args["peft"] = str(settings.peft)
-    device = settings.device
-    if device is None and settings.backend == "hf":  # lm-eval's hf backend assumes CUDA
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    extra: dict[str, Any] = {"batch_size": settings.batch_size}
-    if device is not None:
-        extra["device"] = device
-    return model_class.create_from_arg_obj(args, extra)
+    lm, _ = build_lm(
+        settings.model,
+        peft=settings.peft,
+        backend=settings.backend,
+        device=settings.device,
+        batch_size=settings.batch_size,
+        model_args=settings.model_args,
+    )
+    return lm
 
 
 def model_decider(lm: Any, settings: JudgeSettings) -> Decide:

@@ -44,13 +44,17 @@ def log_path() -> Path:
 NOISY_LOGGERS = ("lm_eval", "transformers", "datasets", "accelerate", "peft", "DeepSpeed")
 
 
+def _all_loggers() -> list[logging.Logger]:
+    return [logging.getLogger()] + [
+        lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+
+
 def _terminal_handlers(streams: tuple[TextIO, ...]) -> list[logging.StreamHandler]:
     """Console handlers to move: any logger's that write to ``streams``, and every console
     handler of :data:`NOISY_LOGGERS` (never a file handler, never logging's last resort,
     which follows sys.stderr by itself)."""
-    loggers = [logging.getLogger()] + [
-        lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)
-    ]
+    loggers = _all_loggers()
     found = []
     for logger in loggers:
         noisy = logger.name.split(".")[0] in NOISY_LOGGERS
@@ -73,6 +77,7 @@ def _redirected(log: TextIO, streams: bool = True) -> Iterator[None]:
 
     setup_logging()  # lm-eval adds its handler once; let it bind the terminal, then move it
     transformers.utils.logging.disable_progress_bar()
+    terminal = sys.stderr
     handlers = _terminal_handlers((sys.stderr, sys.stdout))
     saved = [(h, h.stream) for h in handlers]
     for handler in handlers:
@@ -92,7 +97,18 @@ def _redirected(log: TextIO, streams: bool = True) -> Iterator[None]:
         warnings_logger.removeHandler(to_log)
         for handler, stream in saved:
             handler.setStream(stream)
+        _unbind(log, terminal)
         transformers.utils.logging.enable_progress_bar()
+
+
+def _unbind(log: TextIO, terminal: TextIO) -> None:
+    """Handlers made inside the block bound the redirected stderr, i.e. ``log``, which is
+    about to close: point them at the terminal, as they would have been outside it."""
+    loggers = _all_loggers()
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is log:
+                handler.setStream(terminal)
 
 
 @contextlib.contextmanager
