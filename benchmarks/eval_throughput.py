@@ -160,7 +160,7 @@ def make_sides(model: str, adapter: str | None, gen: bool, fast_batch: int) -> d
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="model name, directory or hub id")
     parser.add_argument("--lora", help="a LoRA adapter directory (system 'lora')")
     parser.add_argument("--prompt-tuning", help="a prompt-tuning adapter directory")
     parser.add_argument(
@@ -172,8 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--gen-limit", type=int, default=8, help="claims per quantifier (generation)"
     )
-    parser.add_argument("--skip-mc", action="store_true")
-    parser.add_argument("--skip-generation", action="store_true")
+    parser.add_argument("--skip-mc", action="store_true", help="no log-likelihood (MC) run")
+    parser.add_argument("--skip-generation", action="store_true", help="no generation run")
     parser.add_argument("--batch", type=int, default=32, help="fast path batch (default: 32)")
     parser.add_argument("--chunks", type=int, default=4, help="alternating chunks (default: 4)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")

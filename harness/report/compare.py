@@ -79,7 +79,7 @@ def _correctness_tables(report: dict[str, Any]) -> list[Table]:
     note = (
         "Generated answers scored by the study's rule (first sentence, count "
         '"true"/"false"): correct / tie / wrong. Brackets: '
-        f"{100 * level:.0f}% bootstrap interval. "
+        f"{100 * level:.0f}% cluster-bootstrap interval (generics resampled). "
         'LL acc: log-likelihood accuracy (" True" vs " False", the *_mc tasks).'
     )
     header = ["system", "n", "universal c/t/w", "existential c/t/w", "overall correct", "LL acc"]
