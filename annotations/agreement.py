@@ -48,7 +48,8 @@ DEFINITIONS = {
 }
 
 
-def _result_dict(res: stats.AgreementResult) -> dict[str, Any]:
+def result_dict(res: stats.AgreementResult) -> dict[str, Any]:
+    """One coefficient as JSON-ready fields (the agreement and calibration reports')."""
     return {
         "statistic": res.statistic,
         "confidence_interval": interval(res.confidence_interval),
@@ -113,7 +114,7 @@ def _coefficients(
         "fleiss_kappa": stats.fleiss_kappa(table, confidence_level=confidence_level),
         "gwet_ac1": stats.gwet_ac1(table, confidence_level=confidence_level),
     }
-    return {name: _result_dict(replace(res, n_raters=n_raters)) for name, res in results.items()}
+    return {name: result_dict(replace(res, n_raters=n_raters)) for name, res in results.items()}
 
 
 def _cohen_kappas(
@@ -131,7 +132,7 @@ def _cohen_kappas(
             categories=dim_labels,
             confidence_level=confidence_level,
         )
-        pairs.append({"raters": [ra, rb], **_result_dict(res)})
+        pairs.append({"raters": [ra, rb], **result_dict(res)})
     finite = [p["statistic"] for p in pairs if math.isfinite(p["statistic"])]
     return {
         "pairs": pairs,

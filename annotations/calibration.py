@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from logic_claims.annotations import stats
-from logic_claims.annotations.frame import dimensions_of, interval, jsonable, labels_of, prepare
+from logic_claims.annotations.agreement import result_dict
+from logic_claims.annotations.frame import dimensions_of, jsonable, labels_of, prepare
 from logic_claims.tasks.errors import InputError
 
 MAJORITY = "human majority"
@@ -39,14 +40,6 @@ ESTIMAND = (
     "agreement of two raters' labels on the items both rated, beyond the agreement their "
     "label shares give by chance"
 )
-
-
-def _coefficient(res: stats.AgreementResult) -> dict[str, Any]:
-    return {
-        "statistic": res.statistic,
-        "confidence_interval": interval(res.confidence_interval),
-        "method": res.method,
-    }
 
 
 def pair_agreement(
@@ -76,16 +69,16 @@ def pair_agreement(
 
     return {
         "n_items": n,
-        "percent_agreement": _coefficient(
+        "percent_agreement": result_dict(
             stats.percent_agreement(table, confidence_level=confidence_level)
         ),
-        "cohen_kappa": _coefficient(
+        "cohen_kappa": result_dict(
             stats.cohen_kappa(
                 list(reference), list(other), categories=cats, confidence_level=confidence_level
             )
         ),
-        "gwet_ac1": _coefficient(stats.gwet_ac1(table, confidence_level=confidence_level)),
-        "krippendorff_alpha": _coefficient(
+        "gwet_ac1": result_dict(stats.gwet_ac1(table, confidence_level=confidence_level)),
+        "krippendorff_alpha": result_dict(
             stats.krippendorff_alpha(
                 table, n_boot=n_boot, seed=seed, confidence_level=confidence_level
             )
