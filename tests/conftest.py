@@ -7,6 +7,7 @@ the embedded SmolLM2-135M-Instruct is for the few end-to-end tests.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,12 @@ if not os.environ.get("LOGIC_CLAIMS_DATA") and (SHARED_DATA / "generics-exemplar
     os.environ["LOGIC_CLAIMS_DATA"] = str(SHARED_DATA / "generics-exemplars")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# A shell without job control starts background commands (`make test &` in a script) with
+# SIGINT ignored, and every child inherits that: the servers the tests stop with SIGINT, as a
+# person stops them with Ctrl-C, would never stop. A handled signal is reset to the default in
+# a child, so the children start as they would from a terminal.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
