@@ -52,6 +52,12 @@ def task_requests(task: str, limit: int | None = None, data_dir: str | Path | No
     return instances
 
 
+def check_adapter(peft: str | Path | None) -> None:
+    """InputError unless ``peft`` is None or a PEFT adapter directory (before a model loads)."""
+    if peft is not None and not (Path(peft) / "adapter_config.json").is_file():
+        raise InputError("not a PEFT adapter directory (no adapter_config.json)", peft)
+
+
 def build_lm(
     model: str | None,
     *,
@@ -74,9 +80,8 @@ def build_lm(
     from logic_claims.tasks.models import resolve_model
 
     args: dict[str, Any] = {"pretrained": resolve_model(model), **(model_args or {})}
+    check_adapter(peft)
     if peft is not None:
-        if not (Path(peft) / "adapter_config.json").is_file():
-            raise InputError("not a PEFT adapter directory (no adapter_config.json)", peft)
         args["peft"] = str(peft)
     try:
         model_class = get_model(backend)
@@ -130,8 +135,7 @@ def run_eval(
         raise InputError(
             f"unknown task(s) {', '.join(unknown)}; see `logic-claims eval --list-tasks`"
         )
-    if peft is not None and not (Path(peft) / "adapter_config.json").is_file():
-        raise InputError("not a PEFT adapter directory (no adapter_config.json)", peft)
+    check_adapter(peft)  # before the progress bar and any model loading
     tracker = EvaluationTracker(output_path=str(output_dir)) if output_dir else None
     name = Path(str(peft or model or DEFAULT_MODEL)).name
     more = f" +{len(tasks) - 1} tasks" if len(tasks) > 1 else ""

@@ -38,7 +38,7 @@ from logic_claims.annotations.judge_prompt import (
 )
 from logic_claims.annotations.records import Dimension, Rating
 from logic_claims.annotations.store import Store
-from logic_claims.harness.evaluate import DEFAULT_BACKEND
+from logic_claims.harness.evaluate import DEFAULT_BACKEND, check_adapter
 from logic_claims.tasks.errors import InputError
 
 Method = Literal["loglikelihood", "generate"]
@@ -76,8 +76,7 @@ class JudgeSettings:
                 raise InputError(f"{name} must be an integer from {low} to {high}, got {value!r}")
         if not self.model or not self.model.strip():
             raise InputError("--model: give an embedded model name, a directory or a hub id")
-        if self.peft is not None and not (Path(self.peft) / "adapter_config.json").is_file():
-            raise InputError("not a PEFT adapter directory (no adapter_config.json)", self.peft)
+        check_adapter(self.peft)
         for key, value in self.model_args.items():
             if isinstance(value, float) and not math.isfinite(value):
                 raise InputError(f"--model-args {key}: must be finite, got {value}")
