@@ -81,7 +81,7 @@ def _redirected(log: TextIO, streams: bool = True) -> Iterator[None]:
     handlers = _terminal_handlers((sys.stderr, sys.stdout))
     saved = [(h, h.stream) for h in handlers]
     for handler in handlers:
-        handler.setStream(log)
+        _point(handler, log)
     warnings_logger = logging.getLogger("py.warnings")
     to_log = logging.StreamHandler(log)
     warnings_logger.addHandler(to_log)
@@ -96,9 +96,18 @@ def _redirected(log: TextIO, streams: bool = True) -> Iterator[None]:
         logging.captureWarnings(False)
         warnings_logger.removeHandler(to_log)
         for handler, stream in saved:
-            handler.setStream(stream)
+            _point(handler, terminal if getattr(stream, "closed", False) else stream)
         _unbind(log, terminal)
         transformers.utils.logging.enable_progress_bar()
+
+
+def _point(handler: logging.StreamHandler, stream: TextIO) -> None:
+    """``handler.setStream(stream)``, except that a closed old stream (a handler bound to a
+    stream someone has since closed, e.g. a test's captured stderr) is not flushed."""
+    if getattr(handler.stream, "closed", False):
+        handler.stream = stream
+    else:
+        handler.setStream(stream)
 
 
 def _unbind(log: TextIO, terminal: TextIO) -> None:
