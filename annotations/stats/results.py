@@ -96,11 +96,13 @@ class BootstrapResult:
     """A bootstrap confidence interval and how it was obtained.
 
     ``method`` names the interval actually used (``"BCa bootstrap (2000 resamples)"``,
-    ``"percentile bootstrap (...)"`` or ``"degenerate (all resamples equal)"``).
+    ``"percentile bootstrap (...)"`` or ``"degenerate (all resamples equal)"``);
+    ``withheld``: why there is no interval (``confidence_interval`` is then ``NAN_INTERVAL``).
     """
 
     confidence_interval: ConfidenceInterval
     method: str
+    withheld: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,9 @@ class ClusteredComparison:
     ``design_effect``: clustered variance / variance under independence;
     ``min_detectable_difference``: at 80% power, two-sided 0.05 (nan: none up to the
     observed ``discordance``, the mean absolute per-unit difference).
+    ``min_attainable_p``: the smallest p-value the primary test can give with these
+    generics; ``equivalence``: the two one-sided tests against a declared margin, if any;
+    ``withheld``: field name -> why it is undefined (nan) here, for the reports' ``–``.
     """
 
     statistic: float
@@ -128,3 +133,6 @@ class ClusteredComparison:
     min_detectable_difference: float
     primary: TestResult
     sensitivity: tuple[TestResult, ...] = ()
+    min_attainable_p: float = math.nan
+    equivalence: TestResult | None = None
+    withheld: dict[str, str] = field(default_factory=dict)

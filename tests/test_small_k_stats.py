@@ -1,0 +1,152 @@
+"""Few generics (issue 20): every test and interval defined at any number of generics.
+
+Hand vectors for the smallest attainable p-values, the withheld interval, the inverted
+sign-flip interval against scipy's test, the equivalence test and the clustered Wilson
+interval (statsmodels' Wilson on the effective count as the reference).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+from statsmodels.stats.proportion import proportion_confint
+
+from logic_claims.annotations import stats
+
+
+def generics_of(k: int) -> np.ndarray:
+    return np.repeat(np.arange(k), 2)
+
+
+def test_two_generics_withhold_the_interval_and_the_mdd_with_reasons():
+    """The ``limit: 1`` case of issue 20: 4 claims of 2 generics, the system right on all,
+    the baseline on half. Before: interval [+50, +50], design effect 0, MDD 0."""
+    res = stats.clustered_paired_comparison([1, 1, 1, 1], [1, 0, 1, 0], ["a", "a", "b", "b"])
+    assert math.isnan(res.confidence_interval.low) and math.isnan(res.confidence_interval.high)
+    assert res.withheld["confidence_interval"].startswith("2 generics: too few for a 95%")
+    assert res.min_attainable_p == pytest.approx(0.5)  # 2 / 2^2
+    assert res.pvalue == pytest.approx(0.5)
+    assert math.isnan(res.design_effect) and "design_effect" in res.withheld
+    assert math.isnan(res.min_detectable_difference)
+    assert "cannot reach p < 0.05" in res.withheld["min_detectable_difference"]
+
+
+def test_one_generic_gives_p_one_not_a_scipy_error():
+    res = stats.clustered_paired_comparison([1, 1, 0, 1], [0, 0, 0, 1], ["g"] * 4)
+    assert res.pvalue == 1.0 and res.min_attainable_p == 1.0
+    assert res.withheld["confidence_interval"].startswith("1 generic: too few")
+    mcn = stats.clustered_paired_comparison(
+        [1, 1, 0, 1], [0, 0, 0, 1], ["g"] * 4, primary="clustered-mcnemar"
+    )
+    assert mcn.min_attainable_p == pytest.approx(sps.chi2.sf(1, 1))
+
+
+def test_identical_generics_have_no_design_effect_and_a_point_interval():
+    """Six generics each +1/2: the clustered variance is 0, so the design effect is
+    undefined (not 0) and no MDD is claimed; six is enough for an interval, and its
+    width is 0 because every generic has the same difference."""
+    a, b = [1, 1] * 6, [1, 0] * 6
+    res = stats.clustered_paired_comparison(a, b, generics_of(6))
+    assert math.isnan(res.design_effect) and math.isnan(res.min_detectable_difference)
+    assert res.withheld["min_detectable_difference"] == "design effect undefined"
+    assert tuple(res.confidence_interval) == (0.5, 0.5)
+    assert res.pvalue == pytest.approx(2 / 64) == res.min_attainable_p
+
+
+def test_smallest_attainable_p_by_hand():
+    """Sign-flip: 2 / 2^K over the K generics with a non-zero sum (5 of them: 0.0625,
+    nothing detectable at 0.05, so no MDD); clustered McNemar: P(chi2_1 >= K)."""
+    d = np.array([1.0, 2.0, 0.0, -1.0, 3.0, 1.0])
+    assert stats.sign_flip_min_p(d) == pytest.approx(0.0625)
+    assert stats.sign_flip_min_p(np.arange(1.0, 21.0), n_resamples=999) == pytest.approx(0.002)
+    assert stats.mcnemar_min_p(d) == pytest.approx(0.025347, abs=1e-6)  # chi2.sf(5, 1)
+    assert stats.mcnemar_min_p(np.ones(4)) == pytest.approx(0.0455, abs=1e-4)
+    assert stats.clustered_mcnemar(np.ones(4)).pvalue == pytest.approx(0.0455, abs=1e-4)
+    assert stats.min_interval_generics(0.95) == 6 and stats.min_interval_generics(0.99) == 8
+    rng = np.random.default_rng(4)
+    a = (rng.random(40) < 0.8).astype(int)
+    b = (rng.random(40) < 0.3).astype(int)
+    res = stats.clustered_paired_comparison(a, b, np.repeat(np.arange(5), 8))
+    assert res.min_attainable_p == pytest.approx(0.0625)
+    assert math.isnan(res.min_detectable_difference)
+    assert res.primary.statistic == pytest.approx(float(np.sum(a - b)))  # the test's own
+
+
+def test_inverted_sign_flip_interval_agrees_with_scipys_test():
+    """Just inside each end scipy's exact test of the shifted sums does not reject at
+    0.05; just outside it does: interval and test agree (8 generics of 3 claims)."""
+    rng = np.random.default_rng(7)
+    x = rng.random(24) * 0.6 + np.repeat(rng.random(8) * 0.4, 3)
+    g = np.repeat(np.arange(8), 3)
+    res = stats.cluster_interval(
+        x, g, n_resamples=999, confidence_level=0.95, rng=np.random.default_rng(0)
+    )
+    assert res.method == "inverted exact sign-flip test over 8 generics"
+    d, n = stats.cluster_sums(x, np.zeros(24), g)
+
+    def pvalue(shift: float) -> float:
+        e = d - shift * n
+        return sps.permutation_test(
+            (e,), np.sum, permutation_type="samples", n_resamples=9999
+        ).pvalue
+
+    low, high = res.confidence_interval
+    assert low < x.mean() < high
+    for end, outward in ((low, -1e-6), (high, 1e-6)):
+        assert pvalue(end - outward) > 0.05
+        assert pvalue(end + outward) <= 0.05
+
+
+def test_equivalence_by_hand_and_at_few_generics():
+    """Six generics of four claims, no difference anywhere, margin 0.25: each shifted sum
+    is +-1 on every generic, so each one-sided p is 1 / 64 (only the observed pattern is as
+    extreme) and the TOST p is 1 / 64; with two generics it can reach no lower than 1 / 4."""
+    g = np.repeat(np.arange(6), 4)
+    zeros = np.zeros(24)
+    res = stats.clustered_paired_comparison(
+        zeros, zeros, g, equivalence_margin=0.25, n_resamples=999
+    )
+    eq = res.equivalence
+    assert eq.pvalue == pytest.approx(1 / 64)
+    assert eq.details["lower"]["pvalue"] == pytest.approx(1 / 64)
+    assert eq.details["min_attainable_p"] == pytest.approx(1 / 64)
+    few = stats.equivalence_test(
+        np.zeros(2), np.full(2, 4.0), 0.25, n_resamples=999, rng=np.random.default_rng(0)
+    )
+    assert few.pvalue == pytest.approx(0.25) == few.details["min_attainable_p"]
+    # A real difference of +0.5 is not equivalent within 0.25.
+    far = stats.equivalence_test(
+        np.full(6, 2.0), np.full(6, 4.0), 0.25, n_resamples=999, rng=np.random.default_rng(0)
+    )
+    assert far.pvalue == 1.0
+    assert stats.clustered_paired_comparison(zeros, zeros, g).equivalence is None
+
+
+def test_clustered_wilson_uses_the_effective_count():
+    """n_eff = rate (1 - rate) / CR1 variance (Korn & Graubard 1998), kept in [G, n].
+    Claims that always agree within a generic (7 of 10 generics right): CR1 variance
+    10/9 * 16 * 10 * 0.21 / 40^2 against 0.21 / 40 gives 9 trials, kept at G = 10, so
+    Wilson on (7, 10) (statsmodels). Forty generics of one claim: 39 trials (CR1's
+    G / (G - 1)), kept at G = 40: the plain Wilson interval. At 0 events: Wilson on G
+    trials, wider than on the 40 claims."""
+    per_generic = np.array([1, 0, 1, 1, 0, 1, 1, 1, 0, 1], dtype=float)
+    x = np.repeat(per_generic, 4)
+    g = np.repeat(np.arange(10), 4)
+    res = stats.clustered_wilson(x, g)
+    assert tuple(res.confidence_interval) == pytest.approx(
+        proportion_confint(7, 10, method="wilson")
+    )
+    assert res.n == 40 and res.statistic == pytest.approx(0.7)
+    flat = stats.clustered_wilson(x, np.arange(40))
+    assert tuple(flat.confidence_interval) == pytest.approx(
+        proportion_confint(28, 40, method="wilson")
+    )
+    none = stats.clustered_wilson(np.zeros(40), g)
+    assert none.confidence_interval.low == 0.0
+    assert none.confidence_interval.high == pytest.approx(
+        proportion_confint(0, 10, method="wilson")[1]
+    )
+    assert none.confidence_interval.high > proportion_confint(0, 40, method="wilson")[1]
