@@ -127,22 +127,27 @@ def test_equivalence_by_hand_and_at_few_generics():
 
 def test_clustered_wilson_uses_the_effective_count():
     """n_eff = rate (1 - rate) / CR1 variance (Korn & Graubard 1998), kept in [G, n].
-    Claims that always agree within a generic (7 of 10 generics right): CR1 variance
-    10/9 * 16 * 10 * 0.21 / 40^2 against 0.21 / 40 gives 9 trials, kept at G = 10, so
-    Wilson on (7, 10) (statsmodels). Forty generics of one claim: 39 trials (CR1's
-    G / (G - 1)), kept at G = 40: the plain Wilson interval. At 0 events: Wilson on G
-    trials, wider than on the 40 claims."""
-    per_generic = np.array([1, 0, 1, 1, 0, 1, 1, 1, 0, 1], dtype=float)
+    Claims that always agree within a generic (14 of 20 generics right): CR1 variance
+    20/19 * 16 * 20 * 0.21 / 80^2 against 0.21 / 80 gives 19 trials, kept at G = 20, so
+    Wilson on (14, 20) (statsmodels). Forty generics of one claim: 39 trials (CR1's
+    G / (G - 1)), kept at G = 40: the plain Wilson interval. Up to 12 generics, and at 0
+    events: Wilson on G trials, wider than on the claims."""
+    per_generic = np.array([1, 0, 1, 1, 0, 1, 1, 1, 0, 1] * 2, dtype=float)
     x = np.repeat(per_generic, 4)
-    g = np.repeat(np.arange(10), 4)
+    g = np.repeat(np.arange(20), 4)
     res = stats.clustered_wilson(x, g)
     assert tuple(res.confidence_interval) == pytest.approx(
-        proportion_confint(7, 10, method="wilson")
+        proportion_confint(14, 20, method="wilson")
     )
-    assert res.n == 40 and res.statistic == pytest.approx(0.7)
+    assert res.n == 80 and res.statistic == pytest.approx(0.7)
+    x, g = x[:40], g[:40]
     flat = stats.clustered_wilson(x, np.arange(40))
     assert tuple(flat.confidence_interval) == pytest.approx(
         proportion_confint(28, 40, method="wilson")
+    )
+    few = stats.clustered_wilson(np.tile([1.0, 1.0, 0.0, 1.0], 10), g)  # 10 generics
+    assert tuple(few.confidence_interval) == pytest.approx(
+        proportion_confint(7.5, 10, method="wilson")
     )
     none = stats.clustered_wilson(np.zeros(40), g)
     assert none.confidence_interval.low == 0.0

@@ -282,9 +282,11 @@ def clustered_wilson(
     binomial ``rate (1 - rate) / n`` that Wilson assumes; ``n_eff`` is kept between the
     number of generics ``G`` (as if the claims of a generic were one trial: the most
     clustering can take away) and ``n`` (one trial per unit, as the plain Wilson interval;
-    shares vary less than 0/1 outcomes). With fewer generics than
-    :func:`signflip.min_interval_generics`, or no variance to estimate the design effect
-    from (0 or ``n`` events), ``n_eff = G``: Wilson then keeps working at any count.
+    shares vary less than 0/1 outcomes). Up to :data:`signflip.EXACT_MAX_GENERICS`
+    generics, too few to estimate the clustered variance (coverage 93% at 6 generics in
+    200 simulations), or without variance to estimate it from (0 or ``n`` events),
+    ``n_eff = G``: valid because a generic's mean in [0, 1] varies at most as one trial
+    does, and Wilson keeps working at any count.
     """
     x = np.asarray(values, dtype=float)
     d, n = cluster_sums(x, np.zeros_like(x), clusters)
@@ -293,7 +295,7 @@ def clustered_wilson(
     rate, groups = float(x.mean()), d.size
     n_eff = float(groups)
     binomial = rate * (1 - rate) / x.size
-    if groups >= min_interval_generics(confidence_level) and binomial > 0:
+    if groups > EXACT_MAX_GENERICS and binomial > 0:
         clustered = float(cluster_se(d, n)) ** 2
         if clustered > 0:
             n_eff = min(max(x.size * binomial / clustered, groups), x.size)
