@@ -230,20 +230,20 @@ def _row(kind: str, name: str, values: np.ndarray, sims: int) -> dict[str, Any]:
         se = math.sqrt(cover * (1 - cover) / kept.size) if kept.size else None
         row |= {"coverage": cover, "mc_se": se, "own_se": se}
         row["withheld"] = 1 - kept.size / sims
-        bound = name.startswith("cover:")
-        row["ok"] = (cover is None or cover >= COVERAGE_FLOOR) if bound else None
-        return row
+        if not name.startswith("cover:"):
+            return row | {"ok": None, "bound": "(shown)"}
+        ok = cover is None or cover >= COVERAGE_FLOOR
+        return row | {"ok": ok, "bound": f">= {COVERAGE_FLOOR}"}
     rate = float(np.mean(values <= ALPHA))
     nominal = math.sqrt(ALPHA * (1 - ALPHA) / sims)
     row |= {"rejection_rate": rate, "mc_se": nominal}
     row["own_se"] = math.sqrt(rate * (1 - rate) / sims)
     if "(primary)" not in name:
-        row["ok"] = None
-    elif kind.startswith("power:"):
-        row["ok"] = rate >= POWER_FLOOR
-    else:
-        row["ok"] = rate <= ALPHA + 2 * nominal
-    return row
+        return row | {"ok": None, "bound": "(not primary)"}
+    if kind.startswith("power:"):
+        return row | {"ok": rate >= POWER_FLOOR, "bound": f">= {POWER_FLOOR} (power)"}
+    ok = rate <= ALPHA + 2 * nominal
+    return row | {"ok": ok, "bound": f"<= {ALPHA} + 2 x {nominal:.4f} (SE at 0.05)"}
 
 
 def run(
@@ -267,18 +267,8 @@ def run(
     return rows
 
 
-def _bound(r: dict[str, Any]) -> str:
-    if r["ok"] is None:
-        return "(shown)"
-    if "coverage" in r:
-        return f">= {COVERAGE_FLOOR}"
-    if r["data"].startswith("power:"):
-        return f">= {POWER_FLOOR}"
-    return f"<= {ALPHA} + 2 x {r['mc_se']:.4f}"
-
-
 def _value(r: dict[str, Any]) -> str:
-    value = r.get("rejection_rate", r.get("coverage"))
+    value = r.get("rejection_rate", r.get("coverage", r.get("width_ratio")))
     if value is None:
         return "withheld (too few generics)"
     withheld = r.get("withheld") or 0
@@ -295,8 +285,10 @@ def table(rows: list[dict[str, Any]]) -> str:
     ]
     for r in rows:
         ok = {True: "yes", False: "NO", None: "–"}[r["ok"]]
-        se = "–" if r["own_se"] is None else f"{r['own_se']:.3f}"
-        lines.append(f"| {r['data']} | {r['name']} | {_value(r)} | {se} | {_bound(r)} | {ok} |")
+        own = r.get("own_se", r["mc_se"])
+        se = "–" if own is None else f"{own:.3f}"
+        bound = r.get("bound", "–")
+        lines.append(f"| {r['data']} | {r['name']} | {_value(r)} | {se} | {bound} | {ok} |")
     return "\n".join(lines)
 
 

@@ -79,4 +79,4 @@ def test_few_generics_power_and_clustered_scores():
     plain = next(r for r in scores if r["ok"] is None)
     assert clustered["coverage"] >= 0.93 > plain["coverage"]
     table = bench.table(rows)
-    assert "withheld (too few generics)" in table and "| >= 0.8 | yes |" in table
+    assert "withheld (too few generics)" in table and "| >= 0.8 (power) | yes |" in table
