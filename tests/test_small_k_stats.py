@@ -155,3 +155,17 @@ def test_clustered_wilson_uses_the_effective_count():
         proportion_confint(0, 10, method="wilson")[1]
     )
     assert none.confidence_interval.high > proportion_confint(0, 40, method="wilson")[1]
+
+
+def test_permutation_tests_carry_their_smallest_attainable_p():
+    """Paired permutation = sign-flip on the units: 3 of 4 units differ, 2 / 2^3. Unpaired:
+    2 and 3 items split 10 ways, scipy doubles the one-sided 1 / 10; 60 and 60 items sampled with
+    999 resamples: 2 / 1000."""
+    paired = stats.paired_comparison([1, 1, 0, 1], [0, 0, 0, 0], n_resamples=999)
+    assert paired.min_attainable_p == pytest.approx(0.25)
+    assert paired.primary_statistic == paired.statistic == pytest.approx(0.75)
+    unpaired = stats.unpaired_comparison([1, 1], [0, 0, 0], n_resamples=999)
+    assert unpaired.min_attainable_p == pytest.approx(0.2)
+    assert unpaired.pvalue == pytest.approx(0.2)
+    big = stats.unpaired_comparison(np.ones(60), np.zeros(60), n_resamples=999)
+    assert big.min_attainable_p == pytest.approx(0.002)

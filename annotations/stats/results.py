@@ -89,6 +89,10 @@ class ComparisonResult:
     n_clusters: int | None = None  # set when claims of one generic were clustered
     design_effect: float = math.nan
     min_detectable_difference: float = math.nan
+    min_attainable_p: float = math.nan  # the smallest p the primary test can give here
+    primary_statistic: float = math.nan  # the primary test's own statistic
+    equivalence: TestResult | None = None  # two one-sided tests, when a margin was declared
+    withheld: dict[str, str] = field(default_factory=dict)  # field -> why it is nan
 
 
 @dataclass(frozen=True)
