@@ -7,14 +7,18 @@ interval (statsmodels' Wilson on the effective count as the reference).
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
 from logic_claims.annotations import stats
+from logic_claims.annotations.reports import compare_report
+from logic_claims.tasks.errors import InputError
 
 
 def generics_of(k: int) -> np.ndarray:
@@ -169,3 +173,60 @@ def test_permutation_tests_carry_their_smallest_attainable_p():
     assert unpaired.pvalue == pytest.approx(0.2)
     big = stats.unpaired_comparison(np.ones(60), np.zeros(60), n_resamples=999)
     assert big.min_attainable_p == pytest.approx(0.002)
+
+
+def rated_generics(n_generics: int, good_a: list[int], good_b: list[int]) -> pd.DataFrame:
+    """Two raters who agree; claims of ``n_generics`` generics, four quantifiers each;
+    system A right on generic g's claims when ``good_a[g]``, B when ``good_b[g]``."""
+    rows = []
+    for g in range(n_generics):
+        for q in ("All", "Not all", "Some", "No"):
+            claim = f"{q} things{g} do stuff."
+            for system, good in (("A", good_a[g]), ("B", good_b[g])):
+                for rater in ("ann", "bob"):
+                    rows.append(
+                        {
+                            "item_id": f"{system}-{g}-{q}", "system": system,
+                            "annotator": rater, "dimension": "factual",
+                            "value": str(good), "claim": claim, "pair_id": claim,
+                        }
+                    )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_annotate_compare_rows_carry_the_test_statistic_min_p_and_reasons():
+    """Two generics (A right on both, B on one): the primary row's statistic is the
+    sign-flip sum (4 claims), not the difference (0.5); min_attainable_p 2 / 2^1 = 1 (one
+    generic differs); no interval, design effect or MDD, each with its reason."""
+    report = compare_report(rated_generics(2, [1, 1], [1, 0]), ["A", "B"], n_resamples=999)
+    json.dumps(report, allow_nan=False)
+    (c,) = report["comparisons"]
+    primary = c["tests"][0]
+    assert c["difference"]["estimate"] == pytest.approx(0.5)
+    assert primary["statistic"] == pytest.approx(4.0)
+    assert primary["min_attainable_p"] == c["min_attainable_p"] == 1.0
+    assert c["difference"]["confidence_interval"] == {"low": None, "high": None}
+    assert c["withheld"]["confidence_interval"].startswith("2 generics: too few")
+    assert c["design_effect"] is None and c["min_detectable_difference"] is None
+    assert c["withheld"]["design_effect"] == "2 generics: too few to estimate it"
+    assert set(c["withheld"]) == {
+        "confidence_interval", "design_effect", "min_detectable_difference"
+    }  # fmt: skip
+
+
+def test_annotate_compare_equivalence_margin():
+    """Eight generics, A and B alike on every one: within +-10 points equivalent at p =
+    1 / 2^8 on each side; a margin outside (0, 1) is refused in one line."""
+    same = [1, 0, 1, 1, 0, 1, 1, 0]
+    df = rated_generics(8, same, same)
+    report = compare_report(df, ["A", "B"], n_resamples=999, equivalence_margin=0.1)
+    (c,) = report["comparisons"]
+    eq = next(t for t in c["tests"] if t["role"] == "equivalence")
+    assert eq["pvalue"] == pytest.approx(1 / 256) == eq["min_attainable_p"]
+    assert eq["margin"] == 0.1 and report["settings"]["equivalence_margin"] == 0.1
+    assert all(
+        t["role"] != "equivalence"
+        for t in compare_report(df, ["A", "B"])["comparisons"][0]["tests"]
+    )
+    with pytest.raises(InputError, match="equivalence_margin must be a fraction"):
+        compare_report(df, ["A", "B"], equivalence_margin=5)

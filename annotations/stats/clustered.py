@@ -319,17 +319,18 @@ def _power(
 ) -> tuple[float, float, float]:
     """Design effect, discordance and MDD; each undefined one's reason into ``withheld``.
 
-    No MDD where the primary test cannot reach ``ALPHA`` with these generics (its
-    ``floor``), nor where the design effect is undefined (no variance between generics).
+    No design effect where there are too few generics for an interval (the clustered
+    variance of 2 generics is noise: 7 for clusters of 4), no MDD where the primary test
+    cannot reach ``ALPHA`` with these generics (its ``floor``), nor where the design effect
+    is undefined.
     """
     deff = design_effect(d, n, diffs)
     discordance = float(np.mean(np.abs(diffs)))
-    if not math.isfinite(deff):
-        withheld["design_effect"] = (
-            "fewer than two generics"
-            if d.size < 2
-            else "no variance (every generic has the same mean difference)"
-        )
+    if "confidence_interval" in withheld:  # too few generics for the clustered variance
+        deff = math.nan
+        withheld["design_effect"] = f"{d.size} generics: too few to estimate it"
+    elif not math.isfinite(deff):
+        withheld["design_effect"] = "no variance (every generic has the same mean difference)"
     if floor > ALPHA:
         withheld["min_detectable_difference"] = (
             f"the primary test cannot reach p < {ALPHA:g} with these generics "
