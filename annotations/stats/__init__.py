@@ -88,6 +88,7 @@ from logic_claims.annotations.stats.results import (
     ConfidenceInterval,
     ProportionResult,
     TestResult,
+    interval_json,
 )
 from logic_claims.annotations.stats.signflip import (
     EXACT_MAX_GENERICS,
@@ -127,6 +128,7 @@ __all__ = [
     "fleiss_kappa",
     "gwet_ac1",
     "holm",
+    "interval_json",
     "interval_rule",
     "krippendorff_alpha",
     "majority_labels",

@@ -21,6 +21,13 @@ class ConfidenceInterval(NamedTuple):
 NAN_INTERVAL = ConfidenceInterval(math.nan, math.nan)
 
 
+def interval_json(ci: ConfidenceInterval, withheld: str | None = None) -> dict[str, Any]:
+    """``{"low", "high"}`` for a report (None where undefined), with ``"withheld"``: the
+    reason, when there is no interval by rule (too few generics)."""
+    low, high = (float(v) if math.isfinite(v) else None for v in ci)
+    return {"low": low, "high": high} | ({"withheld": withheld} if withheld else {})
+
+
 @dataclass(frozen=True)
 class ProportionResult:
     """A rate ``k / n`` with its confidence interval."""

@@ -69,9 +69,9 @@ def mean_interval(
 ) -> dict[str, float] | None:
     """Bootstrap interval of the mean of ``values`` (None below two values).
 
-    With ``clusters`` (each value's generic) the cluster bootstrap-t of
-    :func:`stats.cluster_interval`, else a percentile bootstrap. Constant values give the
-    point interval.
+    With ``clusters`` (each value's generic) :func:`stats.cluster_interval` of a rate
+    (none below 6 generics: low and high None, the reason in ``withheld``), else a
+    percentile bootstrap. Constant values give the point interval.
     """
     import numpy as np
 
@@ -84,7 +84,8 @@ def mean_interval(
         "rng": np.random.default_rng(config.seed),
     }
     if clusters is not None:
-        return stats.cluster_interval(x, clusters, **how).confidence_interval._asdict()
+        res = stats.cluster_interval(x, clusters, rate=True, **how)
+        return stats.interval_json(res.confidence_interval, res.withheld)
     res = stats.bootstrap_interval((x,), np.mean, method="percentile", **how)
     return res.confidence_interval._asdict()
 
