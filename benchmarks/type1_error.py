@@ -21,16 +21,32 @@ Null data of the kinds this harness sees, each with fixed seeds:
     ``q ~ U(0.3, 0.9)`` (mean 0.6): A's raters each say 1 with probability ``q``, B's all
     agree (1 with probability ``q``). Equal mean rater shares; the claims of one generic
     move together.
+``clustered claims, few generics`` (issue 20)
+    the first kind with 3, 4, 6 and 10 generics: below 6 the intervals are withheld by rule
+    (``stats.interval_rule``), from 6 the kept ones must cover.
+``power``
+    the first kind with system A's logit moved (a known true difference, computed by
+    quadrature): each primary test must reject at least 80% of the time, and the intervals
+    must cover the true difference and A's true rate.
+``scores``
+    ``annotate scores`` on rated claims in generics of four: the clustered Wilson interval
+    of the mean rater share, beside Wilson on claims as independent trials (shown).
+``equivalence``
+    two one-sided sign-flip tests: at the margin (true difference = margin) at most 5%
+    rejections; with no difference and a margin of 0.2, at least 80%.
 
-For each test the rejection rate at 0.05 with its Monte Carlo standard error
-``sqrt(0.05 * 0.95 / sims)``; for each 95% interval the share of simulations whose interval
-covers the true value. Primary tests must reject at most ``0.05 + 2 SE``, intervals
+For each test the rejection rate at 0.05 with its own Monte Carlo SE beside the SE at the
+nominal rate, ``sqrt(0.05 * 0.95 / sims)``, which the bound uses; for each 95% interval
+the share of simulations whose interval covers the true value (among those that gave one).
+Primary tests must reject at most ``0.05 + 2 SE`` (power rows: at least 80%), intervals
 cover at least 93%; the other tests are shown for what they are (McNemar on claims and the
 unclustered permutation test ignore clustering; McNemar on majorities tests another
-estimand).
+estimand). JSON rows: ``data``, ``name``, ``sims``, ``rejection_rate`` or ``coverage``,
+``mc_se``, ``own_se``, ``bound``, ``ok`` (and ``withheld`` for intervals).
 
-    python benchmarks/type1_error.py                  # the README's table (2000 sims)
+    python benchmarks/type1_error.py                  # docs/statistics.md's table
     python benchmarks/type1_error.py --sims 300 --json
+    python benchmarks/type1_error.py --kinds power: scores:
 """
 
 from __future__ import annotations
@@ -196,6 +212,22 @@ def scores_at(generics: int, raters: tuple[int, int]) -> Callable[..., dict[str,
     return simulate
 
 
+def equivalence_at(generics: int, shift: float, margin: float) -> Callable[..., dict[str, float]]:
+    """Two one-sided sign-flip tests (``annotate compare --equivalence-margin``) on
+    clustered claims, A's logit moved by ``shift``: at the margin (the true difference
+    equal to it) they must reject at most 5%; with no difference, often (power)."""
+
+    def simulate(rng: np.random.Generator, n_resamples: int) -> dict[str, float]:
+        a, b, g = _clustered_claims(rng, generics, shift)
+        d, n = stats.cluster_sums(a, b, g)
+        test = stats.equivalence_test(
+            d, n, margin, n_resamples=n_resamples, rng=np.random.default_rng(rng.integers(2**31))
+        )
+        return {"TOST sign-flip, equivalence (primary)": test.pvalue}
+
+    return simulate
+
+
 POWER_FLOOR = 0.8  # a primary test must reject a known true difference this often
 POWER_SHIFTS = {50: 1.2, 10: 4.0}  # A's logit shift per number of generics (power rows)
 
@@ -212,6 +244,12 @@ KINDS |= {
 KINDS |= {
     f"scores: {k} generics x 4, raters {lo}-{hi}": scores_at(k, (lo, hi))
     for k, lo, hi in ((3, 1, 1), (6, 1, 5), (34, 1, 5), (34, 1, 1), (100, 1, 1))
+}
+KINDS |= {
+    f"equivalence: 50 generics x 4, difference {true_rate(1.2) - 0.5:+.3f} at the margin": (
+        equivalence_at(50, 1.2, true_rate(1.2) - 0.5)
+    ),
+    "power: equivalence, 50 generics x 4, no difference, margin 0.2": equivalence_at(50, 0, 0.2),
 }
 
 
@@ -253,8 +291,8 @@ def run(
     kinds: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Every kind (or those whose name starts with one of ``kinds``) ``sims`` times: one
-    row per test (rejection rate) or interval (coverage). Seeds are per kind, so a subset
-    gives the same rows as the whole run."""
+    row per test (rejection rate) or interval (coverage). Seeds are per kind (its place in
+    :data:`KINDS`: new kinds go last), so a subset gives the same rows as the whole run."""
     rows = []
     for index, (kind, simulate) in enumerate(KINDS.items()):
         if kinds and not any(kind.startswith(k) for k in kinds):
