@@ -199,7 +199,8 @@ McNemar on claims as a sensitivity analysis), the study's published runs and, wi
 
 lm-eval runs only for (system, task) pairs without cached results; the cache key covers
 model, adapter content, task, limit, data manifest, model/generation arguments and the
-task code. A rerun with nothing changed runs no model and writes the same report.
+task code, the fast backend and the versions of lm-eval, torch, transformers, tokenizers
+and peft. A rerun with nothing changed runs no model and writes the same report.
 
 config (YAML):
   name: demo
@@ -207,6 +208,7 @@ config (YAML):
   baseline: zero-shot             # every test is against this system
   primary_test: sign-flip         # or clustered-mcnemar (Durkalski 2003); declare it first
   mcnemar: midp                   # sensitivity McNemar on claims: midp (default) or exact
+  equivalence_margin: 0.05        # optional: are the two within 5 points? (TOST, sign-flip)
   defaults: {model: smollm2-135m-instruct}
   systems:
     - {name: quantifier-rule, kind: rule}

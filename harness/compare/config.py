@@ -69,6 +69,11 @@ class RunSettings:
         default=PRIMARY_TESTS[0], metadata=one_of("primary_test", PRIMARY_TESTS)
     )
     mcnemar: str = field(default="midp", metadata=one_of("mcnemar", tuple(MCNEMAR_TESTS)))
+    # Two one-sided sign-flip tests of |difference| >= margin beside the primary test (a
+    # fraction, like --detect: 0.05 = 5 points); null: not tested.
+    equivalence_margin: float | None = field(
+        default=None, metadata=in_range(0, 1, low_open=True, high_open=True)
+    )
 
 
 @dataclass
@@ -152,6 +157,7 @@ class Config:
     seed: int = 0
     primary_test: str = PRIMARY_TESTS[0]
     mcnemar: str = "midp"
+    equivalence_margin: float | None = None
 
 
 def _run_settings(raw: dict[str, Any], path: Path, text: str) -> dict[str, Any]:

@@ -282,6 +282,7 @@ def annotation_section(config: Config, names: list[str]) -> dict[str, Any]:
         tests = compare_report(
             ratings, rated, baseline=baseline, seed=config.seed,
             primary_test=config.primary_test, mcnemar=config.mcnemar,
+            equivalence_margin=config.equivalence_margin,
         )  # fmt: skip
         section["compare"] = tests
     else:
