@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from logic_claims.annotations import stats
 from logic_claims.annotations.reports import compare_report
+from logic_claims.harness import cli as harness_cli
 from logic_claims.tasks.errors import InputError
 
 
@@ -230,3 +232,21 @@ def test_annotate_compare_equivalence_margin():
     )
     with pytest.raises(InputError, match="equivalence_margin must be a fraction"):
         compare_report(df, ["A", "B"], equivalence_margin=5)
+
+
+def test_annotate_compare_cli_equivalence_margin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    same = [1, 0, 1, 1, 0, 1, 1, 0]
+    ratings = tmp_path / "ratings.csv"
+    wide = rated_generics(8, same, same).rename(columns={"value": "factual"})
+    wide.drop(columns="dimension").to_csv(ratings, index=False)
+    argv = ["annotate", "compare", str(ratings), "--systems", "A,B", "--json"]
+    assert harness_cli.main([*argv, "--equivalence-margin", "0.1"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    (c,) = report["comparisons"]
+    assert c["min_attainable_p"] == 1.0  # no generic differs: the sign-flip test gives 1
+    assert next(t for t in c["tests"] if t["role"] == "equivalence")["pvalue"] < 0.05
+    assert harness_cli.main([*argv, "--equivalence-margin", "1.5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "equivalence_margin must be a fraction" in err
