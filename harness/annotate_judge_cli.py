@@ -342,6 +342,13 @@ def judges_beside_scores(ratings_path: str, raters: list[str]) -> dict[str, Any]
         return {}
     with Store.open(ratings_path) as store:
         judges = [r for r in raters if store.rater_info(r) is not None]
+        people = store.conn.execute(
+            "SELECT 1 FROM ratings r JOIN annotators a ON a.name = r.annotator"
+            " WHERE a.kind = 'person' LIMIT 1"
+        ).fetchone()
+    if people is None:  # the scores stand; there is no one to calibrate the judge against
+        reason = "no person has judged this set, so no calibration is possible"
+        return {judge: {"no_calibration": reason} for judge in judges}
     return {judge: calibration_for(ratings_path, judge, None, 1000, 0) for judge in judges}
 
 
@@ -351,6 +358,9 @@ def render_beside_scores(ratings_path: str, calibrations: dict[str, Any]) -> str
 
     parts = []
     for judge, report in calibrations.items():
+        if "no_calibration" in report:
+            parts.append(f"calibration of {judge}: {report['no_calibration']}.\n")
+            continue
         rows, notes = [], []
         for block in report["dimensions"]:
             majority = block["comparisons"][0]

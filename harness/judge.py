@@ -82,7 +82,7 @@ class JudgeSettings:
                 raise InputError(f"--model-args {key}: must be finite, got {value}")
 
     def record(self) -> dict[str, Any]:
-        """What the store keeps about this judge (``rater:NAME`` in its meta)."""
+        """What the store keeps about this judge (its settings in ``annotators``)."""
         return {
             "kind": "model judge",
             "model": self.model,
