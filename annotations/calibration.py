@@ -30,12 +30,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from logic_claims.annotations import stats
+from logic_claims.annotations import coefficients, stats
 from logic_claims.annotations.agreement import result_dict
+from logic_claims.annotations.coefficients import TWO_RATERS, Inputs
 from logic_claims.annotations.frame import dimensions_of, jsonable, labels_of, prepare
 from logic_claims.tasks.errors import InputError
 
 MAJORITY = "human majority"
+N_BOOT = 1000
+"""Bootstrap resamples of alpha's interval, unless ``annotate calibrate --n-boot`` says."""
+SEED = 0
 ESTIMAND = (
     "agreement of two raters' labels on the items both rated, beyond the agreement their "
     "label shares give by chance"
@@ -47,8 +51,8 @@ def pair_agreement(
     other: Sequence[str],
     categories: Sequence[str],
     *,
-    n_boot: int = 1000,
-    seed: int | None = 0,
+    n_boot: int = N_BOOT,
+    seed: int | None = SEED,
     confidence_level: float = 0.95,
 ) -> dict[str, Any]:
     """Agreement of two aligned label sequences (the items both rated): the four
@@ -67,22 +71,13 @@ def pair_agreement(
     def shares(labels: Sequence[str]) -> dict[str, float]:
         return {c: (sum(1 for v in labels if v == c) / n if n else math.nan) for c in cats}
 
+    inputs = Inputs(
+        table, cats, (reference, other), n_boot=n_boot, seed=seed, confidence_level=confidence_level
+    )
+    results = coefficients.compute(TWO_RATERS, inputs)
     return {
         "n_items": n,
-        "percent_agreement": result_dict(
-            stats.percent_agreement(table, confidence_level=confidence_level)
-        ),
-        "cohen_kappa": result_dict(
-            stats.cohen_kappa(
-                list(reference), list(other), categories=cats, confidence_level=confidence_level
-            )
-        ),
-        "gwet_ac1": result_dict(stats.gwet_ac1(table, confidence_level=confidence_level)),
-        "krippendorff_alpha": result_dict(
-            stats.krippendorff_alpha(
-                table, n_boot=n_boot, seed=seed, confidence_level=confidence_level
-            )
-        ),
+        **{name: result_dict(res) for name, res in results.items()},
         "confusion": {
             "labels": cats,
             "counts": [
@@ -213,8 +208,8 @@ def calibration_report(
     exclude: Iterable[str] = (),
     labels: Mapping[str, Sequence[str]] | None = None,
     judge_info: Mapping[str, Any] | None = None,
-    n_boot: int = 1000,
-    seed: int | None = 0,
+    n_boot: int = N_BOOT,
+    seed: int | None = SEED,
     confidence_level: float = 0.95,
 ) -> dict[str, Any]:
     """The calibration of rater ``judge`` against the ``reference`` raters (default: every
@@ -251,3 +246,49 @@ def calibration_report(
             "dimensions": dimensions,
         }
     )
+
+
+def calibrate_file(
+    ratings_path: str,
+    judge: str,
+    reference: Sequence[str] | None = None,
+    n_boot: int = N_BOOT,
+    seed: int | None = SEED,
+) -> dict[str, Any]:
+    """The calibration report of ``judge`` on a store or ratings file: a store's raters
+    with judge settings are judges, not people, and its dimensions give the labels."""
+    from logic_claims.annotations.ratings import file_format, load_ratings
+    from logic_claims.annotations.records import DEFAULT_DIMENSIONS
+    from logic_claims.annotations.store import Store
+
+    dimensions, judges, info = DEFAULT_DIMENSIONS, set(), None
+    if file_format(ratings_path) == "store":
+        with Store.open(ratings_path) as store:
+            dimensions = store.dimensions
+            judges = {r for r in store.annotators() if store.rater_info(r) is not None}
+            info = store.rater_info(judge)
+    ratings = load_ratings(ratings_path, dimensions)
+    labels = {d.name: list(d.labels) for d in dimensions}
+    return calibration_report(
+        ratings,
+        judge=judge,
+        reference=reference,
+        exclude=judges,
+        labels=labels,
+        judge_info=info,
+        n_boot=n_boot,
+        seed=seed,
+    )
+
+
+def judges_calibrations(ratings_path: str, raters: Sequence[str]) -> dict[str, Any]:
+    """For each judge among ``raters`` (a store's raters with judge settings): its
+    calibration against every person of the store, to print beside its scores."""
+    from logic_claims.annotations.ratings import file_format
+    from logic_claims.annotations.store import Store
+
+    if file_format(ratings_path) != "store":
+        return {}
+    with Store.open(ratings_path) as store:
+        judges = [r for r in raters if store.rater_info(r) is not None]
+    return {judge: calibrate_file(ratings_path, judge) for judge in judges}

@@ -114,8 +114,8 @@ def test_default_rater_and_settings_checked_before_a_model_loads(tmp_path: Path,
     )
     store = make_store(tmp_path / "s.sqlite", 2)
     for argv, problem in (
-        (["--batch-size", "0"], "--batch-size must be an integer from 1 to 4096"),
-        (["--max-gen-toks", "9999"], "--max-gen-toks must be an integer from 1 to 256"),
+        (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
+        (["--max-gen-toks", "9999"], "--max-gen-toks must be <= 256, got 9999"),
         (["--peft", str(tmp_path)], "not a PEFT adapter directory"),
         (["--limit", "0"], "--limit must be at least 1"),
         (["--backend", "nosuch"], "--backend 'nosuch': not an lm-eval model backend"),

@@ -23,12 +23,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from logic_claims.annotations import stats
+from logic_claims.annotations.stats.clustered import POWER_NOTE
 from logic_claims.harness import study_outputs
 from logic_claims.harness.compare import families
 from logic_claims.harness.compare.config import Config
 from logic_claims.tasks import data
 from logic_claims.tasks.claims import CLAIM_TYPES, DEFAULT_TRUTH, QUANTIFIERS, generic_of
 from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.scoring import OUTCOMES
 
 GROUPS = {q: (q,) for q in QUANTIFIERS} | CLAIM_TYPES | {"overall": QUANTIFIERS}
 SPLITS = ("test", "contrast")
@@ -45,7 +47,7 @@ def collect(system: str, samples: dict[str, list[dict[str, Any]]]) -> dict[str, 
             split = doc.get("split", "test")
             if "correct" in sample:
                 kind = "gen"
-                value: Any = next(o for o in ("correct", "tie", "wrong") if sample.get(o))
+                value: Any = next(o for o in OUTCOMES if sample.get(o))
             elif "acc" in sample:
                 kind, value = "mc", float(sample["acc"])
             else:
@@ -104,7 +106,7 @@ def gen_table(
         outcomes = [answers[i][1] for i in ids]
         n = len(outcomes)
         row: dict[str, Any] = {"n": n}
-        for name in ("correct", "tie", "wrong"):
+        for name in OUTCOMES:
             row[name] = outcomes.count(name)
             row[f"{name}_rate"] = outcomes.count(name) / n if n else None
         hits = [o == "correct" for o in outcomes]
@@ -238,7 +240,7 @@ def statistics_settings(config: Config) -> dict[str, Any]:
             f"McNemar {MCNEMAR_NAMES[config.mcnemar]} test on claims (clustering ignored)"
         ),
         "correction": "Holm across every primary comparison of this report",
-        "power": "minimum detectable difference at 80% power, two-sided 0.05 "
+        "power": f"minimum detectable difference at {POWER_NOTE} "
         "(Connor 1987, effective pairs = claims / design effect)",
     }
 

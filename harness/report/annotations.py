@@ -19,24 +19,22 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
+from logic_claims.annotations.coefficients import COEFFICIENTS as REGISTRY
+from logic_claims.annotations.coefficients import MANY_RATERS
+from logic_claims.annotations.stats.clustered import POWER_TEXT
 from logic_claims.harness.report import charts
 from logic_claims.harness.report import format as fmt
 from logic_claims.harness.report.render import render
 
 Report = Mapping[str, Any]
-Table = tuple[list[str], list[list[str]]]
+HeaderRows = tuple[list[str], list[list[str]]]
 
 TITLES = {
     "scores": "Explanation scores",
     "agreement": "Inter-rater agreement",
     "compare": "Comparison of systems",
 }
-COEFFICIENTS = (
-    ("percent_agreement", "percent agreement"),
-    ("krippendorff_alpha", "Krippendorff's alpha"),
-    ("fleiss_kappa", "Fleiss' kappa"),
-    ("gwet_ac1", "Gwet's AC1"),
-)
+COEFFICIENTS = tuple((name, REGISTRY[name].title) for name in MANY_RATERS)
 COEFFICIENT_HEADER = ["statistic", "value", "95% CI", "p", "how"]
 COMPARE_HEADER = [
     "dimension",
@@ -59,7 +57,7 @@ def _kind(report: Report) -> str:
 # -- tables ----------------------------------------------------------------------------------
 
 
-def scores_table(report: Report) -> Table:
+def scores_table(report: Report) -> HeaderRows:
     """One row per group: its items, then each dimension's rate and interval (and n, ties)."""
     by = report["by"]
     estimand = report.get("estimand", "rate")
@@ -92,7 +90,14 @@ def agreement_rows(block: Mapping[str, Any]) -> list[list[str]]:
         r = block[name]
         test = "" if r["pvalue"] is None else fmt.p_equals(r["pvalue"])
         rows.append([title, fmt.num(r["statistic"]), fmt.interval(r["confidence_interval"]), test])
-    rows.append(["Cohen's kappa, mean of pairs", fmt.num(block["cohen_kappa"]["mean"]), "", ""])
+    rows.append(
+        [
+            f"{REGISTRY['cohen_kappa'].title}, mean of pairs",
+            fmt.num(block["cohen_kappa"]["mean"]),
+            "",
+            "",
+        ]
+    )
     return rows
 
 
@@ -101,7 +106,11 @@ def coefficient_rows(block: Mapping[str, Any]) -> list[list[str]]:
     and how it was computed."""
     results = [(title, block[name], block[name]["method"]) for name, title in COEFFICIENTS]
     results += [
-        (f"Cohen's kappa {p['raters'][0]} / {p['raters'][1]}", p, f"{p['n_items']} shared items")
+        (
+            f"{REGISTRY['cohen_kappa'].title} {p['raters'][0]} / {p['raters'][1]}",
+            p,
+            f"{p['n_items']} shared items",
+        )
         for p in block["cohen_kappa"]["pairs"]
     ]
     return [
@@ -126,7 +135,7 @@ def clustering(c: Mapping[str, Any]) -> str:
         return ""
     return (
         f"design effect {fmt.num(c['design_effect'], 2)}, minimum detectable difference "
-        f"{fmt.pct_value(c['min_detectable_difference'])} pts (80% power)"
+        f"{fmt.pct_value(c['min_detectable_difference'])} pts ({POWER_TEXT})"
     )
 
 
