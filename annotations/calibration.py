@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,39 @@ ESTIMAND = (
 )
 
 
+@dataclass
+class RaterPair:
+    """One comparison of two raters on one dimension, a row of the calibration report:
+    the coefficients of :data:`~logic_claims.annotations.coefficients.TWO_RATERS` (each a
+    result dict), the confusion table and each side's label shares. The report's JSON
+    is :meth:`to_json` (the coefficients as top-level keys); the renderers read rows back
+    with :meth:`from_json`."""
+
+    kind: str  # judge-majority, judge-human or human-human
+    reference: str
+    other: str
+    n_items: int
+    coefficients: dict[str, dict[str, Any]]
+    confusion: dict[str, Any]  # {"labels": [...], "counts": rows of the reference's labels}
+    prevalence: dict[str, dict[str, float | None]]  # {"reference": {...}, "other": {...}}
+
+    def to_json(self) -> dict[str, Any]:
+        head = {"kind": self.kind, "reference": self.reference, "other": self.other}
+        return {
+            **head,
+            "n_items": self.n_items,
+            **self.coefficients,
+            "confusion": self.confusion,
+            "prevalence": self.prevalence,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RaterPair:
+        coefficients = {name: data[name] for name in TWO_RATERS}
+        rest = {k: v for k, v in data.items() if k not in coefficients}
+        return cls(coefficients=coefficients, **rest)
+
+
 def pair_agreement(
     reference: Sequence[str],
     other: Sequence[str],
@@ -54,9 +88,11 @@ def pair_agreement(
     n_boot: int = N_BOOT,
     seed: int | None = SEED,
     confidence_level: float = 0.95,
-) -> dict[str, Any]:
-    """Agreement of two aligned label sequences (the items both rated): the four
-    coefficients, the confusion table and both sides' prevalence."""
+    kind: str = "judge-human",
+    names: tuple[str, str] = ("reference", "other"),
+) -> RaterPair:
+    """Agreement of two aligned label sequences (the items both rated) of the raters
+    ``names``: the coefficients, the confusion table and both sides' prevalence."""
     if len(reference) != len(other):
         raise ValueError("the two raters' sequences must be aligned (same length)")
     cats = list(categories)
@@ -75,17 +111,20 @@ def pair_agreement(
         table, cats, (reference, other), n_boot=n_boot, seed=seed, confidence_level=confidence_level
     )
     results = coefficients.compute(TWO_RATERS, inputs)
-    return {
-        "n_items": n,
-        **{name: result_dict(res) for name, res in results.items()},
-        "confusion": {
+    return RaterPair(
+        kind=kind,
+        reference=names[0],
+        other=names[1],
+        n_items=n,
+        coefficients={name: result_dict(res) for name, res in results.items()},
+        confusion={
             "labels": cats,
             "counts": [
                 [int(confusion.iat[i, j]) for j in range(len(cats))] for i in range(len(cats))
             ],
         },
-        "prevalence": {"reference": shares(reference), "other": shares(other)},
-    }
+        prevalence={"reference": shares(reference), "other": shares(other)},
+    )
 
 
 def human_majority(wide: pd.DataFrame) -> pd.Series:
@@ -172,30 +211,24 @@ def _dimension_block(
     options: dict[str, Any],
 ) -> dict[str, Any]:
     """Every comparison of one dimension: judge vs majority, vs each human, human pairs."""
-    comparisons = []
     majority = human_majority(wide[reference])
     judged = wide[judge].notna()
     a, b = _aligned(majority, wide[judge])
     ties = int((judged & wide[reference].notna().any(axis=1) & majority.isna()).sum())
-    comparisons.append(
-        {"kind": "judge-majority", "reference": MAJORITY, "other": judge,
-         **pair_agreement(a, b, cats, **options)}
-    )  # fmt: skip
+    comparisons = [
+        pair_agreement(a, b, cats, **options, kind="judge-majority", names=(MAJORITY, judge))
+    ]
     for human in reference if len(reference) > 1 else ():  # one person: the majority row
         a, b = _aligned(wide[human], wide[judge])
         if a:
-            comparisons.append(
-                {"kind": "judge-human", "reference": human, "other": judge,
-                 **pair_agreement(a, b, cats, **options)}
-            )  # fmt: skip
+            comparisons.append(pair_agreement(a, b, cats, **options, names=(human, judge)))
     for first, second in itertools.combinations(reference, 2):
         a, b = _aligned(wide[first], wide[second])
         if a:
-            comparisons.append(
-                {"kind": "human-human", "reference": first, "other": second,
-                 **pair_agreement(a, b, cats, **options)}
-            )  # fmt: skip
-    block = {"dimension": dim, "labels": cats, "n_ties": ties, "comparisons": comparisons}
+            pair = pair_agreement(a, b, cats, **options, kind="human-human", names=(first, second))
+            comparisons.append(pair)
+    rows = [c.to_json() for c in comparisons]
+    block = {"dimension": dim, "labels": cats, "n_ties": ties, "comparisons": rows}
     block["notes"] = verdict_notes(block, judge)
     return block
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from logic_claims.annotations.calibration import RaterPair
 from logic_claims.annotations.coefficients import COEFFICIENTS, TWO_RATERS
 from logic_claims.harness.report import format as fmt
 from logic_claims.harness.report.render import render
@@ -30,8 +31,8 @@ def _coefficient_cell(name: str) -> Any:
     """A comparison's coefficient ``name`` and its interval: ``0.412 [0.21, 0.63]``, or a
     rate as ``81.2% [62.0, 100.0]``."""
 
-    def cell(c: Mapping[str, Any]) -> str:
-        res = c[name]
+    def cell(c: RaterPair) -> str:
+        res = c.coefficients[name]
         if COEFFICIENTS[name].rate:
             return fmt.rate_interval(res["statistic"], res["confidence_interval"])
         return f"{fmt.num(res['statistic'])} {fmt.interval(res['confidence_interval'])}"
@@ -39,17 +40,17 @@ def _coefficient_cell(name: str) -> Any:
     return cell
 
 
-# Rows: one comparison of two raters (the report's ``dimensions[].comparisons[]``).
+# Rows: one comparison of two raters (:class:`RaterPair`).
 AGREEMENT_COLUMNS = [
-    Column("items", lambda c: str(c["n_items"])),
+    Column("items", lambda c: str(c.n_items)),
     *(Column(HEADERS.get(n, COEFFICIENTS[n].title), _coefficient_cell(n)) for n in TWO_RATERS),
 ]
 COLUMNS = [
-    Column("reference", lambda c: c["reference"]),
-    Column("rater", lambda c: c["other"]),
+    Column("reference", lambda c: c.reference),
+    Column("rater", lambda c: c.other),
     *AGREEMENT_COLUMNS,
-    Column("reference's labels", lambda c: _shares(c["prevalence"]["reference"])),
-    Column("rater's labels", lambda c: _shares(c["prevalence"]["other"])),
+    Column("reference's labels", lambda c: _shares(c.prevalence["reference"])),
+    Column("rater's labels", lambda c: _shares(c.prevalence["other"])),
 ]
 # Rows: (dimension, the judge's comparison with the human majority).
 BESIDE_COLUMNS = [
@@ -66,16 +67,20 @@ def _rows(columns: list[Column], items: list[Any]) -> list[list[str]]:
     return [[c.cell(item) for c in columns] for item in items]
 
 
-def _confusion(c: Mapping[str, Any]) -> dict[str, Any]:
-    labels = c["confusion"]["labels"]
+def _confusion(c: RaterPair) -> dict[str, Any]:
+    labels = c.confusion["labels"]
     return {
-        "title": f"{c['reference']} (rows) vs {c['other']} (columns)",
+        "title": f"{c.reference} (rows) vs {c.other} (columns)",
         "header": ["", *labels],
         "rows": [
             [label, *map(str, counts)]
-            for label, counts in zip(labels, c["confusion"]["counts"], strict=True)
+            for label, counts in zip(labels, c.confusion["counts"], strict=True)
         ],
     }
+
+
+def _pairs(block: Mapping[str, Any]) -> list[RaterPair]:
+    return [RaterPair.from_json(c) for c in block["comparisons"]]
 
 
 def _intro(report: Report) -> str:
@@ -103,10 +108,8 @@ def context(report: Report) -> dict[str, Any]:
     dims = [
         {
             "dimension": block["dimension"],
-            "rows": _rows(COLUMNS, block["comparisons"]),
-            "confusions": [
-                _confusion(c) for c in block["comparisons"] if c["kind"] != "human-human"
-            ],
+            "rows": _rows(COLUMNS, _pairs(block)),
+            "confusions": [_confusion(c) for c in _pairs(block) if c.kind != "human-human"],
             "n_ties": block["n_ties"],
             "notes": block["notes"],
         }
@@ -124,7 +127,7 @@ def render_beside_scores(ratings_path: str, calibrations: Mapping[str, Report]) 
     """The short text of each judge's agreement with the human majority."""
     parts = []
     for judge, report in calibrations.items():
-        majority = [(b["dimension"], b["comparisons"][0]) for b in report["dimensions"]]
+        majority = [(b["dimension"], _pairs(b)[0]) for b in report["dimensions"]]
         parts.append(
             render(
                 "calibration_beside.txt",

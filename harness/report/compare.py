@@ -28,6 +28,7 @@ from logic_claims.harness.report.format import (
     rate_interval,
 )
 from logic_claims.harness.report.render import render
+from logic_claims.harness.report.rows import Significance
 from logic_claims.harness.report.table import Column, Table
 from logic_claims.tasks.claims import SUMMARY_GROUPS, WORDS
 from logic_claims.tasks.scoring import OUTCOMES
@@ -196,28 +197,28 @@ def _level(report: dict[str, Any]) -> str:
     return f"{100 * report['bootstrap']['confidence_level']:.0f}%"
 
 
-def _sensitivity_cell(t: dict[str, Any]) -> str:
+def _sensitivity_cell(t: Significance) -> str:
     """The sensitivity test's p-value, or – when there is none."""
-    tests = [x for x in t.get("tests", []) if x["role"] == "sensitivity"]
+    tests = [x for x in t.tests if x["role"] == "sensitivity"]
     return pvalue(tests[0]["pvalue"]) if tests else MISSING
 
 
 def significance_columns(primary_test: str) -> list[Column]:
-    """The columns of the significance table (rows: ``report["significance"]``)."""
+    """The columns of the significance table (rows: :class:`Significance`)."""
     return [
-        Column("split", lambda t: SHORT_SPLIT[t["split"]]),
-        Column("metric", lambda t: "correct" if t["metric"] == "correct" else "LL acc"),
-        Column("system", lambda t: t["system"]),
-        Column("claims / generics", lambda t: f"{t['n']} / {t['n_generics']}"),
+        Column("split", lambda t: SHORT_SPLIT[t.split]),
+        Column("metric", lambda t: "correct" if t.metric == "correct" else "LL acc"),
+        Column("system", lambda t: t.system),
+        Column("claims / generics", lambda t: f"{t.n} / {t.n_generics}"),
         Column(
             "difference (pts)",
-            lambda t: f"{points(t['difference'])} {interval(t['confidence_interval'], points)}",
+            lambda t: f"{points(t.difference)} {interval(t.confidence_interval, points)}",
         ),
-        Column(PRIMARY_NAMES[primary_test], lambda t: pvalue(t["pvalue"])),
-        Column("Holm p", lambda t: pvalue(t["pvalue_holm"])),
-        Column("DE", lambda t: num(t["design_effect"], 2)),
-        Column("MDD (pts)", lambda t: pct_value(t["min_detectable_difference"])),
-        Column("discordant", lambda t: f"{t['system_only']} / {t['baseline_only']}"),
+        Column(PRIMARY_NAMES[primary_test], lambda t: pvalue(t.pvalue)),
+        Column("Holm p", lambda t: pvalue(t.pvalue_holm)),
+        Column("DE", lambda t: num(t.design_effect, 2)),
+        Column("MDD (pts)", lambda t: pct_value(t.min_detectable_difference)),
+        Column("discordant", lambda t: f"{t.system_only} / {t.baseline_only}"),
         Column("sensitivity: McNemar p", _sensitivity_cell),
     ]
 
@@ -241,7 +242,8 @@ def significance_table(report: dict[str, Any]) -> Table:
         f"({report['baseline']}), clustered by generic"
     )
     columns = significance_columns(how["primary_test"])
-    return Table(title, note, columns, report["significance"], placeholder=True)
+    rows = [Significance.from_json(row) for row in report["significance"]]
+    return Table(title, note, columns, rows, placeholder=True)
 
 
 LEGACY_COLUMNS = [
