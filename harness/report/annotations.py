@@ -16,7 +16,7 @@ Example (``render_markdown`` and ``render_html`` take the same dict)::
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from logic_claims.annotations.coefficients import COEFFICIENTS as REGISTRY
@@ -25,6 +25,7 @@ from logic_claims.annotations.stats.clustered import POWER_TEXT
 from logic_claims.harness.report import charts
 from logic_claims.harness.report import format as fmt
 from logic_claims.harness.report.render import render
+from logic_claims.harness.report.table import Column
 
 Report = Mapping[str, Any]
 HeaderRows = tuple[list[str], list[list[str]]]
@@ -36,15 +37,6 @@ TITLES = {
 }
 COEFFICIENTS = tuple((name, REGISTRY[name].title) for name in MANY_RATERS)
 COEFFICIENT_HEADER = ["statistic", "value", "95% CI", "p", "how"]
-COMPARE_HEADER = [
-    "dimension",
-    "systems",
-    "mean rater share",
-    "difference (pts)",
-    "primary: permutation p",
-    "sensitivity: majority-label test p",
-    "design",
-]
 
 
 def _kind(report: Report) -> str:
@@ -139,29 +131,38 @@ def clustering(c: Mapping[str, Any]) -> str:
     )
 
 
+def _tested(
+    cell: Callable[[Mapping[str, Any]], str],
+    skipped: Callable[[Mapping[str, Any]], str] = lambda c: "",
+) -> Callable[[Mapping[str, Any]], str]:
+    """A cell of a comparison that was run, or ``skipped(c)`` for one that was not."""
+    return lambda c: skipped(c) if "skipped" in c else cell(c)
+
+
+def _difference(c: Mapping[str, Any]) -> str:
+    d = c["difference"]
+    return f"{fmt.points(d['estimate'])} pts {fmt.interval(d['confidence_interval'], fmt.points)}"
+
+
+# Rows: the compare report's ``comparisons``.
+COMPARE_COLUMNS = [
+    Column("dimension", lambda c: c["dimension"]),
+    Column("systems", lambda c: f"{c['system_a']} vs {c['system_b']}"),
+    Column(
+        "mean rater share",
+        _tested(lambda c: f"{fmt.pct(c['rate_a'])} vs {fmt.pct(c['rate_b'])}", lambda c: "skipped"),
+    ),
+    Column("difference (pts)", _tested(_difference, lambda c: c["skipped"])),
+    Column("primary: permutation p", _tested(lambda c: _p_holm(c["tests"][0]))),
+    Column("sensitivity: majority-label test p", _tested(lambda c: _p_holm(c["tests"][1]))),
+    Column("design", _tested(lambda c: "; ".join(filter(None, [c["design"], clustering(c)])))),
+]
+COMPARE_HEADER = [c.header for c in COMPARE_COLUMNS]
+
+
 def compare_rows(report: Report) -> list[list[str]]:
     """One row per comparison: rates, difference with interval, both tests' p (Holm)."""
-    rows = []
-    for c in report["comparisons"]:
-        systems = f"{c['system_a']} vs {c['system_b']}"
-        if "skipped" in c:
-            rows.append([c["dimension"], systems, "skipped", c["skipped"], "", "", ""])
-            continue
-        d = c["difference"]
-        primary, exact = c["tests"]
-        rows.append(
-            [
-                c["dimension"],
-                systems,
-                f"{fmt.pct(c['rate_a'])} vs {fmt.pct(c['rate_b'])}",
-                f"{fmt.points(d['estimate'])} pts "
-                f"{fmt.interval(d['confidence_interval'], fmt.points)}",
-                _p_holm(primary),
-                _p_holm(exact),
-                "; ".join(filter(None, [c["design"], clustering(c)])),
-            ]
-        )
-    return rows
+    return [[col.cell(c) for col in COMPARE_COLUMNS] for c in report["comparisons"]]
 
 
 # -- plots -----------------------------------------------------------------------------------

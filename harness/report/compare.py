@@ -2,8 +2,11 @@
 
 ``report.json`` (built by :func:`logic_claims.harness.compare.results.build_report`) holds the
 numbers; this module only writes them, with the formatters of
-:mod:`logic_claims.harness.report.format`. Each table is a :class:`Table` (title, note,
-header, rows of strings); ``templates/compare.md`` and ``compare.html`` lay them out.
+:mod:`logic_claims.harness.report.format`. Each table is a
+:class:`~logic_claims.harness.report.table.Table`: a title, a note, a list of columns
+(header, cell) and its rows (the significance table's are typed
+:class:`~logic_claims.harness.report.rows.Significance` rows); a new column is one
+``Column`` line. ``templates/compare.md`` and ``compare.html`` lay them out.
 The human judgments are written by :mod:`logic_claims.harness.report.annotations`, as
 ``annotate`` writes them.
 """
