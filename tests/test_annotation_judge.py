@@ -129,6 +129,22 @@ def test_default_rater_and_settings_checked_before_a_model_loads(tmp_path: Path,
     assert judgments_by(store, "judge-smollm2-135m-instruct-loglik") == {}
 
 
+def test_eval_and_judge_take_the_same_model_options(capsys) -> None:
+    """--model --peft --backend --device --model-args are one option group, declared once:
+    both commands' --help show the same section, word for word."""
+    sections = []
+    for command in (["eval"], ["annotate", "judge"]):
+        with pytest.raises(SystemExit) as exit_:
+            cli(*command, "--help")
+        assert exit_.value.code == 0
+        out = capsys.readouterr().out
+        start = out.index("\nmodel:\n")
+        sections.append(out[start : out.find("\n\n", out.index("--model ", start))])
+    assert sections[0] == sections[1]
+    for option in ("--model MODEL", "--peft ADAPTER", "--backend", "--device", "--model-args"):
+        assert option in sections[0]
+
+
 def test_generated_verdicts_and_unparsed_replies(tmp_path: Path, tiny_llama: Path) -> None:
     """--method generate through lm-eval's hf backend: a reply naming no label is not
     written, and the next run asks again."""
