@@ -173,7 +173,10 @@ class RequestBar:
             setattr(lm, name, self.wrap(getattr(lm, name)))
         return lm
 
-    def close(self) -> None:
+    def close(self, leave: bool = True) -> None:
+        """Close the bar; ``leave=False`` clears its line (a run that failed: the error's
+        one line stands alone)."""
+        self.bar.leave = leave
         self.bar.close()
 
 
@@ -192,5 +195,7 @@ def quiet_run(label: str) -> Iterator[Callable[[Any], Any]]:
         try:
             with _redirected(log):
                 yield bar.attach
-        finally:
-            bar.close()
+        except BaseException:
+            bar.close(leave=False)
+            raise
+        bar.close()
