@@ -106,8 +106,11 @@ def _point(handler: logging.StreamHandler, stream: TextIO) -> None:
     stream someone has since closed, e.g. a test's captured stderr) is not flushed."""
     if getattr(handler.stream, "closed", False):
         handler.stream = stream
-    else:
+        return
+    try:
         handler.setStream(stream)
+    except ValueError:  # closed underneath its wrapper (a capture file pytest closed)
+        handler.stream = stream
 
 
 def _unbind(log: TextIO, terminal: TextIO) -> None:
