@@ -44,7 +44,7 @@ unclustered permutation test ignore clustering; McNemar on majorities tests anot
 estimand). JSON rows: ``data``, ``name``, ``sims``, ``rejection_rate`` or ``coverage``,
 ``mc_se``, ``own_se``, ``bound``, ``ok`` (and ``withheld`` for intervals).
 
-    python benchmarks/type1_error.py                  # docs/statistics.md's table
+    python benchmarks/type1_error.py                  # docs/statistics.md's table (2000 sims)
     python benchmarks/type1_error.py --sims 300 --json
     python benchmarks/type1_error.py --kinds power: scores:
 """
