@@ -250,3 +250,48 @@ def test_annotate_compare_cli_equivalence_margin(
     assert harness_cli.main([*argv, "--equivalence-margin", "1.5"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "equivalence_margin must be a fraction" in err
+
+
+@pytest.mark.parametrize("limit", [1, 2])
+def test_rules_only_compare_at_one_or_two_generics(
+    tmp_path: Path, built_data: Path, limit: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 20's acceptance: a rules-only compare at ``limit: 1`` and ``limit: 2`` exits 0;
+    no interval of zero width on one or two generics (withheld, with the reason), no
+    design effect or MDD of 0, and ``min_attainable_p`` in every significance row, shown
+    beside the p in text, Markdown and HTML; the equivalence test beside it on request."""
+    config = tmp_path / "rules.yaml"
+    config.write_text(
+        f"data_dir: {built_data}\ncache: {tmp_path / 'cache'}\nlimit: {limit}\n"
+        "baseline: majority-class\nequivalence_margin: 0.05\n"
+        "systems:\n  - {name: quantifier-rule}\n  - {name: majority-class}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    assert harness_cli.main(["compare", "--config", str(config), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    rows = report["significance"]
+    assert rows
+    for row in rows:
+        assert 0 < row["min_attainable_p"] <= 1
+        assert row["tests"][0]["min_attainable_p"] == row["min_attainable_p"]
+        assert row["design_effect"] != 0 and row["min_detectable_difference"] != 0
+        ci = row["confidence_interval"]
+        if row["n_generics"] < 6:
+            assert ci["low"] is None and "too few" in ci["withheld"]
+        elif ci["low"] is not None:
+            assert ci["low"] < ci["high"] or ci["low"] == row["difference"]
+        assert row["equivalence"]["role"] == "equivalence"
+    for per in report["systems"].values():
+        for split in per["splits"].values():
+            for kind in ("gen", "mc"):
+                for group in (split.get(kind) or {}).values():
+                    ci = group.get("correct_ci") or group.get("acc_ci")
+                    if ci and ci["low"] is not None:
+                        assert ci["low"] < ci["high"], group  # never a point on few generics
+    md = (out / "report.md").read_text(encoding="utf-8")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for page in (text, md, html):
+        assert "min p" in page and "too few for a 95% interval" in page
+        assert "TOST p" in page
