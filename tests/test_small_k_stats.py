@@ -20,6 +20,7 @@ from statsmodels.stats.proportion import proportion_confint
 from logic_claims.annotations import stats
 from logic_claims.annotations.reports import compare_report
 from logic_claims.harness import cli as harness_cli
+from logic_claims.harness.report.annotations import render_html, render_markdown, render_text
 from logic_claims.tasks.errors import InputError
 
 
@@ -214,6 +215,11 @@ def test_annotate_compare_rows_carry_the_test_statistic_min_p_and_reasons():
     assert set(c["withheld"]) == {
         "confidence_interval", "design_effect", "min_detectable_difference"
     }  # fmt: skip
+    text, md = render_text(report), render_markdown(report)
+    html = render_html(report)
+    assert "smallest attainable p = 1.000" in text and "min 1.000" in md and "min 1.000" in html
+    for page in (text, md, html):
+        assert "2 generics: too few for a 95% interval" in page
 
 
 def test_annotate_compare_equivalence_margin():
@@ -226,6 +232,8 @@ def test_annotate_compare_equivalence_margin():
     eq = next(t for t in c["tests"] if t["role"] == "equivalence")
     assert eq["pvalue"] == pytest.approx(1 / 256) == eq["min_attainable_p"]
     assert eq["margin"] == 0.1 and report["settings"]["equivalence_margin"] == 0.1
+    assert "equivalence within ±10.0 pts: TOST p" in render_markdown(report)
+    assert "equivalence: two one-sided sign-flip tests" in render_text(report)
     assert all(
         t["role"] != "equivalence"
         for t in compare_report(df, ["A", "B"])["comparisons"][0]["tests"]
