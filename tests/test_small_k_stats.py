@@ -303,3 +303,17 @@ def test_rules_only_compare_at_one_or_two_generics(
     for page in (text, md, html):
         assert "min p" in page and "too few for a 95% interval" in page
         assert "TOST p" in page
+
+
+def test_plan_says_nothing_is_detectable_on_two_generics(
+    tmp_path: Path, built_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "rules.yaml"
+    config.write_text(
+        f"data_dir: {built_data}\nlimit: 1\nsystems:\n  - {{name: quantifier-rule}}\n",
+        encoding="utf-8",
+    )
+    argv = ["compare", "--config", str(config), "--plan", "--detect", "0.1"]
+    assert harness_cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "of 2 generics: nothing is detectable" in out and "below p = 0.5" in out
