@@ -26,8 +26,8 @@ MD_SPECIAL = re.compile(r"([\\`*_|]|(?<=\])\()")
 
 def md_table(rows: Sequence[Sequence[Any]], header: Sequence[Any]) -> str:
     """A GitHub-flavoured Markdown table. Cells are text: HTML (``<script>``) and
-    Markdown syntax (``|``, ``*``, ``_``, backticks, the ``](`` of links) in them are escaped, newlines
-    become spaces."""
+    Markdown syntax (``|``, ``*``, ``_``, backticks, the ``](`` of links) in them are
+    escaped, newlines become spaces."""
 
     def cell(text: Any) -> str:
         escaped = html.escape(str(text), quote=False).replace("\n", " ")
