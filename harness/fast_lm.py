@@ -21,6 +21,9 @@ with the base model after a cache of the virtual tokens' keys and values, comput
 (PEFT 0.21's ``generate`` under transformers 5 was 2.5-3x slower than the base model a
 token, its decoding steps as costly as whole-sequence passes, and it drifts from the adapted
 model's own greedy continuation; see README).
+Under ``accelerate launch`` it reports the launcher's rank and world size on any device
+(``HFLM`` does only on several GPUs), so lm-eval shares the documents out and gathers
+the results on process 0 (docs/scaling.md).
 Anything the fast path does not handle (a seq2seq model, a prefix-tuning adapter, a
 request longer than the model's window, a model whose head is not a plain projection)
 goes through ``HFLM`` unchanged.

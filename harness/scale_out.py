@@ -135,12 +135,14 @@ def _by_doc(samples: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
 
 
 def compare_samples(
-    reference: dict[str, list[dict[str, Any]]], other: dict[str, list[dict[str, Any]]]
+    reference: dict[str, list[dict[str, Any]]],
+    other: dict[str, list[dict[str, Any]]],
+    atol: float = LOGLIK_ATOL,
 ) -> dict[str, Any]:
     """lm-eval's per-sample results of two runs of the same tasks, doc by doc.
 
-    ``mc_identical``: the same documents, every log-likelihood within
-    :data:`LOGLIK_ATOL` and the same answer; ``generation_agreement``: the fraction of
+    ``mc_identical``: the same documents, every log-likelihood within ``atol``
+    (:data:`LOGLIK_ATOL`) and the same answer; ``generation_agreement``: the fraction of
     generated documents with the same text (None without generation);
     ``duplicates``: documents that appear more than once in ``other``.
     """
@@ -156,7 +158,7 @@ def compare_samples(
                 # lm-eval writes both as strings: ["-6.0587...", "False"]
                 diffs = [abs(float(x[0]) - float(y[0])) for x, y in zip(r, g, strict=True)]
                 worst_ll = max(worst_ll, *diffs)
-                mc_ok &= max(diffs) <= LOGLIK_ATOL and [x[1] for x in r] == [y[1] for y in g]
+                mc_ok &= max(diffs) <= atol and [x[1] for x in r] == [y[1] for y in g]
             else:
                 gen_total += 1
                 gen_same += r == g

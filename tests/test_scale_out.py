@@ -24,6 +24,7 @@ import pytest
 from logic_claims.harness import scale_out as so
 
 REPO = Path(__file__).resolve().parents[1]
+PLAN_CLI = [sys.executable, "-m", "logic_claims.harness.cli", "train", "--config", "lora"]
 BATCH = 2  # per process; the one-process reference takes 2 * BATCH
 
 
@@ -44,7 +45,7 @@ def overrides(tiny: Path, data: Path, batch: int, **extra: Any) -> dict[str, Any
 
 
 def launch_train(backend: str, method: str, ov: dict[str, Any], out: Path, *extra: str):
-    command = so.train_command(backend, 2, so.free_port(), method, ov, out) + list(extra)
+    command = [*so.train_command(backend, 2, so.free_port(), method, ov, out), *extra]
     return subprocess.run(command, capture_output=True, text=True, env=so.one_thread_env())
 
 
@@ -194,7 +195,7 @@ def test_kill_9_of_one_rank_stops_the_other_and_resume_needs_the_same_world(
 
     # the same world size: bit for bit the uninterrupted two-process run
     resumed = subprocess.run(
-        so.train_command("ddp", 2, so.free_port(), "lora", ov, out) + ["--resume"],
+        [*so.train_command("ddp", 2, so.free_port(), "lora", ov, out), "--resume"],
         capture_output=True,
         text=True,
         env=so.one_thread_env(),
@@ -362,8 +363,7 @@ def test_plan_counts_the_study_shapes_without_weights_and_refuses_an_unknown_mod
         18 * 8 * 4096 / 16
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "logic_claims.harness.cli", "train", "--config", "lora"]
-        + ["--set", f"base_model={tmp_path}", "--plan"],
+        [*PLAN_CLI, "--set", f"base_model={tmp_path}", "--plan"],
         capture_output=True,
         text=True,
         env=so.one_thread_env(),
