@@ -123,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="scale-out-") as tmp:
         train, train_speed = train_side(args, Path(tmp))
         report: dict[str, Any] = {"model": Path(args.model).name, "train": train}
+        report["sizes"] = {
+            "steps": args.steps,
+            "batch_per_process": args.batch,
+            "eval_limit_per_task": args.limit,
+            "max_gen_toks": args.max_gen_toks,
+        }
         report["examples_per_s"] = {"train": train_speed, "note": SPEED_NOTE}
         if not args.skip_eval:
             report["eval"], report["examples_per_s"]["eval"] = eval_side(args, Path(tmp))
