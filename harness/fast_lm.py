@@ -20,7 +20,7 @@ Generation runs lm-eval's own ``generate_until`` on the merged model at a larger
 with the base model after a cache of the virtual tokens' keys and values, computed once
 (PEFT 0.21's ``generate`` under transformers 5 was 2.5-3x slower than the base model a
 token, its decoding steps as costly as whole-sequence passes, and it drifts from the adapted
-model's own greedy continuation; see README).
+model's own greedy continuation; see docs/performance.md).
 Under ``accelerate launch`` it reports the launcher's rank and world size on any device
 (``HFLM`` does only on several GPUs), so lm-eval shares the documents out and gathers
 the results on process 0 (docs/scaling.md).
@@ -50,7 +50,7 @@ BACKEND = "hf-fast"
 MERGEABLE = frozenset({"LORA", "IA3"})  # PEFT types that merge_and_unload folds in
 MC_BATCH = 32  # log-likelihood requests a forward pass (suffixes only, ~13 tokens each)
 GEN_BATCH = 32  # generation batch on a CPU (lm-eval's default is 1)
-Request = tuple[tuple[str, str], list[int], list[int]]
+ScoreRequest = tuple[tuple[str, str], list[int], list[int]]
 
 
 def peft_type(model: Any) -> str | None:
@@ -207,7 +207,7 @@ class FastHFLM(HFLM):
 
     def _loglikelihood_tokens(
         self,
-        requests: list[Request],
+        requests: list[ScoreRequest],
         disable_tqdm: bool = False,
         override_bs: int | None = None,
     ) -> list[tuple[float, bool]]:
@@ -224,7 +224,7 @@ class FastHFLM(HFLM):
 
     def _score_with_prefix(
         self,
-        requests: list[Request],
+        requests: list[ScoreRequest],
         inputs: list[list[int]],
         shared: int,
         parts: tuple[Any, Any, Any],
