@@ -15,6 +15,8 @@ module             what
 ``inference``      comparisons of two systems, McNemar (mid-p, exact), Fisher, Holm
 ``clustered``      paired differences clustered by generic: cluster bootstrap, sign-flip
                    and clustered McNemar tests, design effect, power (MDD, pairs needed)
+``ppi``            prediction-powered inference (PPI++) of a mean rater share from a
+                   people's sample and a judge, clustered by generic, design-weighted
 =================  ==========================================================
 
 Input forms:
@@ -76,6 +78,7 @@ from logic_claims.annotations.stats.intervals import (
     bootstrap_interval,
     wilson_interval,
 )
+from logic_claims.annotations.stats.ppi import PPIResult, ppi_difference, ppi_mean
 from logic_claims.annotations.stats.results import (
     NAN_INTERVAL,
     AgreementResult,
@@ -97,6 +100,7 @@ __all__ = [
     "ClusteredComparison",
     "ComparisonResult",
     "ConfidenceInterval",
+    "PPIResult",
     "ProportionResult",
     "TestResult",
     "bootstrap_interval",
@@ -120,6 +124,8 @@ __all__ = [
     "paired_comparison",
     "pairs_needed",
     "percent_agreement",
+    "ppi_difference",
+    "ppi_mean",
     "sign_flip_test",
     "unpaired_comparison",
     "wilson_interval",
