@@ -215,7 +215,9 @@ def ppi_mean(
     unl = _Sample(yhat_u.size, w_unlabeled, clusters_unlabeled)
     clustered = clusters is not None
     if lam is None:
-        if clustered or w is not None or w_unlabeled is not None:
+        if np.ptp(np.concatenate([yhat, yhat_u])) == 0:
+            lam = 0.0  # a constant judge tells nothing (and would divide 0 by rounding)
+        elif clustered or w is not None or w_unlabeled is not None:
             denom = lab.cov(yhat, yhat) + unl.cov(yhat_u, yhat_u)
             lam = lab.cov(y, yhat) / denom if denom > 0 else 0.0
         else:
