@@ -167,3 +167,19 @@ def test_bad_shapes_are_refused():
         stats.ppi_mean([1, 0], [1], [1])
     with pytest.raises(ValueError, match="finite"):
         stats.ppi_mean([1, math.nan], [1, 0], [1])
+
+
+def test_jackknife_of_a_plain_mean_is_the_cluster_robust_variance():
+    """Generics of equal size, people alone: the delete-a-generic jackknife variance of the
+    mean equals CR1's (both s^2 / G over generic means; Efron & Stein 1981), so the
+    default interval is the Wilson interval at that variance."""
+    rng = np.random.default_rng(10)
+    g = np.repeat(np.arange(12), 4)
+    y = (rng.random(48) < np.repeat(rng.uniform(0.2, 0.8, 12), 4)).astype(float)
+    gu = np.repeat(np.arange(12, 60), 4)
+    constant = np.ones(gu.size)
+    res = stats.ppi_mean(y, np.ones(48), constant, clusters=g, clusters_unlabeled=gu)
+    d, n = stats.cluster_sums(y, np.zeros_like(y), g)
+    assert res.lam == 0.0
+    assert res.people_standard_error == pytest.approx(float(stats.cluster_se(d, n)), rel=1e-9)
+    assert res.standard_error == res.people_standard_error
