@@ -141,7 +141,9 @@ def _versions() -> str:
     return ";".join(f"{p}={version(p)}" for p in ("lm-eval", "transformers", "torch", "gguf"))
 
 
-def model_labels(name: str, study: dict[str, Any], cache: Path) -> dict[str, np.ndarray]:
+def model_labels(
+    name: str, study: dict[str, Any], folder: Path, cache: Path
+) -> dict[str, np.ndarray]:
     """A model judge's 0/1 labels of every item (cached; unparsed answers count as "no",
     and their number is printed)."""
     import tempfile
@@ -149,12 +151,12 @@ def model_labels(name: str, study: dict[str, Any], cache: Path) -> dict[str, np.
     from logic_claims.annotations.judge_prompt import PROMPT_VERSION
     from logic_claims.annotations.store import Store
     from logic_claims.annotations.study_judgments import import_study_judgments
-    from logic_claims.harness.judge import JudgeSettings, judge_store, load_model
+    from logic_claims.harness.judge import JudgeSettings, judge_store, load_model, model_decider
 
     model, method = MODEL_JUDGES[name]
     digest = hashlib.sha256()
     for f in SYSTEMS.values():
-        digest.update((SHARED / f).read_bytes())
+        digest.update((folder / f).read_bytes())
     digest.update(f"{model}|{method}|{PROMPT_VERSION}|{_versions()}".encode())
     path = cache / f"{name}-{digest.hexdigest()[:16]}.json"
     if path.exists():
@@ -165,11 +167,13 @@ def model_labels(name: str, study: dict[str, Any], cache: Path) -> dict[str, np.
     with tempfile.TemporaryDirectory() as tmp:
         store_path = Path(tmp) / "study.sqlite"
         for system, f in SYSTEMS.items():
-            import_study_judgments(SHARED / f, system, "study", store_path)
-        judge_store(store_path, settings, lm=lm, rater=name)
+            import_study_judgments(folder / f, system, "study", store_path)
+        judge_store(store_path, model_decider(lm, settings), settings.record(), name)
         with Store.open(store_path) as store:
             got = {
-                (r.item_id, r.dimension): r.value for r in store.ratings() if r.annotator == name
+                (it.item_id, dim): value
+                for it in study["items"]
+                for dim, value in store.current(it.item_id, name).items()
             }
     labels = {
         dim: np.array([float(got.get((it.item_id, dim)) == "1") for it in study["items"]])
@@ -227,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                 for k, d in enumerate(DIMENSIONS)
             }
         else:
-            judges[name] = model_labels(name, study, args.cache)
+            judges[name] = model_labels(name, study, args.data, args.cache)
     rows = run(study, judges, args.draws)
     print(json.dumps(rows, indent=2) if args.json else table(rows))
     print(f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
