@@ -52,9 +52,14 @@ def task_requests(task: str, limit: int | None = None, data_dir: str | Path | No
     return instances
 
 
+def is_adapter(path: str | Path) -> bool:
+    """Whether ``path`` is a PEFT adapter directory (it holds ``adapter_config.json``)."""
+    return (Path(path) / "adapter_config.json").is_file()
+
+
 def check_adapter(peft: str | Path | None) -> None:
     """InputError unless ``peft`` is None or a PEFT adapter directory (before a model loads)."""
-    if peft is not None and not (Path(peft) / "adapter_config.json").is_file():
+    if peft is not None and not is_adapter(peft):
         raise InputError("not a PEFT adapter directory (no adapter_config.json)", peft)
 
 
@@ -122,7 +127,7 @@ def run_eval(
     lm-eval's: per subtask (each quantifier), an int count or a float fraction.
     With ``output_dir``, writes lm-eval's own files there (``results_*.json`` and
     ``samples_<task>_*.jsonl``), exactly what ``lm_eval --output_path --log_samples`` writes.
-    ``batch_size`` None: the backend's own (8 for ``hf``, as before).
+    ``batch_size`` None: the backend's own (8 for ``hf``).
     """
     from lm_eval import simple_evaluate
     from lm_eval.loggers import EvaluationTracker
@@ -278,6 +283,28 @@ def _batch_size(text: str) -> int | str:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The model options of every command that loads a model (``eval``, ``annotate
+    judge``): --model, --peft, --backend, --device and --model-args, as lm-eval builds it."""
+    group = parser.add_argument_group("model", "the model, as lm-eval's registry builds it")
+    group.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help="embedded model name, local HF directory or hub id (default: %(default)s)",
+    )
+    group.add_argument(
+        "--peft", metavar="ADAPTER", help="PEFT adapter directory to load on top of --model"
+    )
+    group.add_argument(
+        "--backend",
+        default=DEFAULT_BACKEND,
+        help="lm-eval model backend: hf-fast (default: lm-eval's hf with merged adapters, "
+        "shared-prefix cache, logits only where scored), hf, vllm, ... (must accept pretrained=)",
+    )
+    group.add_argument("--device", help="device for the hf backend, e.g. cuda:0 (default: auto)")
+    group.add_argument("--model-args", help="extra model_args, e.g. dtype=float16,parallelize=True")
+
+
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "eval",
@@ -303,12 +330,7 @@ examples:
   logic-claims eval --model meta-llama/Llama-2-7b-chat-hf --peft runs/peft8 \\
       --tasks logic_claims,logic_claims_contrast --output runs/eval/peft8""",
     )
-    parser.add_argument(
-        "--model",
-        default=DEFAULT_MODEL,
-        help="embedded model name, local HF directory or hub id (default: %(default)s)",
-    )
-    parser.add_argument("--peft", help="PEFT adapter directory to load on top of --model")
+    add_model_options(parser)
     parser.add_argument(
         "--tasks",
         default=",".join(DEFAULT_TASKS),
@@ -333,20 +355,10 @@ examples:
     )
     parser.add_argument("--gen-kwargs", help="generation overrides, e.g. max_gen_toks=64")
     parser.add_argument(
-        "--model-args", help="extra model_args, e.g. dtype=float16,parallelize=True"
-    )
-    parser.add_argument(
-        "--backend",
-        default=DEFAULT_BACKEND,
-        help="lm-eval model backend: hf-fast (default: lm-eval's hf with merged adapters, "
-        "shared-prefix cache, logits only where scored), hf, vllm, ... (must accept pretrained=)",
-    )
-    parser.add_argument(
         "--verbose",
         action="store_true",
         help="show lm-eval's and transformers' messages and bars (default: in the log file)",
     )
-    parser.add_argument("--device", help="device for the hf backend, e.g. cuda:0 (default: auto)")
     parser.add_argument(
         "--data-dir",
         help="a directory from `logic-claims data build` (default: build from "

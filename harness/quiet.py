@@ -7,7 +7,7 @@ sends all of that (stdout, stderr, every logging handler that writes to the term
 Python warnings) to the log file :func:`log_path` (``runs/logs/logic-claims.log`` under the
 working directory, or ``$LOGIC_CLAIMS_LOG``; appended, one header line per run), and shows
 on the terminal one bar that counts the run's requests. ``--verbose`` on ``eval``,
-``compare`` and ``demo`` (or ``LOGIC_CLAIMS_VERBOSE=1``) shows everything as before.
+``compare`` and ``demo`` (or ``LOGIC_CLAIMS_VERBOSE=1``) shows all of it on the terminal.
 """
 
 from __future__ import annotations

@@ -240,7 +240,7 @@ def test_clustered_difference_by_hand(tmp_path: Path) -> None:
         "mixed": {"test": clustered("cccc" + "..." + "w" + "ccc" + "w" * 9)},
     }
     tests = significance(collected, "base", config)
-    by_system = {t["system"]: t for t in tests}
+    by_system = {t.system: t.to_json() for t in tests}
     worse, mixed = by_system["worse"], by_system["mixed"]
     assert (worse["system_only"], worse["baseline_only"], worse["n"]) == (0, 8, 20)
     assert worse["n_generics"] == 5
@@ -258,9 +258,9 @@ def test_clustered_difference_by_hand(tmp_path: Path) -> None:
     low, high = worse["confidence_interval"]["low"], worse["confidence_interval"]["high"]
     assert -0.8 <= low <= -0.4 < high <= 0
     config.primary_test = "clustered-mcnemar"
-    worse = next(t for t in significance(collected, "base", config) if t["system"] == "worse")
-    assert worse["statistic"] == pytest.approx(2.0)
-    assert worse["pvalue"] == pytest.approx(0.157299, abs=1e-6)
+    worse = next(t for t in significance(collected, "base", config) if t.system == "worse")
+    assert worse.statistic == pytest.approx(2.0)
+    assert worse.pvalue == pytest.approx(0.157299, abs=1e-6)
 
 
 def test_pairs_only_the_claims_both_answered(tmp_path: Path) -> None:
@@ -273,7 +273,7 @@ def test_pairs_only_the_claims_both_answered(tmp_path: Path) -> None:
         "other": {"test": {"gen": answers("ww", start=2) | answers("w", start=9)}},
     }
     (test,) = significance(collected, "base", config)
-    assert test["n"] == 2 and test["baseline_only"] == 2
+    assert test.n == 2 and test.baseline_only == 2
 
 
 def test_plan_says_what_a_difference_needs_before_anything_runs(
