@@ -172,3 +172,76 @@ def judge_strata(generic_of_item: Mapping[str, str], verdicts: Mapping[str, list
         mine = "judge-no" if "0" in values else ("judge-yes" if values else "unjudged")
         out[generic] = max(out.get(generic, "judge-yes"), mine, key=rank.__getitem__)
     return out
+
+
+# -- the design in the store (schema version 3: ``people_samples``) ------------------------
+
+
+def item_generics(store: Any) -> dict[str, str]:
+    """Every item of the store -> its generic (from its claim)."""
+    from logic_claims.tasks.claims import generic_of
+
+    rows = store.conn.execute("SELECT item_id, claim FROM items ORDER BY item_id")
+    return {item: generic_of(claim) for item, claim in rows}
+
+
+def store_strata(store: Any, strata_by: str | None) -> dict[str, str]:
+    """Each generic's stratum for ``--strata`` (None, ``system`` or ``judge:NAME``)."""
+    generics = item_generics(store)
+    if strata_by is None:
+        return dict.fromkeys(generics.values(), "all")
+    if strata_by == "system":
+        systems: dict[str, set[str]] = {}
+        for item, system in store.conn.execute("SELECT item_id, system FROM item_systems"):
+            systems.setdefault(generics[item], set()).add(system)
+        return {g: "+".join(sorted(s)) for g, s in systems.items()}
+    kind, _, judge = strata_by.partition(":")
+    if kind != "judge" or not judge:
+        raise InputError(f"--strata must be system or judge:NAME, got {strata_by!r}")
+    check_judge(store, judge)
+    verdicts: dict[str, list[str]] = {}
+    query = "SELECT item_id, value FROM ratings WHERE annotator=?"
+    for item, value in store.conn.execute(query, (judge,)):
+        verdicts.setdefault(item, []).append(value)
+    return judge_strata(generics, verdicts)
+
+
+def check_judge(store: Any, name: str) -> None:
+    """``name`` must be a model rater of the store (a person's name is refused)."""
+    kind = store.rater_kind(name)
+    if kind is None:
+        judges = [a for a in store.annotators() if store.rater_kind(a) == "model"]
+        shown = ", ".join(judges) if judges else "none yet: run `annotate judge`"
+        raise InputError(f"--judge {name!r} is not a rater of this set (judges: {shown})")
+    if kind != "model":
+        raise InputError(
+            f"--judge {name!r} is a person; PPI needs a model judge (`annotate judge`) "
+            "beside people's sample"
+        )
+
+
+def save_design(store: Any, design: Design) -> None:
+    """Record ``design`` as the store's current people's sample (inside a transaction)."""
+    from logic_claims.annotations.store_file import now
+
+    store.conn.execute(
+        "INSERT INTO people_samples (drawn_at, seed, unit, strata_by, design) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (now(), design.seed, design.unit, design.strata_by, design.to_json()),
+    )
+
+
+def load_design(store: Any) -> Design | None:
+    """The store's current people's sample, or None if none was drawn."""
+    row = store.conn.execute(
+        "SELECT design FROM people_samples ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    return None if row is None else Design.from_json(row[0])
+
+
+NO_DESIGN = (
+    "has no recorded random sample for people, so PPI cannot trust that the judged items "
+    "are one: draw one with `annotate sample --store S --people N --seed S`, or pass "
+    "--assume-random to accept these judgments as a uniform random sample of generics "
+    "(the report says so)"
+)

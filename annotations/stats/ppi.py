@@ -318,7 +318,7 @@ def ppi_mean(
     ci, _ = _interval(estimate, variance, df, y.size, confidence_level, interval, bounds)
     people_ci, _ = _interval(people, people_var, df, y.size, confidence_level, interval, bounds)
     eff = y.size * people_var / variance if variance > 0 else float(y.size)
-    unit = f"clustered by generic ({lab.g} judged)" if clustered else "independent items"
+    unit = "clustered by generic" if clustered else "independent items"
     return PPIResult(
         statistic=float(estimate),
         confidence_interval=ci,
