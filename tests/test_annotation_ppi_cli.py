@@ -80,8 +80,8 @@ def test_sample_status_scores_and_compare_with_a_judge(judged, tmp_path, capsys)
 def test_stratified_sample_by_the_judge(judged, tmp_path, capsys):
     path = tmp_path / "s.sqlite"
     shutil.copy(judged, path)
-    code, out, _ = cli("annotate", "sample", "--store", path, "--people", "0.2", "--seed", "1",
-                       "--strata", f"judge:{JUDGE}", "--annotators", "study", capsys=capsys)  # fmt: skip
+    argv = ["--people", "0.2", "--seed", "1", "--strata", f"judge:{JUDGE}", "--annotators", "study"]
+    code, out, _ = cli("annotate", "sample", "--store", path, *argv, capsys=capsys)
     assert code == 0 and "stratum judge-no" in out and "stratum judge-yes" in out
     code, out, _ = cli("annotate", "scores", path, "--judge", JUDGE, "--json", capsys=capsys)
     assert code == 0 and json.loads(out)["ppi"]["design"]["strata_by"] == f"judge:{JUDGE}"
