@@ -122,3 +122,37 @@ def test_assume_random_on_a_store_people_judged_whole_is_refused(judged, tmp_pat
     assert code == 2 and err.count("\n") == 1
     assert "the judge rated no item outside people's sample" in err
     assert dump(path) == before
+
+
+def test_compare_config_judge_key_adds_the_ppi_columns(judged, tmp_path, built_data, capsys):
+    """`annotations: {store: S, judge: NAME}` in a compare config: the report's
+    human-judgment section gets the PPI table; a person as judge is refused before any run."""
+    from logic_claims.harness import compare
+    from logic_claims.harness.cli import main
+
+    path = tmp_path / "s.sqlite"
+    shutil.copy(judged, path)
+    assert cli("annotate", "sample", "--store", path, "--people", "150", "--seed", "2",
+               "--annotators", "study")[0] == 0  # fmt: skip
+    text = f"""\
+data_dir: {built_data}
+cache: {tmp_path / "cache"}
+limit: 3
+annotations: {{store: {path}, judge: {JUDGE}}}
+systems:
+  - {{name: quantifier-rule}}
+  - {{name: majority-class}}
+"""
+    config = tmp_path / "ann.yaml"
+    config.write_text(text, encoding="utf-8")
+    result = compare.compare(compare.load_config(config, tmp_path / "out"))
+    assert result.report["annotations"]["ppi"]["judge"] == JUDGE
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "## Prediction-powered scores (people's sample + judge)" in md
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace(f"judge: {JUDGE}", "judge: study"), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["compare", "--config", str(bad), "--out", str(tmp_path / "out2")]) == 2
+    err = capsys.readouterr().err
+    assert "is a person" in err and err.count("\n") == 1
+    assert not (tmp_path / "out2").exists()
