@@ -132,10 +132,6 @@ def cmd_scores(args: argparse.Namespace) -> None:
     if ppi is not None:
         report["ppi"] = ppi
     _emit(args, report)
-    if ppi is not None and not args.json:
-        from logic_claims.harness.report.ppi import ppi_scores_table, render_tables
-
-        print(render_tables([ppi_scores_table(ppi)]))
     if beside and not args.json:
         from logic_claims.harness.report.calibration import render_beside_scores
 
@@ -191,10 +187,6 @@ def cmd_compare_judgments(args: argparse.Namespace) -> None:
         chosen = ratings[ratings["system"].isin(systems)]
         report["ppi"] = ppi_comparisons(chosen, args.judge, design, people=people)
     _emit(args, report)
-    if ppi_input is not None and not args.json:
-        from logic_claims.harness.report.ppi import ppi_differences_table, render_tables
-
-        print(render_tables([ppi_differences_table(report["ppi"])]))
 
 
 def _report_args(parser: argparse.ArgumentParser, positive: bool = True) -> None:

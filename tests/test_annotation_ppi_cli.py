@@ -70,8 +70,10 @@ def test_sample_status_scores_and_compare_with_a_judge(judged, tmp_path, capsys)
     assert [r["group"]["system"] for r in ppi["rows"]] == ["model4", "model6"]
     factual = ppi["rows"][1]["dimensions"]["factual"]
     assert factual["lambda"] > 0 and factual["effective_n"] > factual["n_labeled"]
-    code, out, _ = cli("annotate", "scores", path, "--judge", JUDGE, capsys=capsys)
+    html = tmp_path / "scores.html"
+    code, out, _ = cli("annotate", "scores", path, "--judge", JUDGE, "--html", html, capsys=capsys)
     assert "Prediction-powered scores" in out and "effective n" in out
+    assert "<h2>Prediction-powered scores (people&#39;s sample + judge)</h2>" in html.read_text()
     code, out, _ = cli("annotate", "compare", path, "--systems", "model4,model6",
                        "--judge", JUDGE, capsys=capsys)  # fmt: skip
     assert code == 0 and "Prediction-powered differences" in out and "model4 - model6" in out
@@ -156,3 +158,21 @@ systems:
     err = capsys.readouterr().err
     assert "is a person" in err and err.count("\n") == 1
     assert not (tmp_path / "out2").exists()
+
+
+def test_a_judge_that_rated_part_of_the_items(tmp_path, capsys):
+    """PPI over the items both cover, with the count of the judge's missing items said."""
+    path = tmp_path / "part.sqlite"
+    for system in ("model4", "model6"):
+        import_study_judgments(STUDY / f"human_{system}.csv", system, "study", path)
+    judge_store(path, lambda reqs: ["1" for _ in reqs], INFO, JUDGE, limit=900)
+    assert cli("annotate", "sample", "--store", path, "--people", "150", "--seed", "3")[0] == 0
+    capsys.readouterr()
+    code, out, err = cli("annotate", "scores", path, "--judge", JUDGE, "--json", capsys=capsys)
+    assert code == 0, err
+    cell = json.loads(out)["ppi"]["rows"][0]["dimensions"]["factual"]
+    assert code == 0 and cell["judge_missing"] > 0
+    assert cell["n_labeled"] + cell["n_unlabeled"] + cell["judge_missing"] <= 1350
+    assert cell["lambda"] == 0.0  # a constant judge: people alone
+    code, out, _ = cli("annotate", "scores", path, "--judge", JUDGE, capsys=capsys)
+    assert "not rated by the judge" in out

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from logic_claims.annotations import design
@@ -103,3 +104,10 @@ def test_refusals(study):
     other = design.draw({**generics(study), "unicorns fly.": "all"}, 120, seed=1)
     with pytest.raises(InputError, match="does not match the store's items"):
         ppi_scores(study, "noisy", other)
+
+
+def test_labels_other_than_0_1_are_refused(study):
+    sample = design.draw(generics(study), 120, seed=1)
+    extra = study[study["dimension"] == "factual"].head(30).assign(dimension="fluency", value="ok")
+    with pytest.raises(InputError, match="PPI needs 0/1 labels; dimension 'fluency'"):
+        ppi_scores(pd.concat([study, extra]), "noisy", sample)

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from logic_claims.harness.report import format as fmt
-from logic_claims.harness.report.render import md_table, text_table
 from logic_claims.harness.report.table import Column, Table
 
 Row = Mapping[str, Any]
@@ -86,12 +85,3 @@ def ppi_differences_table(rows: list[Row]) -> Table:
         "of 0, Holm-adjusted across these rows. Claims: people-judged + judge only."
     )
     return Table("Prediction-powered differences between systems", note, DIFF_COLUMNS, rows)
-
-
-def render_tables(tables: list[Table], markdown: bool = False) -> str:
-    """The tables as plain text (or Markdown), each under its title, its note below."""
-    out = []
-    for t in tables:
-        body = md_table(t.rows, t.header) if markdown else text_table(t.rows, t.header)
-        out.append(f"{t.title}\n{body}\n{t.note}\n")
-    return "\n".join(out)
