@@ -63,6 +63,61 @@ def check_adapter(peft: str | Path | None) -> None:
         raise InputError("not a PEFT adapter directory (no adapter_config.json)", peft)
 
 
+# What holds a Hugging Face model's weights (sharded ones have an index beside them).
+WEIGHT_FILES = ("*.safetensors", "*.bin", "*.gguf", "*.pt", "*.pth", "*.msgpack", "*.h5")
+
+
+def check_model(model: str | None, model_args: dict[str, Any] | None = None) -> None:
+    """InputError unless ``model`` can be a model: an embedded name, a directory with a
+    ``config.json``, or a hub id (offline: one in the Hugging Face cache); and
+    ``model_args``' dtype names a torch dtype. Before any model loads."""
+    import os
+
+    from logic_claims.tasks.models import EMBEDDED_MODELS
+
+    name = model or DEFAULT_MODEL
+    for key in ("dtype", "torch_dtype"):
+        value = (model_args or {}).get(key)
+        if value is not None and not _is_dtype(value):
+            raise InputError(
+                f"--model-args {key}: not a torch dtype (auto, float32, bfloat16, float16, ...), "
+                f"got {clip(value)}"
+            )
+    if name in EMBEDDED_MODELS:
+        return
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise InputError("not a model directory (no config.json)", name)
+        if not any(any(path.glob(pattern)) for pattern in WEIGHT_FILES):
+            raise InputError(f"not a model directory (no weights: {', '.join(WEIGHT_FILES)})", name)
+        return
+    if path.exists():
+        raise InputError("is a file; give a model directory, an embedded name or a hub id", name)
+    if name.startswith(("/", ".", "~")) or name.count("/") > 1:
+        raise InputError("no such model directory", name)
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.utils import HFValidationError
+
+    try:
+        cached = try_to_load_from_cache(name, "config.json")
+    except HFValidationError as exc:
+        raise InputError("not a model directory, an embedded model or a hub id", name) from exc
+    if not isinstance(cached, str) and os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0"):
+        raise InputError(
+            "not a local directory, and not in the Hugging Face cache (HF_HUB_OFFLINE is set)",
+            name,
+        )
+
+
+def _is_dtype(value: object) -> bool:
+    import torch
+
+    if value == "auto":
+        return True
+    return isinstance(value, str) and isinstance(getattr(torch, value, None), torch.dtype)
+
+
 def build_lm(
     model: str | None,
     *,
@@ -84,6 +139,7 @@ def build_lm(
     from logic_claims.harness import fast_lm  # noqa: F401 (registers hf-fast)
     from logic_claims.tasks.models import resolve_model
 
+    check_model(model, model_args)
     args: dict[str, Any] = {"pretrained": resolve_model(model), **(model_args or {})}
     check_adapter(peft)
     if peft is not None:
@@ -102,7 +158,15 @@ def build_lm(
     if batch_size is None:
         batch_size = DEFAULT_BATCH.get(backend)
     extra = {"batch_size": batch_size, "device": device} if batch_size else {"device": device}
-    return model_class.create_from_arg_obj(args, extra), args
+    try:
+        return model_class.create_from_arg_obj(args, extra), args
+    except RuntimeError as exc:
+        if peft is None or "size mismatch" not in str(exc):
+            raise
+        raise InputError(
+            f"--peft {peft}: its weights do not fit {model or DEFAULT_MODEL} (size mismatch; "
+            "an adapter of another base model?)"
+        ) from exc
 
 
 def run_eval(
@@ -134,6 +198,10 @@ def run_eval(
 
     from logic_claims.harness import quiet
 
+    if data_dir is not None:  # each record checked (file:line) before lm-eval reads it
+        from logic_claims.tasks.data import check_datasets
+
+        check_datasets(data_dir)
     manager = task_manager(data_dir)
     unknown = [t for t in tasks if t not in manager.all_tasks]
     if unknown:
@@ -141,6 +209,7 @@ def run_eval(
             f"unknown task(s) {', '.join(unknown)}; see `logic-claims eval --list-tasks`"
         )
     check_adapter(peft)  # before the progress bar and any model loading
+    check_model(model, model_args)
     tracker = EvaluationTracker(output_path=str(output_dir)) if output_dir else None
     name = Path(str(peft or model or DEFAULT_MODEL)).name
     more = f" +{len(tasks) - 1} tasks" if len(tasks) > 1 else ""

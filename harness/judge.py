@@ -38,7 +38,7 @@ from logic_claims.annotations.judge_prompt import (
 )
 from logic_claims.annotations.records import Dimension, Rating
 from logic_claims.annotations.store import Store
-from logic_claims.harness.evaluate import DEFAULT_BACKEND, check_adapter
+from logic_claims.harness.evaluate import DEFAULT_BACKEND, check_adapter, check_model
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.settings import in_range, parse_options
 
@@ -75,6 +75,7 @@ class JudgeSettings:
         for key, value in self.model_args.items():
             if isinstance(value, float) and not math.isfinite(value):
                 raise InputError(f"--model-args {key}: must be finite, got {value}")
+        check_model(self.model, self.model_args)
 
     def record(self) -> dict[str, Any]:
         """What the store keeps about this judge (its settings in ``annotators``)."""
@@ -110,16 +111,18 @@ def load_model(settings: JudgeSettings) -> Any:
     """The judge's lm-eval model (``LM``), built as ``eval`` builds its model
     (:func:`logic_claims.harness.evaluate.build_lm`: embedded names, directories, hub ids,
     ``peft=``, any ``lm_eval --model`` backend)."""
+    from logic_claims.harness import quiet
     from logic_claims.harness.evaluate import build_lm
 
-    lm, _ = build_lm(
-        settings.model,
-        peft=settings.peft,
-        backend=settings.backend,
-        device=settings.device,
-        batch_size=settings.batch_size,
-        model_args=settings.model_args,
-    )
+    with quiet.quiet_libraries(f"judge: {settings.model}"):  # loading bars to the log
+        lm, _ = build_lm(
+            settings.model,
+            peft=settings.peft,
+            backend=settings.backend,
+            device=settings.device,
+            batch_size=settings.batch_size,
+            model_args=settings.model_args,
+        )
     return lm
 
 

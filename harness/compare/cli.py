@@ -23,6 +23,9 @@ from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.settings import in_range, parse_options
 
 CLAIMS_PER_GENERIC = len(QUANTIFIERS)  # at most: All, Not all, Some, No
+# Beyond this many claims a split (hundreds of times the study's) no sample size is
+# practical: --plan says so instead of printing a number like 3.5e14.
+PRACTICAL_CLAIMS = 1_000_000
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
@@ -88,7 +91,7 @@ def power_plan(args: argparse.Namespace) -> dict[str, Any]:
             "exceed the share of claims the two systems answer differently"
         )
     pairs = stats.pairs_needed(detect, psi)
-    claims = math.ceil(pairs * deff)
+    claims: int | None = math.ceil(pairs * deff) if pairs * deff <= PRACTICAL_CLAIMS else None
     planned, generics, per_generic = _planned_claims(config)
     mdd = stats.min_detectable_difference(planned / deff, psi) if planned else None
     return {
@@ -97,7 +100,8 @@ def power_plan(args: argparse.Namespace) -> dict[str, Any]:
         "design_effect": deff,
         "claims_needed": claims,
         "claims_per_generic": per_generic,
-        "generics_needed": math.ceil(claims / per_generic),
+        "generics_needed": math.ceil(claims / per_generic) if claims is not None else None,
+        "practical_limit_claims": PRACTICAL_CLAIMS,
         "config_claims_per_split": planned,
         "config_generics": generics,
         "config_min_detectable_difference": mdd if mdd is None or math.isfinite(mdd) else None,
@@ -131,7 +135,10 @@ def _power_text(plan: dict[str, Any]) -> str:
         f"(discordance {pct(plan['discordance'])}, design effect {plan['design_effect']:g}; "
         f"{POWER_NOTE}):",
         f"  {plan['claims_needed']} claims per split, about {plan['generics_needed']} generics "
-        f"({plan['claims_per_generic']:.1f} claims per generic)",
+        f"({plan['claims_per_generic']:.1f} claims per generic)"
+        if plan["claims_needed"] is not None
+        else f"  no practical sample size (more than {plan['practical_limit_claims']:,} claims "
+        "per split)",
     ]
     if plan["config_claims_per_split"] is not None:
         mdd = plan["config_min_detectable_difference"]

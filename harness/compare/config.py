@@ -156,6 +156,7 @@ class Config:
     seed: int = RunSettings.seed
     primary_test: str = RunSettings.primary_test
     mcnemar: str = RunSettings.mcnemar
+    output_from: str = "--out"  # where ``output`` came from, for its errors
 
 
 def _run_settings(raw: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
@@ -408,6 +409,7 @@ def load_config(
         baseline=baseline,
         data_dir=paths["data_dir"] or data.built_dataset_dir(),
         output=Path(out or paths["output"] or Path("reports") / name),
+        output_from="--out" if out or not paths["output"] else f"`output:` of {path.name}",
         cache=paths["cache"] or sources.cache_dir() / "compare",
         legacy=legacy_runs,
         annotations=annotations,
