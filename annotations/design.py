@@ -153,6 +153,12 @@ def draw(
     for generic in sorted(stratum_of):
         members.setdefault(stratum_of[generic], []).append(generic)
     take = _allocate({s: len(g) for s, g in members.items()}, count)
+    short = [s for s in sorted(members) if take[s] < min(2, len(members[s]))]
+    if short:
+        raise InputError(
+            f"--people {people} draws {count} generics over {len(members)} strata: stratum "
+            f"{short[0]!r} would get {take[short[0]]}; draw at least 2 per stratum"
+        )
     sampled: set[str] = set()
     for index, name in enumerate(sorted(members)):
         rng = np.random.default_rng([seed, index])

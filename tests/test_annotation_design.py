@@ -62,3 +62,10 @@ def test_judge_strata_from_verdicts():
     assert design.judge_strata(items, verdicts) == {
         "birds fly.": "judge-no", "cats purr.": "judge-yes", "dogs bark.": "unjudged",
     }  # fmt: skip
+
+
+def test_every_stratum_gets_two_or_the_draw_is_refused():
+    strata = {f"g{i}": f"s{i % 3}" for i in range(30)}
+    assert all(s.sampled == 2 for s in design.draw(strata, 6, seed=1).strata.values())
+    with pytest.raises(InputError, match="stratum 's2' would get 1; draw at least 2"):
+        design.draw(strata, 5, seed=1)
