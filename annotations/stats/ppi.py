@@ -34,7 +34,7 @@ Intervals (``interval=``):
   delete-a-generic jackknife of the estimate with ``lam`` tuned again in each deletion.
   Tuned once on the sample and plugged in, ``lam`` makes the variance look smaller than
   it is (0.91 coverage at 23 generics in ``benchmarks/ppi_study.py``, noisy-0.9 judge,
-  factual; 0.94 with the jackknife, 1000 draws). When that variance exceeds people's
+  factual; 0.935-0.945 jackknifed, 1000 draws). When that variance exceeds people's
   own, the judge did not pay: ``lam = 0``, people alone. Then the Wilson interval below.
 - ``"wilson"``: the Wilson score interval at the **effective sample size** (Korn &
   Graubard 1998, Survey Methodology 24:193-201; Dean & Pagano 2015, J Surv Stat Methodol
