@@ -12,6 +12,8 @@ Tables
   assignments   which rater judges which item, in which (per-rater shuffled) order
   ratings       the current judgment per (item, annotator, dimension)
   rating_log    every change, append-only: set, replace, undo (an audit trail)
+  people_samples  the random samples of generics drawn for people (``annotate sample``;
+                the latest is the design PPI uses)
 
 Only SQLite ever opens the file: on POSIX, closing any other descriptor of it would drop
 every SQLite lock of the process, and another process could then delete the WAL under a
@@ -96,9 +98,28 @@ def _v2_rater_kinds(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM meta WHERE substr(key, 1, 6) = 'rater:'")
 
 
+def _v3_people_samples(conn: sqlite3.Connection) -> None:
+    """Version 3: the people's random samples (``annotate sample``), one row per draw, the
+    latest the current design: seed, unit, strata and, as JSON, each stratum's size, draw
+    and inclusion probability and every generic's stratum and whether it was drawn."""
+    conn.execute(
+        """CREATE TABLE people_samples (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            drawn_at TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            unit TEXT NOT NULL,
+            strata_by TEXT,
+            design TEXT NOT NULL
+        )"""
+    )
+
+
 # MIGRATIONS[n - 1] takes a store from schema version n to n + 1, inside the caller's
 # transaction. To change the schema, append one function here; nothing else changes.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v2_rater_kinds,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _v2_rater_kinds,
+    _v3_people_samples,
+)
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 

@@ -34,6 +34,14 @@ Null data of the kinds this harness sees, each with fixed seeds:
 ``equivalence``
     two one-sided sign-flip tests: at the margin (true difference = margin) at most 5%
     rejections; with no difference and a margin of 0.2, at least 80%.
+``PPI, n of 250 generics``
+    ``annotate scores --judge``: a store of 250 generics x 4 claims x 2 systems (claims of a
+    generic share its ease; system A better than B); people judge a uniform sample of 10,
+    25 or 50 generics, a judge rates every item: unbiased (80% or 90% of labels right),
+    biased by system (more "yes" for B's negatives), constant ("yes"), or with errors that
+    depend on the truth (wrong on negatives of hard generics). Coverage of the 95% PPI
+    intervals (rate, difference A - B) of the store's mean, bound 0.95 - 3 MC SE, and the
+    width ratio PPI / people alone, bound 1 + 3 MC SE (below 0.85 for the 90% judge).
 
 For each test the rejection rate at 0.05 with its own Monte Carlo SE beside the SE at the
 nominal rate, ``sqrt(0.05 * 0.95 / sims)``, which the bound uses; for each 95% interval
@@ -313,6 +321,97 @@ def _value(r: dict[str, Any]) -> str:
     return f"{value:.3f}" + (f" ({withheld:.0%} withheld)" if withheld else "")
 
 
+# Prediction-powered inference (issue 21): people judge a random sample of generics, a
+# judge rates every item; is the 95% PPI interval valid whatever the judge, and narrower
+# than people alone when the judge is informative?
+PPI_GENERICS = 250  # x 4 claims x 2 systems: the store
+PPI_SAMPLES = (10, 25, 50)  # generics people judge
+PPI_JUDGES = (
+    "unbiased, 80% accurate",
+    "unbiased, 90% accurate",
+    "biased by system",
+    "constant (always yes)",
+    "errors correlated with the truth",
+)
+
+
+def _ppi_judge(kind: str, y: np.ndarray, system: np.ndarray, ease: np.ndarray, rng) -> Any:
+    """The judge's 0/1 labels of items with truth ``y``: errors at random (unbiased), more
+    yes for system B (biased), always yes, or wrong on negatives of hard generics
+    (``ease`` low) and rarely on positives (errors that depend on the truth)."""
+    u = rng.random(y.size)
+    if kind.startswith("unbiased"):
+        keep = 0.8 if "80%" in kind else 0.9
+        return np.where(u < keep, y, 1 - y)
+    if kind == "biased by system":
+        flip = np.where(system == 0, 0.05, np.where(y == 0, 0.5, 0.0))
+        return np.where(u < flip, 1 - y, y)
+    if kind == "constant (always yes)":
+        return np.ones_like(y)
+    yes = np.where(y == 1, 0.95, 1 / (1 + np.exp(2 * ease)))
+    return (u < yes).astype(float)
+
+
+def simulate_ppi(rng: np.random.Generator, judge: str, n_generics: int) -> dict[str, float]:
+    """One store (250 generics x 4 claims x 2 systems, claims of a generic correlated, A
+    better than B), one uniform sample of ``n_generics`` generics judged by people."""
+    ease = rng.normal(size=PPI_GENERICS)
+    g = np.repeat(np.arange(PPI_GENERICS), 4)
+    logit = ease[g] + rng.normal(scale=0.5, size=g.size) + np.array([[0.8], [0.0]])
+    y = (rng.random((2, g.size)) < 1 / (1 + np.exp(-logit))).astype(float)
+    system = np.repeat([[0], [1]], g.size, axis=1)
+    f = _ppi_judge(judge, y.ravel(), system.ravel(), np.tile(ease[g], 2), rng).reshape(2, -1)
+    sampled = np.isin(g, rng.choice(PPI_GENERICS, n_generics, replace=False))
+    lab, unl = np.tile(sampled, 2), np.tile(~sampled, 2)
+    gg = np.tile(g, 2)
+    yy, ff = y.ravel(), f.ravel()
+    rate = stats.ppi_mean(yy[lab], ff[lab], ff[unl], clusters=gg[lab], clusters_unlabeled=gg[unl])
+    d, fd = y[0] - y[1], f[0] - f[1]
+    diff = stats.ppi_difference(
+        d[sampled], fd[sampled], fd[~sampled], clusters=g[sampled], clusters_unlabeled=g[~sampled]
+    )
+    width = rate.confidence_interval.high - rate.confidence_interval.low
+    return {
+        "cover: PPI rate": _covers(rate.confidence_interval, float(yy.mean())),
+        "cover: PPI difference A - B": _covers(diff.confidence_interval, float(d.mean())),
+        "cover: people alone, rate": _covers(rate.people_interval, float(yy.mean())),
+        "width": width,
+        "people width": rate.people_interval.high - rate.people_interval.low,
+        "lambda": rate.lam,
+    }
+
+
+def run_ppi(
+    sims: int, seed: int = 20261203, samples: tuple[int, ...] = PPI_SAMPLES
+) -> list[dict[str, Any]]:
+    """PPI rows: coverage of each 95% interval (bound 0.95 - 3 MC SE) and the width ratio
+    PPI / people alone, mean width over mean width (bound 1 + 3 MC SE; below 0.85 for the
+    90%-accurate judge). ``samples``: how many generics people judge."""
+    floor = 0.95 - 3 * math.sqrt(0.95 * 0.05 / sims)
+    rows: list[dict[str, Any]] = []
+    for j, judge in enumerate(PPI_JUDGES):
+        for n in samples:
+            rng = np.random.default_rng([seed, j, n])
+            draws = [simulate_ppi(rng, judge, n) for _ in range(sims)]
+            kind = f"PPI, {n} of 250 generics x 4 x 2 systems, judge {judge}"
+            for name in [k for k in draws[0] if k.startswith("cover:")]:
+                cover = float(np.mean([d[name] for d in draws]))
+                se = math.sqrt(cover * (1 - cover) / sims)
+                row = {"data": kind, "name": name, "sims": sims, "coverage": cover, "mc_se": se}
+                rows.append(row | {"ok": cover >= floor, "bound": f">= {floor:.3f} (0.95 - 3 SE)"})
+            w, p = (np.array([d[k] for d in draws]) for k in ("width", "people width"))
+            ratio = float(w.mean() / p.mean())
+            se = float(np.std(w - ratio * p, ddof=1) / p.mean() / math.sqrt(sims))
+            bound = min(1 + 3 * se, 0.85) if "90%" in judge else 1 + 3 * se
+            rows.append(
+                {"data": kind, "name": "width ratio PPI / people alone", "sims": sims,
+                 "width_ratio": ratio, "mc_se": se, "ok": ratio <= bound,
+                 "bound": f"<= {bound:.3f}",
+                 "lambda_mean": float(np.mean([d["lambda"] for d in draws]))}
+            )  # fmt: skip
+    return rows
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table: each row's value with its own Monte Carlo SE, and the
     bound it must keep (rejection rows: 0.05 plus two SEs at the nominal rate)."""
@@ -344,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.sims < 1 or args.resamples < 99:
         parser.error("--sims must be at least 1 and --resamples at least 99")
     rows = run(args.sims, args.seed, args.resamples, args.kinds)
+    if not args.kinds or any("PPI".startswith(k) or k.startswith("PPI") for k in args.kinds):
+        rows += run_ppi(args.sims)
     print(json.dumps(rows, indent=2) if args.json else table(rows))
     return 0 if all(r["ok"] is not False for r in rows) else 1
 

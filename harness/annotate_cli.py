@@ -17,6 +17,7 @@ from typing import Any
 from logic_claims.harness.annotate_common import DIMENSION_HELP, names, sub_parser
 from logic_claims.harness.annotate_io_cli import add_io_commands
 from logic_claims.harness.annotate_judge_cli import add_judge_commands
+from logic_claims.harness.annotate_ppi_cli import add_sample, budget, budget_line
 from logic_claims.harness.annotate_report_cli import add_report_commands
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.io import check_not_input
@@ -51,6 +52,7 @@ example:
     add_io_commands(sub)
     add_report_commands(sub)
     add_judge_commands(sub)
+    add_sample(sub)
 
 
 # -- annotate new ---------------------------------------------------------------------
@@ -221,6 +223,9 @@ def cmd_status(args: argparse.Namespace) -> None:
     with Store.open(args.store) as store:
         store.check()  # a damaged store says so here, not halfway through a session
         summary = store.summary()
+        people_budget = budget(store)
+    if people_budget is not None:
+        summary["people_sample"] = people_budget
     if args.json:
         print(json.dumps(summary, indent=2))
         return
@@ -231,6 +236,8 @@ def cmd_status(args: argparse.Namespace) -> None:
         print(f"  system {system}: {n} answers")
     for rater, p in summary["raters"].items():
         print(f"  rater {rater}: {p['done']}/{p['assigned']} items done")
+    if people_budget is not None:
+        print(budget_line(people_budget))
 
 
 def add_tui(sub: Any) -> None:

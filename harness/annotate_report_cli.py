@@ -17,6 +17,7 @@ from logic_claims.harness.annotate_common import (
     store_files,
     sub_parser,
 )
+from logic_claims.harness.annotate_ppi_cli import add_judge_options, ppi_design_for
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.io import check_not_input
 
@@ -101,6 +102,7 @@ def _emit(args: argparse.Namespace, report: dict[str, Any]) -> None:
 def cmd_scores(args: argparse.Namespace) -> None:
     from logic_claims.annotations import reports
 
+    ppi_input = _ppi_input(args)  # a judge's refusals before any report work
     ratings, labels = _load(args)
     by = names(args.by, "--by") if args.by else []
     unknown = [c for c in by if c not in ratings.columns]
@@ -109,6 +111,12 @@ def cmd_scores(args: argparse.Namespace) -> None:
             f"--by: unknown column(s) {', '.join(unknown)} (use system, quantifier, "
             "claim_type, annotator, ...)"
         )
+    ppi = None
+    if ppi_input is not None:
+        from logic_claims.annotations.ppi_scores import ppi_scores
+
+        design, people = ppi_input
+        ppi = ppi_scores(ratings, args.judge, design, by=by, people=people)
     beside: dict[str, Any] = {}
     if args.raters:  # a judge among them: its calibration is printed beside its scores
         from logic_claims.annotations.calibration import judges_calibrations
@@ -121,11 +129,22 @@ def cmd_scores(args: argparse.Namespace) -> None:
     )
     if beside:
         report["judge_calibration"] = beside
+    if ppi is not None:
+        report["ppi"] = ppi
     _emit(args, report)
     if beside and not args.json:
         from logic_claims.harness.report.calibration import render_beside_scores
 
         print(render_beside_scores(args.ratings, beside))
+
+
+def _ppi_input(args: argparse.Namespace) -> tuple[Any, list[str]] | None:
+    """With --judge: the store's design (None with --assume-random) and its people."""
+    if not getattr(args, "judge", None):
+        if getattr(args, "assume_random", False):
+            raise InputError("--assume-random goes with --judge NAME")
+        return None
+    return ppi_design_for(args.ratings, args.judge, args.assume_random)
 
 
 def cmd_agreement(args: argparse.Namespace) -> None:
@@ -138,6 +157,7 @@ def cmd_agreement(args: argparse.Namespace) -> None:
 def cmd_compare_judgments(args: argparse.Namespace) -> None:
     from logic_claims.annotations import reports
 
+    ppi_input = _ppi_input(args)
     ratings, labels = _load(args)
     systems = names(args.systems, "--systems")
     if len(systems) < 2:
@@ -161,6 +181,12 @@ def cmd_compare_judgments(args: argparse.Namespace) -> None:
         primary_test=args.primary_test,
         equivalence_margin=args.equivalence_margin,
     )
+    if ppi_input is not None:
+        from logic_claims.annotations.ppi_scores import ppi_comparisons
+
+        design, people = ppi_input
+        chosen = ratings[ratings["system"].isin(systems)]
+        report["ppi"] = ppi_comparisons(chosen, args.judge, design, people=people)
     _emit(args, report)
 
 
@@ -193,7 +219,8 @@ intervals. How raters are combined is stated in the output.
 
 examples:
   logic-claims annotate scores ratings.sqlite --by system,quantifier
-  logic-claims annotate scores ratings.csv --by system,claim_type --json""",
+  logic-claims annotate scores ratings.csv --by system,claim_type --json
+  logic-claims annotate scores study.sqlite --judge NAME   # + PPI (see annotate sample)""",
     )
     _report_args(scores)
     scores.add_argument(
@@ -215,6 +242,7 @@ examples:
         help="only these raters' judgments; a judge's (annotate judge) come with its "
         "agreement with people",
     )
+    add_judge_options(scores)
     scores.set_defaults(func=cmd_scores)
 
 
@@ -254,7 +282,8 @@ Each primary test carries the smallest p-value it can reach with these generics
 
 examples:
   logic-claims annotate compare ratings.sqlite --systems base,peft8 --baseline base
-  logic-claims annotate compare ratings.sqlite --systems base,peft8 --equivalence-margin 0.05""",
+  logic-claims annotate compare ratings.sqlite --systems base,peft8 --equivalence-margin 0.05
+  logic-claims annotate compare study.sqlite --systems model4,model6 --judge NAME""",
     )
     _report_args(compare)
     compare.add_argument("--systems", required=True, metavar="A,B[,C]", help="systems to compare")
@@ -282,4 +311,5 @@ examples:
         "one-sided sign-flip tests on the per-generic differences, shown beside the primary "
         "test (default: not tested; a non-significant difference does not show equivalence)",
     )
+    add_judge_options(compare)
     compare.set_defaults(func=cmd_compare_judgments)

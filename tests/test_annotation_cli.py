@@ -27,6 +27,7 @@ SUBCOMMANDS = (
     "scores",
     "agreement",
     "compare",
+    "sample",
 )
 
 

@@ -55,13 +55,13 @@ def test_a_version_1_store_is_upgraded_in_place_with_a_copy(
     before = dump(path)
     code, out, err = cli("annotate", "status", "--store", path, "--json", capsys=capsys)
     copy = tmp_path / "old.sqlite.v1.bak"
-    assert code == 0 and f"upgraded {path} from store schema version 1 to 2" in err
+    assert code == 0 and f"upgraded {path} from store schema version 1 to {SCHEMA_VERSION}" in err
     assert str(copy) in err
     assert dump(copy) == before  # the copy is the store as it was
     raters = json.loads(out)["raters"]
     assert raters[V1_JUDGE]["judge"] == INFO and "judge" not in raters["ann"]
     with Store.open(path) as store:
-        assert store.meta("schema_version") == str(SCHEMA_VERSION) == "2"
+        assert store.meta("schema_version") == str(SCHEMA_VERSION) == "3"
         assert (store.rater_kind("ann"), store.rater_kind(V1_JUDGE)) == ("person", "model")
         assert store.rater_info(V1_JUDGE) == INFO
         assert not store.conn.execute("SELECT 1 FROM meta WHERE key LIKE 'rater:%'").fetchall()

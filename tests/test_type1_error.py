@@ -86,3 +86,25 @@ def test_few_generics_power_and_clustered_scores():
     assert clustered["coverage"] >= 0.93 > plain["coverage"]
     table = bench.table(rows)
     assert "withheld (too few generics)" in table and "| >= 0.8 (power) | yes |" in table
+
+
+def test_ppi_intervals_cover_whatever_the_judge_and_narrow_with_a_good_one():
+    """Issue 21's bounds on the PPI rows (150 simulations, 10 and 50 generics judged):
+    coverage >= 0.95 - 3 MC SE on every row; width ratio PPI / people alone at most
+    1 + 3 MC SE, below 0.85 for the 90%-accurate judge; a constant judge gets lambda 0."""
+    bench = load_benchmark()
+    rows = bench.run_ppi(150, samples=(10, 50))
+    floor = 0.95 - 3 * (0.95 * 0.05 / 150) ** 0.5
+    covers = [r for r in rows if r["name"].startswith("cover:")]
+    ratios = {r["data"]: r for r in rows if r["name"].startswith("width ratio")}
+    assert len(covers) == 5 * 2 * 3 and len(ratios) == 5 * 2
+    for r in covers:
+        assert r["coverage"] >= floor, r
+    for kind, r in ratios.items():
+        assert r["width_ratio"] <= 1 + 3 * r["mc_se"] + 1e-12, r
+        if "90% accurate" in kind:
+            assert r["width_ratio"] < 0.85, r
+        if "constant" in kind:
+            assert r["lambda_mean"] == 0.0 and r["width_ratio"] == 1.0
+    assert all(r["ok"] for r in rows)
+    assert "| width ratio PPI / people alone |" in bench.table(rows)

@@ -17,6 +17,8 @@ module             what
                    McNemar, design effect, power (MDD, pairs needed), clustered Wilson
 ``signflip``       the sign-flip test, its smallest attainable p, its inverted interval,
                    equivalence (two one-sided tests)
+``ppi``            prediction-powered inference (PPI++) of a mean rater share from a
+                   people's sample and a judge, clustered by generic, design-weighted
 =================  ==========================================================
 
 Input forms:
@@ -79,6 +81,7 @@ from logic_claims.annotations.stats.intervals import (
     bootstrap_interval,
     wilson_interval,
 )
+from logic_claims.annotations.stats.ppi import PPIResult, ppi_difference, ppi_mean
 from logic_claims.annotations.stats.results import (
     NAN_INTERVAL,
     AgreementResult,
@@ -111,6 +114,7 @@ __all__ = [
     "ClusteredComparison",
     "ComparisonResult",
     "ConfidenceInterval",
+    "PPIResult",
     "ProportionResult",
     "TestResult",
     "bootstrap_interval",
@@ -140,6 +144,8 @@ __all__ = [
     "paired_comparison",
     "pairs_needed",
     "percent_agreement",
+    "ppi_difference",
+    "ppi_mean",
     "sign_flip_interval",
     "sign_flip_min_p",
     "sign_flip_test",

@@ -152,6 +152,9 @@ class Config:
     legacy: list[tuple[str, Path]]
     annotations: Path | None
     notes: list[str] = field(default_factory=list)
+    # ``annotations: {store: S, judge: NAME}``: prediction-powered columns from that judge
+    annotations_judge: str | None = None
+    annotations_assume_random: bool = False
     # The statistics settings: their defaults are those of Bootstrap and RunSettings.
     n_resamples: int = Bootstrap.n_resamples
     confidence_level: float = RunSettings.confidence_level
@@ -196,6 +199,36 @@ def _path_value(value: Any, key: str, path: Path, line: int | None) -> Path | No
     if not isinstance(value, str) or "\x00" in value:
         raise InputError(f"{key} must be a path, got {clip(value)}", path, line)
     return Path(value)
+
+
+ANNOTATION_KEYS = {"store", "judge", "assume_random"}
+
+
+def _annotations(raw: Any, path: Path, text: str) -> tuple[Path | None, str | None, bool]:
+    """``annotations:`` as a path (a store, CSV or JSONL of judgments) or a mapping
+    ``{store: PATH, judge: NAME, assume_random: false}``: the judge adds prediction-powered
+    columns (people's recorded sample + the judge; checked here, before any model loads)."""
+    line = line_of(text, "annotations")
+    if not isinstance(raw, dict):
+        return _path_value(raw, "annotations", path, line), None, False
+    check_keys(
+        list(raw), ANNOTATION_KEYS, path, text=text, at=("annotations",), label="annotations: "
+    )
+    store = _path_value(raw.get("store"), "annotations.store", path, line)
+    judge, assume = raw.get("judge"), raw.get("assume_random", False)
+    if store is None:
+        raise InputError("annotations: give the store (annotations: {store: S, judge: NAME})",
+                         path, line)  # fmt: skip
+    if judge is not None and (not isinstance(judge, str) or not judge.strip()):
+        raise InputError(f"annotations.judge must be a rater's name, got {clip(judge)}", path, line)
+    if not isinstance(assume, bool):
+        raise InputError(f"annotations.assume_random must be true or false, got {clip(assume)}",
+                         path, line)  # fmt: skip
+    if judge is not None:
+        from logic_claims.harness.annotate_ppi_cli import ppi_design_for
+
+        ppi_design_for(str(store), judge, assume)
+    return store, judge, assume
 
 
 def _read(path: Path) -> tuple[str, dict[str, Any]]:
@@ -371,8 +404,9 @@ def load_config(
     settings = _run_settings(raw, path, text)
     paths = {
         key: _path_value(raw.get(key), key, path, line_of(text, key))
-        for key in ("data_dir", "output", "cache", "annotations")
+        for key in ("data_dir", "output", "cache")
     }
+    annotations, judge, assume_random = _annotations(raw.get("annotations"), path, text)
     name = str(raw.get("name") or path.stem)
     return Config(
         path=path,
@@ -384,7 +418,9 @@ def load_config(
         output_from="--out" if out or not paths["output"] else f"`output:` of {path.name}",
         cache=paths["cache"] or sources.cache_dir() / "compare",
         legacy=legacy_runs,
-        annotations=paths["annotations"],
+        annotations=annotations,
+        annotations_judge=judge,
+        annotations_assume_random=assume_random,
         notes=notes,
         **settings,
     )

