@@ -55,7 +55,7 @@ def _answer_of(record: dict[str, Any]) -> str | None:
     return None
 
 
-def _parse(line: str, path: Path, lineno: int) -> dict[str, Any]:
+def parse_record(line: str, path: Path, lineno: int) -> dict[str, Any]:
     """One line of a samples file as an lm-eval record, or an InputError."""
     try:
         record = parse_json(line, path, lineno)
@@ -114,7 +114,7 @@ def read_samples(path: str | Path) -> list[SampleItem]:
     for lineno, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
-        record = _parse(line, path, lineno)
+        record = parse_record(line, path, lineno)
         answer = _answer_of(record)
         if answer is None:
             raise InputError(
