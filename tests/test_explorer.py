@@ -14,8 +14,8 @@ import pytest
 from logic_claims.harness.baselines import rule_samples
 from logic_claims.harness.cli import main
 
-HOSTILE_SYSTEM = '<img src=x onerror="window.__xss = 2">'
-HOSTILE_CLAIM = "<script>window.__xss = 1</script> All owls & <b>cats</b> hunt at night."
+HOSTILE_SYSTEM = '<img src=x onerror="window.pwned = 2">'
+HOSTILE_CLAIM = "<script>window.pwned = 1</script> All owls & <b>cats</b> hunt at night."
 STAMP = "2026-01-01T00-00-00.000000"
 OUTCOMES = ("correct", "tie", "wrong")
 
@@ -191,7 +191,8 @@ def test_filter_counts_equal_the_samples(browser: Any, runs: Path, page: Path) -
 
 
 def test_text_search_finds_a_claim(browser: Any, runs: Path, page: Path) -> None:
-    record = lm_eval_records(runs)["tiny"][0]
+    # "Some ...": no other claim holds its text ("All X" is inside "Not all X")
+    record = next(r for r in lm_eval_records(runs)["tiny"] if r["doc"]["quantifier"] == "some")
     view = Explorer(browser, page.as_uri())
     view.type(record["doc"]["claim"].upper())
     assert view.shown() == 1 and view.ids() == [record["doc"]["id"]]
@@ -205,11 +206,11 @@ def test_hostile_claim_and_system_names_show_as_text(browser: Any, page: Path) -
     assert view.js("document.querySelector('#ex-rows tbody td.claim').textContent") == HOSTILE_CLAIM
     heads = view.js("[...document.querySelectorAll('#ex-rows thead th')].map(t => t.textContent)")
     assert any(h.startswith(HOSTILE_SYSTEM) for h in heads)
-    assert (
-        view.js("document.querySelectorAll('#explorer script, #explorer img, #explorer b').length")
-        == 1
-    )
-    assert view.js("window.__xss") is None
+    markup = "#explorer img, #explorer script:not(#explorer-data), #ex-rows b, #ex-counts b"
+    assert view.js(f"document.querySelectorAll({markup!r}).length") == 0
+    counted = view.js("[...document.querySelectorAll('#ex-counts td')].map(t => t.textContent)")
+    assert HOSTILE_SYSTEM in counted
+    assert view.js("window.pwned") is None
 
 
 def test_url_hash_restores_a_view(browser: Any, page: Path) -> None:
