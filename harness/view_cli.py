@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from logic_claims.annotations.samples import default_system_name, parse_record
+from logic_claims.harness.annotate_cli import listen, port_arg
 from logic_claims.tasks.claims import QUANTIFIERS
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.io import (
@@ -115,6 +116,31 @@ def load(directories: list[Path]) -> tuple[Any, dict[str, list[str]]]:
     return explorer.build(samples, origin), sources
 
 
+def view_server(host: str, port: int, page: bytes, csp: str) -> Any:
+    """The page on ``host:port`` (0: a free one), hardened as the annotation page's server
+    (:class:`~logic_claims.annotations.web.LocalServer`): its own host names only, slow
+    clients timed out, every refused body read or the connection closed."""
+    from http import HTTPStatus
+
+    from logic_claims.annotations.web import SECURITY_HEADERS, LocalHandler, LocalServer
+    from logic_claims.annotations.web_http import HttpError
+
+    class Handler(LocalHandler):
+        def _get(self, path: str, query: dict[str, list[str]]) -> None:
+            if path != "/":
+                raise HttpError(HTTPStatus.NOT_FOUND, "not found")
+            self._send(HTTPStatus.OK, page, "text/html; charset=utf-8")
+
+    class Server(LocalServer):
+        command = "view"
+        # The page's own CSP (its inline script and style by hash), never framed.
+        security_headers = SECURITY_HEADERS | {
+            "Content-Security-Policy": f"{csp}; frame-ancestors 'none'"
+        }
+
+    return Server((host, port), Handler)
+
+
 def cmd_view(args: argparse.Namespace) -> None:
     from logic_claims.harness.report import explorer
     from logic_claims.harness.report.render import render
@@ -123,15 +149,24 @@ def cmd_view(args: argparse.Namespace) -> None:
     check_not_input(args.out, directories)
     view, sources = load(directories)
     title = ", ".join(str(d) for d in args.dirs)
-    html = render(
-        "view.html",
-        title=title,
-        explorer=view,
-        sources=sources,
-        assets=explorer.page_assets(PAGE_CSS),
-    )
+    assets = explorer.page_assets(PAGE_CSS)
+    html = render("view.html", title=title, explorer=view, sources=sources, assets=assets)
+    server = None
+    if args.serve:  # bound before the page is written: a busy port is one line, no file
+        page = html.encode("utf-8")
+        server = listen(
+            lambda: view_server(args.host, args.port, page, assets.csp), args.host, args.port
+        )
     write_text(args.out, html)
     print(f"wrote {args.out}: {len(view.claims)} claims, {len(view.systems)} system(s)")
+    if server is not None:
+        print(f"serving it at {server.url}  (Ctrl-C to stop)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            print("stopped")
+        finally:
+            server.server_close()
 
 
 PAGE_CSS = (
@@ -158,10 +193,23 @@ given too). One system per folder lm-eval wrote; the newest file of each task is
 
 examples:
   logic-claims eval --limit 20 --output runs/smol
-  logic-claims view runs/smol --out smol.html""",
+  logic-claims view runs/smol --out smol.html
+  logic-claims view runs/ --serve                  # http://127.0.0.1:8766/""",
     )
     parser.add_argument("dirs", nargs="+", metavar="DIR", help="run output folder(s)")
     parser.add_argument(
         "--out", default="explorer.html", help="the HTML file to write (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--serve", action="store_true", help="also serve the page on --host:--port until Ctrl-C"
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to serve on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=port_arg,
+        default=8766,
+        help="port, 0: any free one (default: %(default)s)",
     )
     parser.set_defaults(func=cmd_view)

@@ -229,3 +229,43 @@ def test_url_hash_restores_a_view(browser: Any, page: Path) -> None:
     assert (again.shown(), again.ids()) == (shown, ids)
     assert again.js("document.getElementById('ex-q').value") == "some"
     assert again.js("document.getElementById('ex-text').value") == "e"
+
+
+def test_served_page_answers_its_own_host_only(browser: Any, page: Path) -> None:
+    import http.client
+    import threading
+
+    from logic_claims.harness.report.explorer import page_assets
+    from logic_claims.harness.view_cli import PAGE_CSS, view_server
+
+    csp = page_assets(PAGE_CSS).csp
+    server = view_server("127.0.0.1", 0, page.read_bytes(), csp)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+
+    def ask(method: str, host: str, body: bytes | None = None) -> http.client.HTTPResponse:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.putrequest(method, "/", skip_host=True)
+        conn.putheader("Host", host)
+        if body is not None:
+            conn.putheader("Content-Type", "application/json")
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        return response
+
+    try:
+        ok = ask("GET", f"127.0.0.1:{port}")
+        assert ok.status == 200 and ok.getheader("Content-Security-Policy").startswith(csp)
+        assert ask("GET", f"evil.example:{port}").status == 421  # DNS rebinding
+        refused = ask("POST", f"localhost:{port}", b"{}")
+        assert refused.status == 405 and refused.getheader("Connection") == "close"
+        view = Explorer(browser, server.url)  # the CSP lets the page's own script run
+        assert view.shown() == 21
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
