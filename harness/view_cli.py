@@ -21,6 +21,7 @@ from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.io import (
     LM_EVAL_SAMPLES_NAME,
     check_not_input,
+    check_out_file,
     read_text,
     split_lines,
     write_text,
@@ -147,6 +148,7 @@ def cmd_view(args: argparse.Namespace) -> None:
 
     directories = [Path(d) for d in args.dirs]
     check_not_input(args.out, directories)
+    check_out_file(args.out)
     view, sources = load(directories)
     title = ", ".join(str(d) for d in args.dirs)
     assets = explorer.page_assets(PAGE_CSS)

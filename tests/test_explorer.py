@@ -118,6 +118,8 @@ def test_view_bad_input_is_one_line(
 
     code, err = run_view([str(tmp_path / "nowhere"), "--out", str(out)], capsys)
     assert code == 2 and "no such folder" in err
+    code, err = run_view([str(runs), "--out", str(empty)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "is a folder; expected the path" in err
     assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
