@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import re
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -215,6 +216,13 @@ def build(
             "another task) are left out; the first answer is shown."
         )
     return explorer
+
+
+def link(**view: str | None) -> str:
+    """The URL hash of an explorer view, e.g. ``link(split="test", q="universal",
+    system="peft8")`` -> ``#split=test&q=universal&system=peft8`` (keys as explorer.js
+    reads them; None values are left out)."""
+    return "#" + urllib.parse.urlencode({k: v for k, v in view.items() if v is not None})
 
 
 # -- the page's script and style --------------------------------------------------------
