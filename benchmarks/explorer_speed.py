@@ -36,7 +36,6 @@ from browser_helpers import CHROMEDRIVER, CHROMIUM, MISSING, chromium
 
 from logic_claims.harness.report import explorer
 from logic_claims.harness.report.render import render
-from logic_claims.harness.view_cli import PAGE_CSS
 from logic_claims.tasks.claims import QUANTIFIERS
 
 WORDS = ("owls", "hunt", "at", "night", "cats", "purr", "dogs", "bark", "birds", "fly", "fish")
@@ -100,7 +99,7 @@ def page(n_claims: int, n_systems: int, folder: Path) -> Path:
     view = explorer.build(records(n_claims, n_systems))
     html = render(
         "view.html", title="benchmark", explorer=view, sources={},
-        assets=explorer.page_assets(PAGE_CSS),
+        assets=explorer.page_assets("view.css"),
     )  # fmt: skip
     path = folder / f"explorer-{n_claims}x{n_systems}.html"
     path.write_text(html, encoding="utf-8")

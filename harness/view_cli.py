@@ -151,7 +151,7 @@ def cmd_view(args: argparse.Namespace) -> None:
     check_out_file(args.out)
     view, sources = load(directories)
     title = ", ".join(str(d) for d in args.dirs)
-    assets = explorer.page_assets(PAGE_CSS)
+    assets = explorer.page_assets("view.css")
     html = render("view.html", title=title, explorer=view, sources=sources, assets=assets)
     server = None
     if args.serve:  # bound before the page is written: a busy port is one line, no file
@@ -169,12 +169,6 @@ def cmd_view(args: argparse.Namespace) -> None:
             print("stopped")
         finally:
             server.server_close()
-
-
-PAGE_CSS = (
-    "body { font: 15px/1.4 system-ui, sans-serif; margin: 1rem 2rem; color: #222; }\n"
-    "code { font-size: .9em; }\n"
-)
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:

@@ -238,9 +238,9 @@ def test_served_page_answers_its_own_host_only(browser: Any, page: Path) -> None
     import threading
 
     from logic_claims.harness.report.explorer import page_assets
-    from logic_claims.harness.view_cli import PAGE_CSS, view_server
+    from logic_claims.harness.view_cli import view_server
 
-    csp = page_assets(PAGE_CSS).csp
+    csp = page_assets("view.css").csp
     server = view_server("127.0.0.1", 0, page.read_bytes(), csp)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -271,3 +271,72 @@ def test_served_page_answers_its_own_host_only(browser: Any, page: Path) -> None
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+# -- the explorer in compare's report.html --------------------------------------------------
+
+
+def expected_from_report(report: dict[str, Any], params: dict[str, str]) -> dict[str, int]:
+    """What report.json says of the claims a summary-table cell links to."""
+    system, split = params["system"], params["split"]
+    zero = {"gen": 0, "correct": 0, "tie": 0, "wrong": 0, "mc": 0, "ll_right": 0}
+    if "family" in params:
+        cell = report["families"][system][params["family"]]
+        gen, mc = cell.get("gen"), cell.get("mc")
+        out = {"gen": 0, "correct": 0, "mc": 0, "ll_right": 0}
+        if gen:
+            out |= {"gen": gen["n"], "correct": round(gen["rate"] * gen["n"])}
+        if mc:
+            out |= {"mc": mc["n"], "ll_right": round(mc["rate"] * mc["n"])}
+        return out
+    group = params.get("q", "overall")
+    part = report["systems"][system]["splits"][split]
+    out = dict(zero)
+    if part["gen"]:
+        g = part["gen"][group]
+        out |= {"gen": g["n"], **{o: g[o] for o in OUTCOMES}}
+    if part["mc"]:
+        m = part["mc"][group]
+        out |= {"mc": m["n"], "ll_right": round(m["acc"] * m["n"]) if m["n"] else 0}
+    return out
+
+
+def test_compare_report_cells_link_to_the_explorer_with_report_json_counts(
+    browser: Any, tmp_path: Path, built_data: Path
+) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    config = tmp_path / "rules.yaml"
+    config.write_text(
+        f"name: rules\ndata_dir: {built_data}\ncache: {tmp_path / 'cache'}\nlimit: 12\n"
+        "bootstrap: {n_resamples: 50}\nbaseline: quantifier-rule\nsystems:\n"
+        "  - {name: quantifier-rule}\n  - {name: construction-rule}\n"
+        f"  - {{name: '{HOSTILE_SYSTEM}', kind: rule, rule: majority-class}}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "report"
+    assert main(["compare", "--config", str(config), "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    view = Explorer(browser, (out / "report.html").as_uri())
+    # every claim of the run: 12 per quantifier on each split, answered by every rule
+    assert view.shown() == 2 * 4 * 12
+    links = view.js(
+        "[...document.querySelectorAll('table:not(#ex-counts) a')].map(a => a.getAttribute('href'))"
+    )
+    assert len(links) >= 3 * 2 * (6 + 4 + 7) and any("family=" in h for h in links)
+    for href in links:
+        params = dict(urllib.parse.parse_qsl(href[1:]))
+        browser.execute_script("location.hash = arguments[0]", href)
+        WebDriverWait(browser, 10).until(
+            lambda d, p=params: (
+                view.js("document.getElementById('ex-q').value") == p.get("q", "")
+                and view.js("document.getElementById('ex-system').value") == p["system"]
+                and view.js("document.getElementById('ex-family').value") == p.get("family", "")
+                and view.js("document.getElementById('ex-split').value") == p["split"]
+            )
+        )
+        counts, expected = view.counts(params["system"]), expected_from_report(report, params)
+        if "family" in params:  # the family table gives the correct rate only
+            counts = {k: counts[k] for k in ("gen", "correct", "mc", "ll_right")}
+        assert counts == expected, href
+    assert view.js("window.pwned") is None

@@ -248,12 +248,12 @@ class PageAssets:
     csp: str
 
 
-def page_assets(page_css: str = "") -> PageAssets:
-    """``explorer.js`` and ``page_css`` + ``explorer.css`` for inlining, and the
-    Content-Security-Policy (a ``<meta>`` for ``file://``) that lets exactly these run:
-    nothing injected into the page could execute, and nothing is fetched."""
+def page_assets(page_css: str) -> PageAssets:
+    """``explorer.js``, and the page's style (``templates/<page_css>``) + ``explorer.css``,
+    for inlining, and the Content-Security-Policy (a ``<meta>`` for ``file://``) that lets
+    exactly these run: nothing injected into the page could execute, nothing is fetched."""
     script = _template_text("explorer.js")
-    style = page_css + _template_text("explorer.css")
+    style = _template_text(page_css) + _template_text("explorer.css")
     for text in (script, style):
         if "</" in text.lower():  # would end its element early
             raise ValueError("an inline script or style holds '</'")
