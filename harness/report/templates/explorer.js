@@ -256,7 +256,8 @@
     if (!o) { td.textContent = "–"; return; }
     const head = document.createElement("div");
     head.className = "verdict";
-    head.textContent = OUTCOMES[o] + " · says " + genVerdict[s][i];
+    const said = genVerdict[s][i] === "tie" ? "neither true nor false" : genVerdict[s][i];
+    head.textContent = OUTCOMES[o] + " · says " + said;
     const answer = document.createElement("div");
     answer.className = "answer";
     answer.tabIndex = 0;
