@@ -340,3 +340,18 @@ def test_compare_report_cells_link_to_the_explorer_with_report_json_counts(
             counts = {k: counts[k] for k in ("gen", "correct", "mc", "ll_right")}
         assert counts == expected, href
     assert view.js("window.pwned") is None
+
+
+def test_a_folder_of_several_prompts_is_one_system_per_prompt() -> None:
+    from logic_claims.harness.view_cli import prompt_of
+    from logic_claims.tasks.contrast import FAMILY_NAMES
+
+    tasks = {
+        "logic_claims_contrast_negated_exception_mc_some": "logic_claims",
+        "logic_claims_mc_not_all": "logic_claims",
+        "logic_claims_all": "logic_claims",
+        "logic_claims_yesno_not_all": "logic_claims_yesno",
+        "logic_claims_contrast_rag3_universal": "logic_claims_rag3",
+        "logic_claims_explain_no": "logic_claims_explain",
+    }
+    assert {t: prompt_of(t, FAMILY_NAMES) for t in tasks} == tasks
