@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from logic_claims.annotations.samples import default_system_name, parse_record
+from logic_claims.annotations.samples import default_system_name, iter_records
 from logic_claims.harness.annotate_cli import listen, port_arg
 from logic_claims.tasks.claims import QUANTIFIERS
 from logic_claims.tasks.errors import InputError
@@ -22,8 +22,6 @@ from logic_claims.tasks.io import (
     LM_EVAL_SAMPLES_NAME,
     check_not_input,
     check_out_file,
-    read_text,
-    split_lines,
     write_text,
 )
 
@@ -86,18 +84,6 @@ def system_names(found: dict[Path, dict[str, Path]]) -> dict[tuple[Path, str], s
     return out
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """The records of one samples file, one per doc (lm-eval repeats a doc per filter)."""
-    records, seen = [], set()
-    for lineno, line in enumerate(split_lines(read_text(path, empty=None)), start=1):
-        if line.strip():
-            record = parse_record(line, path, lineno)
-            if record["doc_id"] not in seen:
-                seen.add(record["doc_id"])
-                records.append(record)
-    return records
-
-
 def load(directories: list[Path]) -> tuple[Any, dict[str, list[str]]]:
     """The explorer of every samples file under ``directories``, and the files by system."""
     from logic_claims.harness.report import explorer
@@ -111,7 +97,7 @@ def load(directories: list[Path]) -> tuple[Any, dict[str, list[str]]]:
         for task, path in sorted(tasks.items()):
             system = names[folder, task]
             key = task if task not in samples.get(system, {}) else f"{task} ({folder})"
-            samples.setdefault(system, {})[key] = read_records(path)
+            samples.setdefault(system, {})[key] = [r for _, r in iter_records(path, empty=None)]
             origin[system, key] = path
             sources.setdefault(system, []).append(str(path))
     return explorer.build(samples, origin), sources
