@@ -12,11 +12,13 @@ analysis of another estimand (the majority rate) and labelled so.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from logic_claims.annotations import stats
@@ -170,6 +172,7 @@ def _run_tests(
     mcnemar = settings.pop("mcnemar", "midp")
     primary = settings.pop("primary_test", "permutation")
     generics: Mapping[Any, str] = settings.pop("generics", {})
+    margin = settings.pop("equivalence_margin", None)
     if not pairing.paired:
         res = stats.unpaired_comparison(sa.to_numpy(), sb.to_numpy(), **settings)
         design = f"unpaired: {len(sa)} items of {a}, {len(sb)} items of {b}"
@@ -186,9 +189,12 @@ def _run_tests(
         "have no partner and are left out"
     )
     if primary == "permutation":
-        return stats.paired_comparison(x, y, mcnemar=mcnemar, **settings), design, WHY_PAIRED
+        res = stats.paired_comparison(x, y, mcnemar=mcnemar, **settings)
+        if margin is not None:  # each claim its own cluster
+            res = _with_equivalence(res, x - y, np.ones(x.size), margin, **settings)
+        return res, design, WHY_PAIRED
     clusters = [generics.get(unit, f"claim {unit}") for unit in common]
-    res = _clustered(x, y, clusters, primary, mcnemar, **settings)
+    res = _clustered(x, y, clusters, primary, mcnemar, equivalence_margin=margin, **settings)
     design += f"; {res.n_clusters} generics"
     return res, design, WHY_CLUSTERED
 
@@ -216,7 +222,39 @@ def _clustered(
         n_clusters=res.n_clusters,
         design_effect=res.design_effect,
         min_detectable_difference=res.min_detectable_difference,
+        min_attainable_p=res.min_attainable_p,
+        primary_statistic=res.primary.statistic,
+        equivalence=res.equivalence,
+        withheld=res.withheld,
     )
+
+
+def _with_equivalence(
+    res: stats.ComparisonResult, d: Any, n: Any, margin: float, **settings: Any
+) -> stats.ComparisonResult:
+    """``res`` with the two one-sided sign-flip tests against ``margin`` on sums ``d``."""
+    rng = np.random.default_rng(settings.get("seed"))
+    test = stats.equivalence_test(d, n, margin, n_resamples=settings["n_resamples"], rng=rng)
+    return dataclasses.replace(res, equivalence=test)
+
+
+def _equivalence_dict(res: stats.ComparisonResult) -> list[dict[str, Any]]:
+    """The equivalence test as a test row (role ``equivalence``), when a margin was given."""
+    eq = res.equivalence
+    if eq is None:
+        return []
+    margin = eq.details["margin"]
+    return [
+        {
+            "name": f"{eq.test}, margin +-{margin:g}",
+            "role": "equivalence",
+            "statistic": eq.statistic,
+            "pvalue": eq.pvalue,
+            "min_attainable_p": eq.details["min_attainable_p"],
+            "margin": margin,
+            "details": eq.details,
+        }
+    ]
 
 
 def _entry(
@@ -229,6 +267,13 @@ def _entry(
         "n_generics": res.n_clusters,
         "design_effect": res.design_effect,
         "min_detectable_difference": res.min_detectable_difference,
+    }
+    primary = {
+        "name": res.test,
+        "role": "primary",
+        "statistic": res.primary_statistic,
+        "pvalue": res.pvalue,
+        "min_attainable_p": res.min_attainable_p,
     }
     return {
         **(clustered if res.n_clusters is not None else {}),
@@ -248,8 +293,10 @@ def _entry(
             ),
             "method": res.interval_method,
         },
+        "min_attainable_p": res.min_attainable_p,
+        "withheld": dict(res.withheld),
         "tests": [
-            {"name": res.test, "role": "primary", "statistic": res.statistic, "pvalue": res.pvalue},
+            primary,
             {
                 "name": exact.test
                 + " on per-item majority labels (another estimand: the majority rate)",
@@ -258,6 +305,7 @@ def _entry(
                 "pvalue": exact.pvalue,
                 "details": exact.details,
             },
+            *_equivalence_dict(res),
         ],
     }
 
@@ -292,8 +340,15 @@ def _holm(comparisons: list[dict[str, Any]]) -> int:
     return len(done)
 
 
-def _check_choices(paired: bool | str, primary_test: str, mcnemar: str) -> None:
+def _check_choices(
+    paired: bool | str, primary_test: str, mcnemar: str, margin: float | None = None
+) -> None:
     """The compare options, each one of its choices (an InputError naming them otherwise)."""
+    if margin is not None and not (isinstance(margin, (int, float)) and 0 < margin < 1):
+        raise InputError(
+            f"equivalence_margin must be a fraction between 0 and 1 (0.05 = 5 points), "
+            f"not {margin!r}"
+        )
     if paired not in ("auto", True, False):
         raise InputError(f"paired must be 'auto', True or False, not {paired!r}")
     if primary_test not in PRIMARY_TESTS:
@@ -319,6 +374,7 @@ def compare_report(
     seed: int | None = 0,
     mcnemar: str = "midp",
     primary_test: str = "sign-flip",
+    equivalence_margin: float | None = None,
 ) -> dict[str, Any]:
     """Do two or more systems differ in the mean rater share of the positive label?
 
@@ -332,11 +388,14 @@ def compare_report(
     generic (read off the claim, :func:`tasks.claims.generic_of`) as a cluster, with design
     effect and minimum detectable difference; ``"permutation"`` treats claims as independent.
     Unpaired comparisons use the unpaired permutation test whatever ``primary_test`` says.
+    ``equivalence_margin`` (a fraction, default none: not tested): paired comparisons add
+    two one-sided sign-flip tests of ``|difference| >= margin`` on the per-generic (or,
+    with ``"permutation"``, per-claim) differences, beside the primary test.
     """
     systems = _systems(systems, baseline)
     df = prepare(ratings)
     _check_rated(systems, df)
-    _check_choices(paired, primary_test, mcnemar)
+    _check_choices(paired, primary_test, mcnemar, equivalence_margin)
     meta = item_metadata(df)
     dims = dimensions_of(df)
     check_positive(df, dims, positive, labels)
@@ -347,6 +406,7 @@ def compare_report(
             keys_of[s] = set(meta.loc[(meta["system"] == s) & meta[key].notna(), key])
     settings = {"n_resamples": n_resamples, "confidence_level": confidence_level, "seed": seed}
     choices = {"mcnemar": mcnemar, "primary_test": primary_test, "generics": _generics(meta, key)}
+    choices["equivalence_margin"] = equivalence_margin
     comparisons = [
         _compare_dimension(
             df, meta, dim, positive_for(positive, dim), pairing, **settings, **choices
@@ -375,6 +435,7 @@ def compare_report(
                 "paired": paired,
                 "mcnemar": mcnemar,
                 "primary_test": primary_test,
+                "equivalence_margin": equivalence_margin,
             },
             "comparisons": comparisons,
         }

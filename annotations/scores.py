@@ -1,5 +1,9 @@
 """Scores: the rate of the positive label per group and dimension, with Wilson intervals.
 
+Items that carry their claim carry their generic (:func:`tasks.claims.generic_of`), and the
+claims of one generic rise and fall together: their Wilson interval is then design-effect
+adjusted (:func:`stats.clustered_wilson`; coverage in ``benchmarks/type1_error.py``).
+
 Each item counts once per group: its raters are combined first (by default the share of
 raters giving the label, the mean rater share that ``compare`` tests; or majority vote),
 then :func:`stats.wilson_interval` gives the rate and its
@@ -33,7 +37,7 @@ from logic_claims.annotations.frame import (
     positive_for,
     prepare,
 )
-from logic_claims.tasks.claims import CLAIM_TYPES
+from logic_claims.tasks.claims import CLAIM_TYPES, generic_of
 from logic_claims.tasks.claims import ORDER as QUANTIFIER_ORDER
 from logic_claims.tasks.errors import InputError
 
@@ -102,21 +106,39 @@ def _members(meta: pd.DataFrame, by: list[str]) -> Members:
     return members
 
 
-def _cell(scores: pd.DataFrame, combine: str, ties: str, confidence_level: float) -> dict[str, Any]:
-    """One group's rate of one dimension, from its items' scores."""
+def _generics(meta: pd.DataFrame) -> pd.Series | None:
+    """Each unit's generic (its cluster), read off its claim; None when no item has a claim.
+    An item without a claim is a generic of its own."""
+    if "claim" not in meta.columns or not meta["claim"].notna().any():
+        return None
+    own = pd.Series(["item " + str(i) for _, i in meta.index], index=meta.index)
+    return meta["claim"].map(generic_of, na_action="ignore").fillna(own)
+
+
+def _cell(
+    scores: pd.DataFrame,
+    combine: str,
+    ties: str,
+    confidence_level: float,
+    generics: pd.Series | None = None,
+) -> dict[str, Any]:
+    """One group's rate of one dimension, from its items' scores: Wilson, or with
+    ``generics`` the design-effect-adjusted Wilson of :func:`stats.clustered_wilson`."""
     n_ties = int(scores["tie"].sum()) if combine == "majority" else 0
     if combine == "majority" and ties == "drop":
         scores = scores[~scores["tie"].astype(bool)]
     k, n = float(scores["score"].sum()), len(scores)
-    res = stats.wilson_interval(k, n, confidence_level=confidence_level)
-    return {
-        "n_items": n,
-        "n_ratings": int(scores["n"].sum()),
-        "positive": k,
-        "rate": res.statistic,
-        "confidence_interval": interval(res.confidence_interval),
-        "ties": n_ties,
-    }
+    cell: dict[str, Any] = {"n_items": n, "n_ratings": int(scores["n"].sum()), "positive": k}
+    if generics is not None and n:
+        clusters = generics.reindex(scores.index).to_numpy()
+        res = stats.clustered_wilson(
+            scores["score"].to_numpy(), clusters, confidence_level=confidence_level
+        )
+        cell["n_generics"] = len(set(clusters))
+    else:
+        res = stats.wilson_interval(k, n, confidence_level=confidence_level)
+    cell |= {"rate": res.statistic, "confidence_interval": interval(res.confidence_interval)}
+    return cell | {"interval_method": res.method, "ties": n_ties}
 
 
 def _row(
@@ -150,6 +172,20 @@ def _check_by(meta: pd.DataFrame, by: Sequence[str]) -> None:
             f"cannot group by {', '.join(unknown)}: no such column in the ratings "
             f"(item columns: {', '.join(meta.columns)})"
         )
+
+
+def _interval_note(confidence_level: float, *, clustered: bool) -> str:
+    wilson = (
+        f"Wilson score {confidence_level:.0%} interval (statsmodels proportion_confint, "
+        "method='wilson')"
+    )
+    if not clustered:
+        return f"{wilson}, one trial per item"
+    return (
+        f"{wilson} on the effective number of items: claims of one generic (read off the "
+        "claim) are a cluster, and the count is divided by the design effect (between the "
+        "generics and the items; with 12 generics or fewer, each generic one trial)"
+    )
 
 
 def scores_report(
@@ -187,7 +223,9 @@ def scores_report(
         scores["score"] = scores["majority"] if combine == "majority" else scores["share"]
         per_dim[dim] = scores
     members = _members(meta, by)
+    generics = _generics(meta)
     options = {"combine": combine, "ties": ties, "confidence_level": confidence_level}
+    options["generics"] = generics
     rows = [
         _row(key, members[key], by, per_dim, **options)
         for key in sorted(members, key=lambda k: _group_sort_key(k, by))
@@ -202,10 +240,7 @@ def scores_report(
             "estimand": ESTIMANDS[combine],
             "ties": ties,
             "combine_note": PER_RATER_NOTE if per_rater else COMBINE_NOTES[combine, ties],
-            "interval": (
-                f"Wilson score {confidence_level:.0%} interval (statsmodels proportion_confint, "
-                "method='wilson'), one trial per item"
-            ),
+            "interval": _interval_note(confidence_level, clustered=generics is not None),
             "confidence_level": confidence_level,
             "n_items": n_units,
             "n_ratings": len(df),

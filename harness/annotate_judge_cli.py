@@ -147,7 +147,8 @@ Per dimension: the judge's agreement with the human majority and with each human
 (Cohen's kappa, Gwet's AC1, Krippendorff's alpha, percent agreement, each with its
 interval; the confusion table; each side's label prevalence), the humans' agreement with
 each other where several rated the same items, and a plain sentence when the judge agrees
-less with people than people do with each other, or no better than chance.
+less with people than people do with each other, or when its agreement cannot be told
+from chance (the kappa interval reaches 0).
 
 The reference raters are every rater that is not a judge unless --reference-raters names
 them. The human majority of an item is the label most of its reference raters gave

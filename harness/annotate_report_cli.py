@@ -159,6 +159,7 @@ def cmd_compare_judgments(args: argparse.Namespace) -> None:
         labels=labels,
         mcnemar=args.mcnemar,
         primary_test=args.primary_test,
+        equivalence_margin=args.equivalence_margin,
     )
     _emit(args, report)
 
@@ -248,8 +249,12 @@ difference); unpaired: a permutation test. Holm-corrected across comparisons.
 Sensitivity analysis: McNemar (mid-p; --mcnemar exact) or Fisher on per-item majority
 labels, labelled so. The report says which test was used and why.
 
-example:
-  logic-claims annotate compare ratings.sqlite --systems base,peft8 --baseline base""",
+Each primary test carries the smallest p-value it can reach with these generics
+(min_attainable_p); intervals need 6 generics or more (fewer: none, with the reason).
+
+examples:
+  logic-claims annotate compare ratings.sqlite --systems base,peft8 --baseline base
+  logic-claims annotate compare ratings.sqlite --systems base,peft8 --equivalence-margin 0.05""",
     )
     _report_args(compare)
     compare.add_argument("--systems", required=True, metavar="A,B[,C]", help="systems to compare")
@@ -268,5 +273,13 @@ example:
         default="midp",
         help="the sensitivity McNemar test on majority labels: mid-p (default; Fagerland "
         "et al. 2013) or exact (conservative)",
+    )
+    compare.add_argument(
+        "--equivalence-margin",
+        type=float,
+        metavar="FRACTION",
+        help="also test whether the systems are within this margin (0.05 = 5 points): two "
+        "one-sided sign-flip tests on the per-generic differences, shown beside the primary "
+        "test (default: not tested; a non-significant difference does not show equivalence)",
     )
     compare.set_defaults(func=cmd_compare_judgments)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from annotation_helpers import SEED_RESULTS, dumps, long_rows, synthetic
@@ -13,6 +14,7 @@ from annotation_helpers import SEED_RESULTS, dumps, long_rows, synthetic
 from logic_claims.annotations import reports as R
 from logic_claims.annotations.frame import REQUIRED_COLUMNS
 from logic_claims.harness.report.annotations import render_text
+from logic_claims.tasks.claims import claim_type_of, generic_of, quantifier_of
 from logic_claims.tasks.errors import InputError
 
 # ----------------------------------------------------------------- scores
@@ -40,6 +42,10 @@ def read_study_file(path: Path, system: str) -> list[dict]:
     return rows
 
 
+def claim_type_of_text(claim: str) -> str | None:
+    return claim_type_of(quantifier_of(claim))
+
+
 def test_scores_on_the_study_files_per_universal_and_existential():
     """human_model4.csv / human_model6.csv, one annotator: the study's per-claim-type rates."""
     if not SEED_RESULTS.is_dir():
@@ -65,8 +71,21 @@ def test_scores_on_the_study_files_per_universal_and_existential():
         for dim, k in (("factual", factual), ("justified", justified)):
             cell = row["dimensions"][dim]
             assert cell["positive"] == k and cell["rate"] == pytest.approx(k / n)
-            low, high = proportion_confint(k, n, method="wilson")
+            # Claims of one generic are a cluster (issue 20): Wilson on the effective count
+            # p (1 - p) / CR1 variance, kept between the generics and the items.
+            sub = df[(df["system"] == key[0]) & (df["dimension"] == dim)]
+            sub = sub[sub["claim"].map(claim_type_of_text) == key[1]]
+            x = (sub["value"] == "1").to_numpy(dtype=float)
+            groups = sub["claim"].map(generic_of).to_numpy()
+            names, codes = np.unique(groups, return_inverse=True)
+            sums, sizes = np.bincount(codes, weights=x), np.bincount(codes)
+            p, g = k / n, len(names)
+            var = g / (g - 1) * np.sum((sums - p * sizes) ** 2) / n**2
+            n_eff = min(max(p * (1 - p) / var, g), n) if g > 12 and var > 0 else g
+            low, high = proportion_confint(p * n_eff, n_eff, method="wilson")
             assert cell["confidence_interval"] == pytest.approx({"low": low, "high": high})
+            assert cell["n_generics"] == g and "effective" in cell["interval_method"]
+            assert high - low > np.diff(proportion_confint(k, n, method="wilson"))[0] * 0.99
     # universal = all + not_all
     for system in ("model4", "model6"):
         parts = [rows[system, q]["dimensions"]["factual"]["positive"] for q in ("all", "not_all")]

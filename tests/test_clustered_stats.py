@@ -139,9 +139,15 @@ def test_cluster_bootstrap_t_is_near_the_t_interval_for_a_normal_sample():
     assert res.method.startswith("cluster bootstrap-t")
     assert low == pytest.approx(x.mean() - half, abs=0.1 * half)
     assert high == pytest.approx(x.mean() + half, abs=0.1 * half)
-    # Generics that all score the same: no spread, the point interval (BCa's fallback).
+    # Twenty generics that all score the same: no spread, the point interval (BCa's
+    # fallback); two such generics are too few for any interval (issue 20).
     same = stats.cluster_interval(
-        [1, 0, 1, 0], ["a", "a", "b", "b"], n_resamples=99, confidence_level=0.95,
+        [1, 0] * 20, np.repeat(np.arange(20), 2), n_resamples=99, confidence_level=0.95,
         rng=np.random.default_rng(0),
     )  # fmt: skip
     assert tuple(same.confidence_interval) == (0.5, 0.5)
+    two = stats.cluster_interval(
+        [1, 0, 1, 0], ["a", "a", "b", "b"], n_resamples=99, confidence_level=0.95,
+        rng=np.random.default_rng(0),
+    )  # fmt: skip
+    assert math.isnan(two.confidence_interval.low) and two.withheld.startswith("2 generics")

@@ -13,8 +13,10 @@ module             what
 ``agreement``      counts tables; percent agreement, AC1, Fleiss, Krippendorff, Cohen
 ``intervals``      Wilson intervals, the bootstrap (percentile or BCa)
 ``inference``      comparisons of two systems, McNemar (mid-p, exact), Fisher, Holm
-``clustered``      paired differences clustered by generic: cluster bootstrap, sign-flip
-                   and clustered McNemar tests, design effect, power (MDD, pairs needed)
+``clustered``      paired differences clustered by generic: clustered intervals, clustered
+                   McNemar, design effect, power (MDD, pairs needed), clustered Wilson
+``signflip``       the sign-flip test, its smallest attainable p, its inverted interval,
+                   equivalence (two one-sided tests)
 =================  ==========================================================
 
 Input forms:
@@ -56,10 +58,11 @@ from logic_claims.annotations.stats.clustered import (
     cluster_sums,
     clustered_mcnemar,
     clustered_paired_comparison,
+    clustered_wilson,
     design_effect,
+    interval_rule,
     min_detectable_difference,
     pairs_needed,
-    sign_flip_test,
 )
 from logic_claims.annotations.stats.inference import (
     MCNEMAR_TESTS,
@@ -85,10 +88,21 @@ from logic_claims.annotations.stats.results import (
     ConfidenceInterval,
     ProportionResult,
     TestResult,
+    interval_json,
+)
+from logic_claims.annotations.stats.signflip import (
+    EXACT_MAX_GENERICS,
+    equivalence_test,
+    mcnemar_min_p,
+    min_interval_generics,
+    sign_flip_interval,
+    sign_flip_min_p,
+    sign_flip_test,
 )
 
 __all__ = [
     "BOOTSTRAP_METHODS",
+    "EXACT_MAX_GENERICS",
     "MCNEMAR_TESTS",
     "NAN_INTERVAL",
     "PRIMARY_TESTS",
@@ -105,21 +119,29 @@ __all__ = [
     "cluster_sums",
     "clustered_mcnemar",
     "clustered_paired_comparison",
+    "clustered_wilson",
     "cohen_kappa",
     "counts_table",
     "design_effect",
+    "equivalence_test",
     "fisher_exact",
     "fleiss_kappa",
     "gwet_ac1",
     "holm",
+    "interval_json",
+    "interval_rule",
     "krippendorff_alpha",
     "majority_labels",
     "mcnemar_exact",
     "mcnemar_midp",
+    "mcnemar_min_p",
     "min_detectable_difference",
+    "min_interval_generics",
     "paired_comparison",
     "pairs_needed",
     "percent_agreement",
+    "sign_flip_interval",
+    "sign_flip_min_p",
     "sign_flip_test",
     "unpaired_comparison",
     "wilson_interval",

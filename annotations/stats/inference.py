@@ -21,6 +21,7 @@ from logic_claims.annotations.stats.results import (
     ConfidenceInterval,
     TestResult,
 )
+from logic_claims.annotations.stats.signflip import sign_flip_min_p
 
 
 def majority_labels(scores: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -171,13 +172,31 @@ def _test_and_interval(
     return pvalue, boot.confidence_interval, boot.method
 
 
+def permutation_min_p(x: np.ndarray, y: np.ndarray, *, paired: bool, n_resamples: int) -> float:
+    """The smallest p-value the two-sided permutation test can give (at least this).
+
+    Paired: the sign-flip bound ``2 / 2^K`` over units with a non-zero difference
+    (:func:`signflip.sign_flip_min_p`). Unpaired: scipy doubles the smaller one-sided p,
+    at least one split of ``C(N, n_a)``, so ``2 / C(N, n_a)`` (ties only raise it); sampled
+    (more splits than ``n_resamples``), at least ``2 / (n_resamples + 1)``.
+    """
+    if paired:
+        return sign_flip_min_p(x - y, n_resamples)
+    splits = math.comb(x.size + y.size, x.size)
+    floor = 2 / splits if splits > 1 else 1.0
+    if splits > n_resamples:
+        floor = max(floor, 2 / (n_resamples + 1))
+    return min(1.0, floor)
+
+
 def _result(
     x: np.ndarray, y: np.ndarray, diff: float, pvalue: float, ci: ConfidenceInterval, **how: Any
 ) -> ComparisonResult:
     """The comparison of scores ``x`` and ``y``; ``how``: paired, test, interval_method,
-    exact_test."""
+    exact_test, min_attainable_p. The permutation tests' statistic is the difference."""
     return ComparisonResult(
         statistic=diff,
+        primary_statistic=diff,
         pvalue=pvalue,
         confidence_interval=ci,
         rate_a=float(x.mean()),
@@ -226,6 +245,7 @@ def paired_comparison(
         test="paired permutation test on per-unit rater means (scipy permutation_test, samples)",
         interval_method=f"paired {how or 'none (one unit)'} over units",
         exact_test=MCNEMAR_TESTS[mcnemar](majority_labels(x), majority_labels(y)),
+        min_attainable_p=permutation_min_p(x, y, paired=True, n_resamples=n_resamples),
     )
 
 
@@ -263,6 +283,7 @@ def unpaired_comparison(
         test="permutation test on per-item rater means (scipy permutation_test, independent)",
         interval_method=f"{how or 'none (a system has one unit)'}, resampling each system's items",
         exact_test=fisher_exact(majority_labels(x), majority_labels(y)),
+        min_attainable_p=permutation_min_p(x, y, paired=False, n_resamples=n_resamples),
     )
 
 

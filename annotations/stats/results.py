@@ -21,6 +21,13 @@ class ConfidenceInterval(NamedTuple):
 NAN_INTERVAL = ConfidenceInterval(math.nan, math.nan)
 
 
+def interval_json(ci: ConfidenceInterval, withheld: str | None = None) -> dict[str, Any]:
+    """``{"low", "high"}`` for a report (None where undefined), with ``"withheld"``: the
+    reason, when there is no interval by rule (too few generics)."""
+    low, high = (float(v) if math.isfinite(v) else None for v in ci)
+    return {"low": low, "high": high} | ({"withheld": withheld} if withheld else {})
+
+
 @dataclass(frozen=True)
 class ProportionResult:
     """A rate ``k / n`` with its confidence interval."""
@@ -89,6 +96,10 @@ class ComparisonResult:
     n_clusters: int | None = None  # set when claims of one generic were clustered
     design_effect: float = math.nan
     min_detectable_difference: float = math.nan
+    min_attainable_p: float = math.nan  # the smallest p the primary test can give here
+    primary_statistic: float = math.nan  # the primary test's own statistic
+    equivalence: TestResult | None = None  # two one-sided tests, when a margin was declared
+    withheld: dict[str, str] = field(default_factory=dict)  # field -> why it is nan
 
 
 @dataclass(frozen=True)
@@ -96,11 +107,13 @@ class BootstrapResult:
     """A bootstrap confidence interval and how it was obtained.
 
     ``method`` names the interval actually used (``"BCa bootstrap (2000 resamples)"``,
-    ``"percentile bootstrap (...)"`` or ``"degenerate (all resamples equal)"``).
+    ``"percentile bootstrap (...)"`` or ``"degenerate (all resamples equal)"``);
+    ``withheld``: why there is no interval (``confidence_interval`` is then ``NAN_INTERVAL``).
     """
 
     confidence_interval: ConfidenceInterval
     method: str
+    withheld: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,9 @@ class ClusteredComparison:
     ``design_effect``: clustered variance / variance under independence;
     ``min_detectable_difference``: at 80% power, two-sided 0.05 (nan: none up to the
     observed ``discordance``, the mean absolute per-unit difference).
+    ``min_attainable_p``: the smallest p-value the primary test can give with these
+    generics; ``equivalence``: the two one-sided tests against a declared margin, if any;
+    ``withheld``: field name -> why it is undefined (nan) here, for the reports' ``–``.
     """
 
     statistic: float
@@ -128,3 +144,6 @@ class ClusteredComparison:
     min_detectable_difference: float
     primary: TestResult
     sensitivity: tuple[TestResult, ...] = ()
+    min_attainable_p: float = math.nan
+    equivalence: TestResult | None = None
+    withheld: dict[str, str] = field(default_factory=dict)

@@ -4,8 +4,9 @@ The key (:func:`cache_key` over the material :func:`logic_claims.harness.compare
 gathers) covers the model's identity (:func:`model_identity`), the adapter's content
 (:func:`adapter_hash`), the task, the limit, the data manifest's sha256, the backend,
 model_args, gen_kwargs, the chat template flag, the code that shapes answers and scores
-(:func:`code_hash` over :data:`CODE_FILES`) and the lm-eval version. A rerun with nothing
-changed finds every entry and runs no model.
+(:func:`code_hash` over :data:`CODE_FILES`, the fast backend included) and the versions of
+lm-eval, torch, transformers, tokenizers and peft (:func:`library_versions`). A rerun with
+nothing changed finds every entry and runs no model.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from typing import Any
 # ``logic_claims`` package (the folders ``tasks/`` and ``harness/`` here): the lm-eval task
 # folder (configs, their templates, the doc/metric functions of utils.py; not the script that
 # writes the configs), the prompt and its scoring, retrieval (and the text key it matches
-# generics by), the quantifier table, and the rule baselines. Settings parsing, I/O, errors
+# generics by), the quantifier table, the rule baselines, and the model's construction: the
+# fast backend (the default, ``hf-fast``), evaluate.py (the default backend, build_lm, the
+# adapter and model arguments) and the model names it resolves. Settings parsing, I/O, errors
 # and sources do not change an answer; the data is keyed by its manifest's sha256.
 CODE_FILES = (
     "tasks/logic_claims/*.yaml",
@@ -32,8 +35,14 @@ CODE_FILES = (
     "tasks/retrieval.py",
     "tasks/text.py",
     "tasks/claims.py",
+    "tasks/models.py",
     "harness/baselines.py",
+    "harness/evaluate.py",
+    "harness/fast_lm.py",
 )
+# The libraries whose versions shape an answer (the key's ``libraries``): the evaluation
+# loop, the model code, its numerics, its tokenizer and the adapters.
+LIBRARIES = ("lm-eval", "torch", "transformers", "tokenizers", "peft")
 
 
 def _sha256_files(files: Sequence[tuple[str, Path]]) -> str:
@@ -90,14 +99,17 @@ def code_hash() -> str:
     return _sha256_files(code_files())
 
 
-def lm_eval_version() -> str:
-    """The installed lm-eval's version (``"missing"`` without it)."""
+def library_versions() -> dict[str, str]:
+    """The installed version of each of :data:`LIBRARIES` (``"missing"`` without it)."""
     import importlib.metadata
 
-    try:
-        return importlib.metadata.version("lm-eval")
-    except importlib.metadata.PackageNotFoundError:
-        return "missing"
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "missing"
+    return versions
 
 
 def cache_key(material: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from logic_claims.annotations import stats
-from logic_claims.annotations.stats.clustered import POWER_NOTE
+from logic_claims.annotations.stats.clustered import ALPHA, POWER_NOTE
 from logic_claims.harness import quiet
 from logic_claims.harness.compare.config import load_config
 from logic_claims.harness.compare.runner import compare
@@ -94,6 +94,11 @@ def power_plan(args: argparse.Namespace) -> dict[str, Any]:
     claims: int | None = math.ceil(pairs * deff) if pairs * deff <= PRACTICAL_CLAIMS else None
     planned, generics, per_generic = _planned_claims(config)
     mdd = stats.min_detectable_difference(planned / deff, psi) if planned else None
+    # The sign-flip test's floor with every generic differing: above 0.05, nothing is
+    # detectable whatever the power formula says.
+    floor = stats.sign_flip_min_p([1.0] * generics) if generics else None
+    if floor is not None and floor > ALPHA:
+        mdd = None
     return {
         "detect": detect,
         "discordance": psi,
@@ -105,6 +110,7 @@ def power_plan(args: argparse.Namespace) -> dict[str, Any]:
         "config_claims_per_split": planned,
         "config_generics": generics,
         "config_min_detectable_difference": mdd if mdd is None or math.isfinite(mdd) else None,
+        "config_min_attainable_p": floor,
         "method": f"Connor (1987) McNemar sample size x design effect; {POWER_NOTE}",
     }
 
@@ -143,11 +149,20 @@ def _power_text(plan: dict[str, Any]) -> str:
     if plan["config_claims_per_split"] is not None:
         mdd = plan["config_min_detectable_difference"]
         generics = plan["config_generics"]
+        floor = plan["config_min_attainable_p"]
+        if floor is not None and floor > ALPHA:
+            tail = (
+                f"nothing is detectable: the sign-flip test cannot go below p = {floor:g} "
+                "(6 generics or more reach 0.05)"
+            )
+        else:
+            tail = "minimum detectable difference " + (
+                f"{pct_value(mdd)} points" if mdd is not None else "none up to the discordance"
+            )
         lines.append(
             f"This config evaluates {plan['config_claims_per_split']} test claims"
             + (f" of {generics} generics" if generics else " (limit x 4 quantifiers)")
-            + ": minimum detectable difference "
-            + (f"{pct_value(mdd)} points" if mdd is not None else "none up to the discordance")
+            + f": {tail}"
         )
     else:
         lines.append("The dataset is not built yet: build it to see what this config evaluates.")
@@ -213,7 +228,8 @@ McNemar on claims as a sensitivity analysis), the study's published runs and, wi
 
 lm-eval runs only for (system, task) pairs without cached results; the cache key covers
 model, adapter content, task, limit, data manifest, model/generation arguments and the
-task code. A rerun with nothing changed runs no model and writes the same report.
+task code, the fast backend and the versions of lm-eval, torch, transformers, tokenizers
+and peft. A rerun with nothing changed runs no model and writes the same report.
 
 config (YAML):
   name: demo
@@ -221,6 +237,7 @@ config (YAML):
   baseline: zero-shot             # every test is against this system
   primary_test: sign-flip         # or clustered-mcnemar (Durkalski 2003); declare it first
   mcnemar: midp                   # sensitivity McNemar on claims: midp (default) or exact
+  equivalence_margin: 0.05        # optional: are the two within 5 points? (TOST, sign-flip)
   defaults: {model: smollm2-135m-instruct}
   systems:
     - {name: quantifier-rule, kind: rule}

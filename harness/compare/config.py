@@ -69,6 +69,11 @@ class RunSettings:
         default=PRIMARY_TESTS[0], metadata=one_of("primary_test", PRIMARY_TESTS)
     )
     mcnemar: str = field(default="midp", metadata=one_of("mcnemar", tuple(MCNEMAR_TESTS)))
+    # Two one-sided sign-flip tests of |difference| >= margin beside the primary test (a
+    # fraction, like --detect: 0.05 = 5 points); null: not tested.
+    equivalence_margin: float | None = field(
+        default=None, metadata=in_range(0, 1, low_open=True, high_open=True)
+    )
 
 
 @dataclass
@@ -153,6 +158,7 @@ class Config:
     seed: int = RunSettings.seed
     primary_test: str = RunSettings.primary_test
     mcnemar: str = RunSettings.mcnemar
+    equivalence_margin: float | None = RunSettings.equivalence_margin
     output_from: str = "--out"  # where ``output`` came from, for its errors
 
 

@@ -22,8 +22,9 @@ from logic_claims.tasks.contrast import FAMILY_NAMES
 
 
 def cluster_rate(by_generic: dict[str, list[float]], config: Config) -> dict[str, Any]:
-    """n, rate and the generic-clustered interval of the rate (None below 2 generics):
-    :func:`stats.cluster_interval`, the compare report's one clustered interval."""
+    """n, rate and the generic-clustered interval of the rate (None below 2 generics;
+    withheld, with the reason, below 6): :func:`stats.cluster_interval`, the compare
+    report's one clustered interval."""
     values = [v for vs in by_generic.values() for v in vs]
     clusters = [g for g, vs in by_generic.items() for _ in vs]
     n = len(values)
@@ -36,8 +37,9 @@ def cluster_rate(by_generic: dict[str, list[float]], config: Config) -> dict[str
             n_resamples=config.n_resamples,
             confidence_level=config.confidence_level,
             rng=np.random.default_rng(config.seed),
+            rate=True,
         )
-        ci = res.confidence_interval._asdict()
+        ci = stats.interval_json(res.confidence_interval, res.withheld)
     return {"n": n, "generics": len(by_generic), "rate": rate, "ci": ci}
 
 

@@ -78,9 +78,9 @@ def mean_interval(
 ) -> dict[str, float] | None:
     """Bootstrap interval of the mean of ``values`` (None below two values).
 
-    With ``clusters`` (each value's generic) the cluster bootstrap-t of
-    :func:`stats.cluster_interval`, else a percentile bootstrap. Constant values give the
-    point interval.
+    With ``clusters`` (each value's generic) :func:`stats.cluster_interval` of a rate
+    (none below 6 generics: low and high None, the reason in ``withheld``), else a
+    percentile bootstrap. Constant values give the point interval.
     """
     import numpy as np
 
@@ -93,7 +93,8 @@ def mean_interval(
         "rng": np.random.default_rng(config.seed),
     }
     if clusters is not None:
-        return stats.cluster_interval(x, clusters, **how).confidence_interval._asdict()
+        res = stats.cluster_interval(x, clusters, rate=True, **how)
+        return stats.interval_json(res.confidence_interval, res.withheld)
     res = stats.bootstrap_interval((x,), np.mean, method="percentile", **how)
     return res.confidence_interval._asdict()
 
@@ -186,8 +187,14 @@ def _paired_answers(
 
 
 def _test_dict(res: stats.TestResult, role: str) -> dict[str, Any]:
-    """A test as the report lists it: name, role (primary or sensitivity), statistic, p."""
-    return {"name": res.test, "role": role, "statistic": res.statistic, "pvalue": res.pvalue}
+    """A test as the report lists it: name, role (primary, sensitivity or equivalence),
+    statistic, p, and the smallest p it can give here where known."""
+    out = {"name": res.test, "role": role, "statistic": res.statistic, "pvalue": res.pvalue}
+    if "min_attainable_p" in res.details:
+        out["min_attainable_p"] = res.details["min_attainable_p"]
+    if "margin" in res.details:
+        out["margin"] = res.details["margin"]
+    return out
 
 
 def _finite(x: float) -> float | None:
@@ -207,9 +214,10 @@ def comparison_row(
     res = stats.clustered_paired_comparison(
         s, b, clusters, primary=config.primary_test, mcnemar=config.mcnemar,
         n_resamples=config.n_resamples, confidence_level=config.confidence_level,
-        seed=config.seed,
+        seed=config.seed, equivalence_margin=config.equivalence_margin,
     )  # fmt: skip
     sens = res.sensitivity[0] if res.sensitivity else None
+    equivalence = _test_dict(res.equivalence, "equivalence") if res.equivalence else None
     split, metric, system, baseline = where
     return Significance(
         split=split,
@@ -223,7 +231,9 @@ def comparison_row(
         system_rate=res.rate_a,
         baseline_rate=res.rate_b,
         difference=res.statistic,
-        confidence_interval=res.confidence_interval._asdict(),
+        confidence_interval=stats.interval_json(
+            res.confidence_interval, res.withheld.get("confidence_interval")
+        ),
         interval_method=res.interval_method,
         primary_test=res.test,
         statistic=res.primary.statistic,
@@ -233,6 +243,9 @@ def comparison_row(
         min_detectable_difference=_finite(res.min_detectable_difference),
         tests=[_test_dict(res.primary, "primary")]
         + [_test_dict(t, "sensitivity") for t in res.sensitivity],
+        min_attainable_p=res.min_attainable_p,
+        withheld=dict(res.withheld),
+        equivalence=equivalence,
     )
 
 
@@ -271,7 +284,11 @@ def statistics_settings(config: Config) -> dict[str, Any]:
         ),
         "correction": "Holm across every primary comparison of this report",
         "power": f"minimum detectable difference at {POWER_NOTE} "
-        "(Connor 1987, effective pairs = claims / design effect)",
+        "(Connor 1987, effective pairs = claims / design effect); none where the primary "
+        "test's smallest attainable p (min_attainable_p) is above 0.05",
+        "intervals": "none below 6 generics (the reason in withheld); the inverted exact "
+        "sign-flip test up to 12; cluster bootstrap-t above",
+        "equivalence_margin": config.equivalence_margin,
     }
 
 
@@ -313,6 +330,7 @@ def annotation_section(config: Config, names: list[str]) -> dict[str, Any]:
         tests = compare_report(
             ratings, rated, baseline=baseline, seed=config.seed,
             primary_test=config.primary_test, mcnemar=config.mcnemar,
+            equivalence_margin=config.equivalence_margin,
         )  # fmt: skip
         section["compare"] = tests
     else:

@@ -26,7 +26,7 @@ from logic_claims.harness.compare.cache import (
     cache_key,
     code_hash,
     file_digests,
-    lm_eval_version,
+    library_versions,
     model_identity,
     read_entry,
     sample_file,
@@ -55,7 +55,8 @@ class Job:
 def plan(config: Config) -> list[Job]:
     """Which (system, task) pairs have cached results and which must run."""
     manifest = data.manifest_sha256(config.data_dir)
-    shared = {"data_manifest_sha256": manifest, "code": code_hash(), "lm_eval": lm_eval_version()}
+    shared = {"data_manifest_sha256": manifest, "code": code_hash()}
+    shared["libraries"] = library_versions()
     shared["embedder"] = retrieval.embedder_id()
     jobs = []
     for system in config.systems:

@@ -141,17 +141,43 @@ def coefficient_table(block: Mapping[str, Any]) -> Table:
 
 
 def _p_holm(test: Mapping[str, Any]) -> str:
-    return f"{fmt.pvalue(test['pvalue'])} (Holm {fmt.pvalue(test['pvalue_holm'])})"
+    """``0.031 (Holm 0.062; min 0.031)``: the p-value, Holm's, and the smallest the test
+    can give here (where known)."""
+    extra = []
+    if "pvalue_holm" in test:
+        extra.append(f"Holm {fmt.pvalue(test['pvalue_holm'])}")
+    if test.get("min_attainable_p") is not None:
+        extra.append(f"min {fmt.pvalue(test['min_attainable_p'])}")
+    return fmt.pvalue(test["pvalue"]) + (f" ({'; '.join(extra)})" if extra else "")
+
+
+def _equivalence(c: Mapping[str, Any]) -> str:
+    """The two one-sided tests' p against the margin, or – when none was declared."""
+    test = next((t for t in c.get("tests", []) if t["role"] == "equivalence"), None)
+    return _p_holm(test) if test else fmt.MISSING
 
 
 def clustering(c: Mapping[str, Any]) -> str:
-    """Design effect and minimum detectable difference of a clustered comparison ("" if none)."""
+    """Design effect and minimum detectable difference of a clustered comparison ("" if
+    none), and why any of them (or the interval) is withheld."""
     if c.get("n_generics") is None:
         return ""
-    return (
+    text = (
         f"design effect {fmt.num(c['design_effect'], 2)}, minimum detectable difference "
         f"{fmt.pct_value(c['min_detectable_difference'])} pts ({POWER_TEXT})"
     )
+    withheld = c.get("withheld") or {}
+    if withheld:
+        reasons = "; ".join(f"{WITHHELD[k]}: {why}" for k, why in withheld.items() if k in WITHHELD)
+        text += f"; {fmt.MISSING}: {reasons}"
+    return text
+
+
+WITHHELD = {
+    "confidence_interval": "interval",
+    "design_effect": "design effect",
+    "min_detectable_difference": "MDD",
+}
 
 
 def _tested(
@@ -183,8 +209,14 @@ COMPARE_COLUMNS = [
 
 
 def compare_table(report: Report) -> Table:
-    """One row per comparison: rates, difference with interval, both tests' p (Holm)."""
-    return Table("", "", COMPARE_COLUMNS, report["comparisons"])
+    """One row per comparison: rates, difference with interval, both tests' p (Holm), and
+    the equivalence test's when a margin was declared."""
+    margin = report.get("settings", {}).get("equivalence_margin")
+    columns = list(COMPARE_COLUMNS)
+    if margin is not None:
+        title = f"equivalence within ±{fmt.points(margin)[1:]} pts: TOST p"
+        columns.insert(5, Column(title, _tested(_equivalence)))
+    return Table("", "", columns, report["comparisons"])
 
 
 # -- plots -----------------------------------------------------------------------------------

@@ -84,16 +84,13 @@ def histograms_png(
 
 
 def _comparison_bars(gen: dict[str, Any], groups: tuple[str, ...]) -> tuple[list, list, list]:
-    """Correct rates of ``groups`` and their interval's distances below and above."""
+    """Correct rates of ``groups`` and their interval's distances below and above (0: no
+    interval, e.g. withheld for too few generics)."""
     rates = [gen[g]["correct_rate"] or 0.0 for g in groups]
-    low = [
-        r - gen[g]["correct_ci"]["low"] if gen[g]["correct_ci"] else 0.0
-        for r, g in zip(rates, groups, strict=True)
-    ]
-    high = [
-        gen[g]["correct_ci"]["high"] - r if gen[g]["correct_ci"] else 0.0
-        for r, g in zip(rates, groups, strict=True)
-    ]
+    cis = [gen[g]["correct_ci"] or {} for g in groups]
+    has = [ci.get("low") is not None for ci in cis]
+    low = [r - ci["low"] if ok else 0.0 for r, ci, ok in zip(rates, cis, has, strict=True)]
+    high = [ci["high"] - r if ok else 0.0 for r, ci, ok in zip(rates, cis, has, strict=True)]
     return rates, low, high
 
 

@@ -160,7 +160,7 @@ def _correctness_tables(report: dict[str, Any]) -> list[Table]:
     note = (
         "Generated answers scored by the study's rule (first sentence, count "
         '"true"/"false"): correct / tie / wrong. Brackets: '
-        f"{_level(report)} cluster-bootstrap interval (generics resampled). "
+        f"{_rate_brackets(report)}. "
         'LL acc: log-likelihood accuracy (" True" vs " False", the *_mc tasks).'
     )
     return [
@@ -231,13 +231,21 @@ def _family_table(report: dict[str, Any]) -> list[Table]:
     note = (
         "Estimand: share of a family's contrast claims (with their paired standard claims) "
         "answered correctly; generate tasks' correct rate where run, else log-likelihood "
-        f"accuracy; {_level(report)} bootstrap intervals resampling generics (clusters)."
+        f"accuracy; brackets: {_rate_brackets(report)}."
     )
     rows = list(scores.items())
     return [Table("Contrast split per construction family", note, columns, rows)] if rows else []
 
 
 PRIMARY_NAMES = {"sign-flip": "sign-flip p", "clustered-mcnemar": "clustered McNemar p"}
+
+
+def _rate_brackets(report: dict[str, Any]) -> str:
+    """How the rate tables' brackets were made (``stats.interval_rule``, for rates)."""
+    return (
+        f"{_level(report)} interval over generics ([–]: fewer than 6 generics, too few; up "
+        "to 12, Wilson with each generic one trial; above, a cluster bootstrap-t)"
+    )
 
 
 def _level(report: dict[str, Any]) -> str:
@@ -251,9 +259,18 @@ def _sensitivity_cell(t: Significance) -> str:
     return pvalue(tests[0]["pvalue"]) if tests else MISSING
 
 
-def significance_columns(primary_test: str) -> list[Column]:
-    """The columns of the significance table (rows: :class:`Significance`)."""
-    return [
+def _equivalence_cell(t: Significance) -> str:
+    """The TOST p-value with the smallest it can reach: ``0.004 (min 0.001)``."""
+    eq = t.equivalence
+    if not eq:
+        return MISSING
+    return f"{pvalue(eq['pvalue'])} (min {pvalue(eq.get('min_attainable_p'))})"
+
+
+def significance_columns(primary_test: str, margin: float | None = None) -> list[Column]:
+    """The columns of the significance table (rows: :class:`Significance`); with an
+    equivalence ``margin``, its two one-sided tests' p beside the primary test's."""
+    columns = [
         Column("split", lambda t: SHORT_SPLIT[t.split]),
         Column("metric", lambda t: "correct" if t.metric == "correct" else "LL acc"),
         Column("system", lambda t: t.system),
@@ -263,35 +280,73 @@ def significance_columns(primary_test: str) -> list[Column]:
             lambda t: f"{points(t.difference)} {interval(t.confidence_interval, points)}",
         ),
         Column(PRIMARY_NAMES[primary_test], lambda t: pvalue(t.pvalue)),
+        Column("min p", lambda t: pvalue(t.min_attainable_p)),
         Column("Holm p", lambda t: pvalue(t.pvalue_holm)),
         Column("DE", lambda t: num(t.design_effect, 2)),
         Column("MDD (pts)", lambda t: pct_value(t.min_detectable_difference)),
         Column("discordant", lambda t: f"{t.system_only} / {t.baseline_only}"),
         Column("sensitivity: McNemar p", _sensitivity_cell),
     ]
+    if margin is not None:
+        columns.insert(8, Column(f"within ±{points(margin)[1:]} pts: TOST p", _equivalence_cell))
+    return columns
+
+
+def withheld_note(rows: list[Any], names: dict[str, str]) -> str:
+    """Why the ``–`` cells of these rows are empty: each field's distinct reasons, once
+    (``names``: field -> its column), e.g. ``"–: interval: 2 generics: too few ..."``."""
+    reasons: dict[str, list[str]] = {}
+    for row in rows:
+        for key, why in row.withheld.items():
+            if key in names and why not in reasons.setdefault(names[key], []):
+                reasons[names[key]].append(why)
+    if not reasons:
+        return ""
+    return (
+        " Withheld (–): "
+        + "; ".join(f"{column}: {', '.join(whys)}" for column, whys in reasons.items())
+        + "."
+    )
 
 
 def significance_table(report: dict[str, Any]) -> Table:
     """Per system vs the baseline: the clustered paired difference and its tests."""
     how = report["statistics"]
+    margin = how.get("equivalence_margin")
     note = (
         f"Estimand: {how['estimand']}. Difference in points with a "
-        f"{_level(report)} cluster-bootstrap interval "
-        f"(generics resampled). Primary test ({how['primary_test']}, declared in the config): "
-        f"{PRIMARY_NAMES[how['primary_test']]}, Holm-corrected across every row. DE: design "
-        "effect (clustered variance / variance were claims independent). MDD: minimum "
+        f"{_level(report)} interval over generics (none below 6 generics; the inverted "
+        "exact sign-flip test up to 12, a cluster bootstrap-t above). Primary test "
+        f"({how['primary_test']}, declared in the config): "
+        f"{PRIMARY_NAMES[how['primary_test']]}, Holm-corrected across every row; min p: "
+        "the smallest p-value it can give with these generics (sign-flip: 2 / 2^K over the "
+        "K generics that differ). DE: design effect (clustered variance / variance were "
+        "claims independent). MDD: minimum "
         f"detectable difference in points at {POWER_NOTE} (–: no discordant "
-        "claim, or not even a difference as large as the discordance). Sensitivity: "
-        f"{how['sensitivity']}, on the discordant claims (system only / baseline only); "
-        "not corrected, not the test of record."
+        "claim, not even a difference as large as the discordance, or min p above 0.05). "
+        f"Sensitivity: {how['sensitivity']}, on the discordant claims (system only / "
+        "baseline only); not corrected, not the test of record."
     )
+    if margin is not None:
+        note += (
+            f" TOST: two one-sided sign-flip tests that the difference is within "
+            f"±{points(margin)[1:]} points (p <= 0.05: within the margin)."
+        )
     title = (
         "Paired difference in per-claim correctness, system - baseline "
         f"({report['baseline']}), clustered by generic"
     )
-    columns = significance_columns(how["primary_test"])
+    columns = significance_columns(how["primary_test"], margin)
     rows = [Significance.from_json(row) for row in report["significance"]]
+    note += withheld_note(rows, WITHHELD_COLUMNS)
     return Table(title, note, columns, rows, placeholder=True)
+
+
+WITHHELD_COLUMNS = {
+    "confidence_interval": "interval",
+    "design_effect": "DE",
+    "min_detectable_difference": "MDD",
+}
 
 
 LEGACY_COLUMNS = [
@@ -318,7 +373,7 @@ def _legacy_table(report: dict[str, Any]) -> Table:
         "Counts of correct / tie / wrong, scored from the study's output files "
         "exactly as the study did (`logic-claims legacy accuracy`); its test claims "
         "are not ours, so set these beside, not against, the rows above. Brackets: "
-        "cluster-bootstrap interval of the correct rate, claims grouped by the generic "
+        "interval of the correct rate over generics (as above), claims grouped by the generic "
         "read off each claim. Gold check: expected verdict vs the quantifier."
     )
     title = "The study's published runs (Llama-2-7B-chat, prompt tuning)"

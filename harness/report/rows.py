@@ -8,7 +8,7 @@ number has one name from the analysis to the template, and a new column is one
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -36,8 +36,11 @@ class Significance:
     design_effect: float | None
     discordance: float
     min_detectable_difference: float | None
-    tests: list[dict[str, Any]]  # {name, role: primary | sensitivity, statistic, pvalue}
+    tests: list[dict[str, Any]]  # {name, role: primary | sensitivity | equivalence, ...}
     pvalue_holm: float | None = None  # across every row of the report
+    min_attainable_p: float | None = None  # the smallest p the primary test can give here
+    withheld: dict[str, str] = field(default_factory=dict)  # field -> why it is undefined
+    equivalence: dict[str, Any] | None = None  # TOST against the config's margin, if any
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
