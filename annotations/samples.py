@@ -10,6 +10,7 @@ nothing to judge; such a file is refused with a one-line error.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ def _answer_of(record: dict[str, Any]) -> str | None:
     return None
 
 
-def _parse(line: str, path: Path, lineno: int) -> dict[str, Any]:
+def parse_record(line: str, path: Path, lineno: int) -> dict[str, Any]:
     """One line of a samples file as an lm-eval record, or an InputError."""
     try:
         record = parse_json(line, path, lineno)
@@ -101,20 +102,31 @@ def _item(doc: Any, answer: str, path: Path, lineno: int) -> Item:
     )
 
 
+def iter_records(
+    path: str | Path, empty: str | None = "empty file (no samples)"
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line, record) of each doc of one samples file (lm-eval repeats a doc once per
+    filter; the first filter's record is kept). Raises InputError naming file and line;
+    ``empty`` is the problem of a blank file (None: no records)."""
+    path = Path(path)
+    seen: set[Any] = set()
+    # Records are split at "\n" only: lm-eval writes U+2028 and the like unescaped.
+    for lineno, line in enumerate(split_lines(read_text(path, empty=empty)), start=1):
+        if not line.strip():
+            continue
+        record = parse_record(line, path, lineno)
+        if record["doc_id"] not in seen:  # else the same doc under another filter
+            seen.add(record["doc_id"])
+            yield lineno, record
+
+
 def read_samples(path: str | Path) -> list[SampleItem]:
-    """Items of one samples file, one per doc (lm-eval repeats a doc once per filter;
-    the first filter's record is kept). Raises InputError naming file and line."""
+    """Items of one samples file, one per doc (:func:`iter_records`)."""
     path = Path(path)
     match = LM_EVAL_SAMPLES_NAME.match(path.name)
     task = match["task"] if match else None
-    text = read_text(path, empty="empty file (no samples)")
     out: list[SampleItem] = []
-    seen: set[Any] = set()
-    # Records are split at "\n" only: lm-eval writes U+2028 and the like unescaped.
-    for lineno, line in enumerate(split_lines(text), start=1):
-        if not line.strip():
-            continue
-        record = _parse(line, path, lineno)
+    for lineno, record in iter_records(path):
         answer = _answer_of(record)
         if answer is None:
             raise InputError(
@@ -123,12 +135,7 @@ def read_samples(path: str | Path) -> list[SampleItem]:
                 path,
                 lineno,
             )
-        item = _item(record["doc"], answer, path, lineno)
-        key = record["doc_id"]
-        if key in seen:  # the same doc under another filter
-            continue
-        seen.add(key)
-        out.append(SampleItem(item, task, lineno))
+        out.append(SampleItem(_item(record["doc"], answer, path, lineno), task, lineno))
     return out
 
 

@@ -111,35 +111,24 @@ class RaterSessions:
             self.skipped[annotator] = [i for i in items if i != item_id]
 
 
-class AnnotationServer(ThreadingHTTPServer):
+class LocalServer(ThreadingHTTPServer):
+    """A hardened local page server (see Safety above): its own host names only, bounded
+    connections, slow clients timed out, refusals closed. Subclasses give the handler
+    (a :class:`LocalHandler` with routes) and may replace ``security_headers``."""
+
     daemon_threads = True
+    command = "serve"  # names the command in the one-line errors it prints
+    security_headers = SECURITY_HEADERS
 
     def __init__(
         self,
         address: tuple[str, int],
-        store_path: Path,
+        handler: type[BaseHTTPRequestHandler],
         *,
         max_connections: int = MAX_CONNECTIONS,
         idle_timeout: float = IDLE_TIMEOUT,
         request_deadline: float = REQUEST_DEADLINE,
     ):
-        self.store_path = Path(store_path)
-        with Store.open(self.store_path) as store:  # fail now, not on the first request
-            store.check()
-            self.dimensions = [
-                {
-                    **d.to_json(),
-                    "keys": d.key_map(),
-                    # what each label means to a rater: "no"/"yes" for 0/1
-                    "captions": {label: d.caption(label) for label in d.labels},
-                    # n/y duplicate 0/1 as keys; show one button per label
-                    "hide_keys": [
-                        k for k in d.key_map() if k in ("n", "y") and set(d.labels) == {"0", "1"}
-                    ],
-                }
-                for d in store.dimensions
-            ]
-        self.sessions = RaterSessions()
         self.idle_timeout = idle_timeout
         self.request_deadline = request_deadline
         self.slots = threading.BoundedSemaphore(max_connections)
@@ -147,7 +136,7 @@ class AnnotationServer(ThreadingHTTPServer):
         literal = address_literal(host)
         if literal is not None and literal.version == 6:
             self.address_family = socket.AF_INET6
-        super().__init__((host, address[1]), Handler)
+        super().__init__((host, address[1]), handler)
         self.host_names = self._host_names(host)
 
     def _host_names(self, host: str) -> set[str]:
@@ -235,11 +224,51 @@ class AnnotationServer(ThreadingHTTPServer):
         exc = sys.exc_info()[1]
         if isinstance(exc, OSError):
             return
-        print(f"logic-claims serve: {type(exc).__name__}: {clip(str(exc))}", file=sys.stderr)
+        print(
+            f"logic-claims {self.command}: {type(exc).__name__}: {clip(str(exc))}", file=sys.stderr
+        )
 
 
-class Handler(BaseHTTPRequestHandler):
-    server: AnnotationServer
+class AnnotationServer(LocalServer):
+    """The rating page over one store."""
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        store_path: Path,
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+        idle_timeout: float = IDLE_TIMEOUT,
+        request_deadline: float = REQUEST_DEADLINE,
+    ):
+        self.store_path = Path(store_path)
+        with Store.open(self.store_path) as store:  # fail now, not on the first request
+            store.check()
+            self.dimensions = [
+                {
+                    **d.to_json(),
+                    "keys": d.key_map(),
+                    # what each label means to a rater: "no"/"yes" for 0/1
+                    "captions": {label: d.caption(label) for label in d.labels},
+                    # n/y duplicate 0/1 as keys; show one button per label
+                    "hide_keys": [
+                        k for k in d.key_map() if k in ("n", "y") and set(d.labels) == {"0", "1"}
+                    ],
+                }
+                for d in store.dimensions
+            ]
+        self.sessions = RaterSessions()
+        super().__init__(
+            address, Handler, max_connections=max_connections, idle_timeout=idle_timeout,
+            request_deadline=request_deadline,
+        )  # fmt: skip
+
+
+class LocalHandler(BaseHTTPRequestHandler):
+    """The plumbing of a :class:`LocalServer`'s requests: framing, deadlines, the Host and
+    Origin checks, one JSON line for every refusal. Subclasses add ``_get`` and ``_post``."""
+
+    server: LocalServer
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: raters' keys are noise
@@ -261,7 +290,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        for key, value in SECURITY_HEADERS.items():
+        for key, value in self.server.security_headers.items():
             self.send_header(key, value)
         if status >= 400:
             # Whatever is left of the request is never read as another request.
@@ -301,7 +330,7 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a bug or a broken store: one line, a 500, no traceback
             problem = f"{type(exc).__name__}: {clip(str(exc))}"
             where = f"{self.command} {clip(self.path)}"
-            print(f"logic-claims serve: {where}: {problem}", file=sys.stderr)
+            print(f"logic-claims {self.server.command}: {where}: {problem}", file=sys.stderr)
             self._json({"error": f"internal error ({problem})"}, HTTPStatus.INTERNAL_SERVER_ERROR)
 
     def do_GET(self) -> None:
@@ -312,6 +341,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._handle("POST")
+
+    def _get(self, path: str, query: dict[str, list[str]]) -> None:
+        raise HttpError(HTTPStatus.NOT_FOUND, "not found")
+
+    def _post(self, path: str, body: dict[str, str]) -> None:
+        raise HttpError(HTTPStatus.METHOD_NOT_ALLOWED, "this page takes no POST")
+
+
+class Handler(LocalHandler):
+    """The rating page's routes."""
+
+    server: AnnotationServer
 
     # -- routes --------------------------------------------------------------------
     def _state(self, store: Store, annotator: str, focus: str | None = None) -> dict[str, Any]:

@@ -12,7 +12,8 @@ import argparse
 import json
 import sys
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from logic_claims.harness.annotate_common import DIMENSION_HELP, names, sub_parser
 from logic_claims.harness.annotate_io_cli import add_io_commands
@@ -294,9 +295,23 @@ example:
         help="address to bind: a name, an IPv4 or IPv6 literal such as ::1 (default: %(default)s)",
     )
     serve.add_argument(
-        "--port", type=_port, default=8765, help="port, 0 to 65535 (default: %(default)s)"
+        "--port", type=port_arg, default=8765, help="port, 0 to 65535 (default: %(default)s)"
     )
     serve.set_defaults(func=cmd_serve)
+
+
+T = TypeVar("T")
+
+
+def listen(make: Callable[[], T], host: str, port: int) -> T:
+    """``make()`` (a server bound to host and port), or one line saying why it cannot be."""
+    try:
+        return make()
+    except (OSError, ValueError, OverflowError) as exc:  # in use, no such address, bad name
+        from logic_claims.tasks.errors import clip
+
+        reason = getattr(exc, "strerror", None) or clip(str(exc))
+        raise InputError(f"cannot listen on {clip(host)} port {port} ({reason})") from exc
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -306,14 +321,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from logic_claims.annotations.store import Store
     from logic_claims.annotations.web import make_server
 
-    try:
-        server = make_server(args.store, args.host, args.port)
-    except (OSError, ValueError, OverflowError) as exc:  # in use, no such address, bad name
-        from logic_claims.tasks.errors import clip
-
-        reason = getattr(exc, "strerror", None) or clip(str(exc))
-        where = f"{clip(args.host)} port {args.port}"
-        raise InputError(f"cannot listen on {where} ({reason})") from exc
+    server = listen(lambda: make_server(args.store, args.host, args.port), args.host, args.port)
     with Store.open(args.store) as store:
         raters = store.annotators()
     print(f"serving {args.store} at {server.url}  (Ctrl-C to stop)")
@@ -330,7 +338,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         server.server_close()
 
 
-def _port(text: str) -> int:
+def port_arg(text: str) -> int:
     """A TCP port, 0..65535 (0: any free one)."""
     try:
         port = int(text)

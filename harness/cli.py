@@ -15,6 +15,7 @@ from logic_claims.harness import (
     lm_eval_cli,
     study_outputs,
     train_cli,
+    view_cli,
 )
 from logic_claims.tasks import launch
 from logic_claims.tasks.errors import InputError
@@ -23,6 +24,7 @@ from logic_claims.tasks.errors import InputError
 # them imports torch at module level, so ``--help`` stays fast.
 COMMAND_MODULES = (
     data_cli, evaluate, lm_eval_cli, study_outputs, compare, annotate_cli, train_cli,
+    view_cli,
 )  # fmt: skip
 
 DESCRIPTION = """\
@@ -33,7 +35,8 @@ The usual path:
   logic-claims data build --out data/logic_claims     # claims and splits from the CSVs
   logic-claims eval --model smollm2-135m-instruct --limit 20
   lm_eval --model hf --model_args pretrained=$(logic-claims model path) \\
-          --tasks logic_claims --include_path tasks    # the same, through lm-eval
+          --tasks logic_claims --include_path "$(logic-claims tasks path)"
+                                                        # the same, through lm-eval
 
 Exit status: 0 done, 2 bad input (one line: FILE:LINE: problem), 130 interrupted,
 141 the reader of the output went away (`... | head -1`; nothing more is printed).

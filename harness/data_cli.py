@@ -1,4 +1,5 @@
-"""``logic-claims data build|stats`` and ``logic-claims model path``: what a run reads."""
+"""``logic-claims data build|stats``, ``logic-claims model path`` and ``logic-claims tasks
+path``: what a run reads."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from logic_claims.harness.report.charts import histograms_png
-from logic_claims.tasks import data, sources
+from logic_claims.tasks import TASKS_DIR, data, sources
 from logic_claims.tasks.io import atomic_path, write_json
 from logic_claims.tasks.models import DEFAULT_MODEL, EMBEDDED_MODELS, model_path
 
@@ -161,6 +162,28 @@ def add_model_commands(subparsers: argparse._SubParsersAction) -> None:
     path.set_defaults(func=lambda args: print(model_path(args.name)))
 
 
+def add_tasks_commands(subparsers: argparse._SubParsersAction) -> None:
+    tasks = subparsers.add_parser(
+        "tasks",
+        help="the lm-eval task folder (for lm_eval --include_path)",
+        description="The lm-eval task folder of the installed package.",
+    )
+    sub = tasks.add_subparsers(dest="tasks_command", required=True, metavar="COMMAND")
+    path = sub.add_parser(
+        "path",
+        help="print the installed task folder, for lm_eval --include_path",
+        description=(
+            "Print the folder holding the logic_claims task YAMLs of the installed package, "
+            "so lm-eval finds the tasks from any folder, in a checkout or from a wheel.\n\n"
+            "example:\n  lm_eval --model hf --model_args pretrained=$(logic-claims model path) "
+            '\\\n      --tasks logic_claims --include_path "$(logic-claims tasks path)"'
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    path.set_defaults(func=lambda args: print(TASKS_DIR))
+
+
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     add_data_commands(subparsers)
     add_model_commands(subparsers)
+    add_tasks_commands(subparsers)

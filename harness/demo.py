@@ -151,14 +151,17 @@ def main(argv: list[str] | None = None) -> int:
 def print_comparison() -> None:
     """Run ``compare`` on the demo config; print its main tables and the report's path."""
     from logic_claims.harness.compare import compare, load_config
-    from logic_claims.harness.report.compare import tables
+    from logic_claims.harness.report.compare import summary_tables
     from logic_claims.harness.report.render import md_table
 
     report = compare(load_config("harness/configs/demo.yaml"))
     if report.output is not None:
-        for title, _note, header, rows in tables(report.report)[1:4]:
-            print(f"\n{title}\n{md_table(rows, header)}")
-        print(f"\nreport: {report.output}/report.html (and report.md, chart.png)")
+        for table in summary_tables(report.report):
+            print(f"\n{table.title}\n{md_table(table.rows, table.header)}")
+        print(
+            f"\nreport: {report.output}/report.html (tables, chart, and the claims explorer:"
+            " every claim with each system's answer; also report.md, chart.png)"
+        )
 
 
 if __name__ == "__main__":

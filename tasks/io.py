@@ -33,8 +33,11 @@ def _check_writable(parent: Path) -> None:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it into place only on success."""
     path = Path(path)
-    _check_writable(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    check_out_file(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write here ({exc.strerror})", path) from exc
     os.close(fd)
     tmp_path = Path(tmp)
     # mkstemp makes the file private (0600); the result is an ordinary file of the user's.
@@ -44,6 +47,15 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def check_out_file(path: str | Path) -> None:
+    """An output file's path: not a folder, in a folder that exists (made if need be) and
+    is writable; else an InputError. Call it before the work, not after."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError("is a folder; expected the path of the file to write", path)
+    _check_writable(path.parent)
 
 
 def current_umask() -> int:

@@ -7,10 +7,14 @@ the embedded SmolLM2-135M-Instruct is for the few end-to-end tests.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from browser_helpers import CHROMEDRIVER, CHROMIUM, MISSING, chromium
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -113,3 +117,17 @@ def embedded_model() -> Path:
     from logic_claims.tasks.models import model_path
 
     return model_path()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A headless chromium (selenium) for the pages' tests."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail(MISSING)
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    driver = chromium(profile)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -180,6 +180,7 @@ CASES = {
     "annotate calibrate store": "annotate calibrate --judge a --n-boot 10 {file}",
     "eval --data-dir": "eval --data-dir {folder} --model {work}/not-a-model"
     " --tasks logic_claims_mc",
+    "view": "view {folder} --out {work}/page.html",
 }
 
 
@@ -214,6 +215,10 @@ def _place(content: bytes, folder: Path, case: str) -> Path:
         (inputs / "manifest.json").write_text("{}\n")
         (inputs / "test.jsonl").write_bytes(content)
         return inputs / "test.jsonl"
+    if case == "view":  # read as an lm-eval --log_samples file
+        path = inputs / "samples_logic_claims_all_2026-01-01T00-00-00.000000.jsonl"
+        path.write_bytes(content)
+        return path
     if case == "annotate judge":  # what a model directory holds, to reach the store's checks
         (folder / "model").mkdir()
         (folder / "model" / "config.json").write_text('{"model_type": "llama"}\n')
@@ -252,6 +257,7 @@ NUMBER_CASES = {
     "annotate new --limit": "annotate new --samples {source}/samples.jsonl --per-item 1"
     " --annotators a,b --store {work}/n.sqlite --limit {n}",
     "annotate serve --port": "annotate serve --store {store} --port {n} --host 256.0.0.1",
+    "view --port": "view {source} --serve --port {n} --host 256.0.0.1 --out {work}/p.html",
     "train --set learning_rate": "train --config lora --set learning_rate={n}"
     " --set base_model={work}/no-such-model --output-dir {work}/a",
     "train --set batch_size": "train --config lora --set batch_size={n}"

@@ -33,6 +33,7 @@ from logic_claims.harness.compare.cache import (
 )
 from logic_claims.harness.compare.config import Config, System
 from logic_claims.harness.compare.results import build_report
+from logic_claims.harness.report import explorer
 from logic_claims.harness.report.compare import chart_png, render_html, render_markdown
 from logic_claims.tasks import data, retrieval
 from logic_claims.tasks.errors import InputError
@@ -244,8 +245,9 @@ def compare(
             file=sys.stderr,
         )
         return CompareResult({}, None, ran, cached)
-    report = build_report(config, _all_samples(config, jobs))
-    write_report(report, config.output)
+    samples = _all_samples(config, jobs)
+    report = build_report(config, samples)
+    write_report(report, config.output, explorer.build(samples))
     return CompareResult(report, config.output, ran, cached)
 
 
@@ -263,7 +265,7 @@ def _all_samples(config: Config, jobs: list[Job]) -> dict[str, dict[str, list[di
     return samples
 
 
-def write_report(report: dict[str, Any], output: Path) -> None:
+def write_report(report: dict[str, Any], output: Path, claims: explorer.Explorer) -> None:
     """``report.json``, ``report.md``, ``report.html`` and ``chart.png``, replacing ``output``."""
     png = chart_png(report)
     with atomic_dir(output) as tmp:
@@ -271,7 +273,7 @@ def write_report(report: dict[str, Any], output: Path) -> None:
             json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8"
         )
         (tmp / "report.md").write_text(render_markdown(report), encoding="utf-8")
-        (tmp / "report.html").write_text(render_html(report, png), encoding="utf-8")
+        (tmp / "report.html").write_text(render_html(report, png, claims), encoding="utf-8")
         (tmp / "chart.png").write_bytes(png)
 
 

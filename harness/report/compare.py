@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from logic_claims.annotations.stats.clustered import POWER_NOTE
-from logic_claims.harness.report import annotations, charts
+from logic_claims.harness.report import annotations, charts, explorer
 from logic_claims.harness.report.format import (
     MISSING,
     interval,
@@ -99,6 +99,14 @@ class SplitRow:
 
     system: str
     part: SplitResult
+    split: str
+
+
+def _view(q: str | None = None) -> Callable[[SplitRow], str]:
+    """A cell's link: the explorer filtered to the row's split and system and to claim
+    group ``q`` (a quantifier, universal or existential; None or overall: every claim)."""
+    group = None if q == "overall" else q
+    return lambda r: explorer.link(split=r.split, q=group, system=r.system)
 
 
 def _gen(scores: dict[str, GenScores] | None, cell: Callable[[dict[str, GenScores]], str]) -> str:
@@ -112,18 +120,27 @@ def _mc(scores: dict[str, McScores] | None, cell: Callable[[McScores], str]) -> 
 
 
 CORRECTNESS_COLUMNS = [
-    Column("system", lambda r: r.system),
-    Column("n", lambda r: _gen(r.part.gen, lambda g: str(g["overall"].n))),
-    Column("universal c/t/w", lambda r: _gen(r.part.gen, lambda g: _ctw(g["universal"]))),
-    Column("existential c/t/w", lambda r: _gen(r.part.gen, lambda g: _ctw(g["existential"]))),
+    Column("system", lambda r: r.system, _view()),
+    Column("n", lambda r: _gen(r.part.gen, lambda g: str(g["overall"].n)), _view()),
+    Column(
+        "universal c/t/w",
+        lambda r: _gen(r.part.gen, lambda g: _ctw(g["universal"])),
+        _view("universal"),
+    ),
+    Column(
+        "existential c/t/w",
+        lambda r: _gen(r.part.gen, lambda g: _ctw(g["existential"])),
+        _view("existential"),
+    ),
     Column(
         "overall correct",
         lambda r: _gen(
             r.part.gen,
             lambda g: rate_interval(g["overall"].correct_rate, g["overall"].correct_ci),
         ),
+        _view(),
     ),
-    Column("LL acc", lambda r: _mc(r.part.mc, lambda m: rate_interval(m.acc, m.acc_ci))),
+    Column("LL acc", lambda r: _mc(r.part.mc, lambda m: rate_interval(m.acc, m.acc_ci)), _view()),
 ]
 
 
@@ -134,7 +151,7 @@ def _split_rows(report: dict[str, Any], split: str, *kinds: str) -> list[SplitRo
     for system in system_results(report):
         part = system.splits.get(split)
         if part and any(getattr(part, kind) for kind in kinds):
-            rows.append(SplitRow(system.name, part))
+            rows.append(SplitRow(system.name, part, split))
     return rows
 
 
@@ -159,9 +176,10 @@ def _correctness_tables(report: dict[str, Any]) -> list[Table]:
 
 def _quantifier_tables(report: dict[str, Any]) -> list[Table]:
     """Per split: correct / tie / wrong of every quantifier (splits with answers only)."""
-    columns = [Column("system", lambda r: r.system)]
+    columns = [Column("system", lambda r: r.system, _view())]
     columns += [
-        Column(word, lambda r, q=q: _ctw(r.part.gen[q])) for q, word in QUANTIFIER_TITLES.items()
+        Column(word, lambda r, q=q: _ctw(r.part.gen[q]), _view(q))
+        for q, word in QUANTIFIER_TITLES.items()
     ]
     out = []
     for split, title in SPLIT_TITLES.items():
@@ -173,12 +191,13 @@ def _quantifier_tables(report: dict[str, Any]) -> list[Table]:
 
 def _mc_tables(report: dict[str, Any]) -> list[Table]:
     """Per split: log-likelihood accuracy per quantifier and per group (with intervals)."""
-    columns = [Column("system", lambda r: r.system)]
+    columns = [Column("system", lambda r: r.system, _view())]
     columns += [
-        Column(word, lambda r, q=q: pct(r.part.mc[q].acc)) for q, word in QUANTIFIER_TITLES.items()
+        Column(word, lambda r, q=q: pct(r.part.mc[q].acc), _view(q))
+        for q, word in QUANTIFIER_TITLES.items()
     ]
     columns += [
-        Column(g, lambda r, g=g: rate_interval(r.part.mc[g].acc, r.part.mc[g].acc_ci))
+        Column(g, lambda r, g=g: rate_interval(r.part.mc[g].acc, r.part.mc[g].acc_ci), _view(g))
         for g in CLAIM_GROUPS
     ]
     out = []
@@ -201,7 +220,14 @@ def _family_table(report: dict[str, Any]) -> list[Table]:
     scores = report.get("families") or {}
     names = sorted({f for per in scores.values() for f in per})
     columns = [Column("system", lambda r: r[0])]
-    columns += [Column(f, lambda r, f=f: _family_cell(r[1], f)) for f in names]
+    columns += [
+        Column(
+            f,
+            lambda r, f=f: _family_cell(r[1], f),
+            lambda r, f=f: explorer.link(split="contrast", family=f, system=r[0]),
+        )
+        for f in names
+    ]
     note = (
         "Estimand: share of a family's contrast claims (with their paired standard claims) "
         "answered correctly; generate tasks' correct rate where run, else log-likelihood "
@@ -418,10 +444,12 @@ def render_markdown(report: dict[str, Any]) -> str:
     return render("compare.md", report=report, tables=tables(report), annotation_md=sections)
 
 
-def render_html(report: dict[str, Any], png: bytes) -> str:
-    """``report.html``: one self-contained page, the chart inlined as a data URI."""
+def render_html(report: dict[str, Any], png: bytes, claims: explorer.Explorer) -> str:
+    """``report.html``: one self-contained page, the chart inlined as a data URI, and the
+    claims explorer of ``claims`` (the summary tables' cells link to it, filtered)."""
     chart = base64.b64encode(png).decode("ascii")
     text = _annotation_sections(report, annotations.render_text)
     return render(
-        "compare.html", report=report, tables=tables(report), chart=chart, annotation_text=text
-    )
+        "compare.html", report=report, tables=tables(report), chart=chart, annotation_text=text,
+        explorer=claims, assets=explorer.page_assets("compare.css"),
+    )  # fmt: skip

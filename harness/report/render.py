@@ -49,9 +49,14 @@ def text_table(rows: Sequence[Sequence[Any]], header: Sequence[Any]) -> str:
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
 
 
-def html_table(rows: Sequence[Sequence[Any]], header: Sequence[Any]) -> markupsafe.Markup:
-    """An HTML table (``templates/table.html``), every cell escaped."""
-    html = environment().get_template("table.html").render(rows=rows, header=header)
+def html_table(
+    rows: Sequence[Sequence[Any]],
+    header: Sequence[Any],
+    links: Sequence[Sequence[str | None]] | None = None,
+) -> markupsafe.Markup:
+    """An HTML table (``templates/table.html``), every cell escaped; a cell with a link
+    (``links``, row by row as ``rows``) is written as one."""
+    html = environment().get_template("table.html").render(rows=rows, header=header, links=links)
     return markupsafe.Markup(html.rstrip("\n"))
 
 
