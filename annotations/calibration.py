@@ -18,6 +18,14 @@ people) the report gives:
 The human majority of an item is the label most of its reference raters gave; an item with
 a tie has none and is left out of that comparison (counted in ``n_ties``). With a single
 reference rater the majority is that person, and the report has that one row.
+
+Beside kappa, for a 0/1 dimension, each judge row has the judge's AUC
+(:func:`logic_claims.annotations.stats.roc_auc`): how well the judge's margin (its
+``score``: the log-odds of 1 over 0 a log-likelihood judge records) ranks the items the
+reference calls 1 above those it calls 0. Kappa reads the verdicts at one threshold; the
+AUC reads the ranking at every threshold, so a judge that says "yes" to everything but
+is more sure on the right items shows it. A judge without margins (generation) is ranked
+by its verdicts (``auc_from: "verdicts"``: then the AUC is its balanced accuracy).
 """
 
 from __future__ import annotations
@@ -168,6 +176,41 @@ def verdict_notes(block: Mapping[str, Any], judge: str) -> list[str]:
     return notes
 
 
+def judge_auc(
+    reference: pd.Series, score: pd.Series, cats: Sequence[str], confidence_level: float
+) -> dict[str, Any] | None:
+    """The AUC of the judge's ``score`` (per item) against the ``reference`` labels on the
+    items both have; None for a dimension that is not 0/1."""
+    if list(cats) != ["0", "1"]:
+        return None
+    both = reference.notna() & score.notna()
+    res = stats.roc_auc(
+        score[both].astype(float).tolist(),
+        (reference[both].astype(str) == "1").tolist(),
+        confidence_level=confidence_level,
+    )
+    return {
+        "statistic": res.statistic,
+        "confidence_interval": {"low": res.confidence_interval.low,
+                                "high": res.confidence_interval.high},
+        "standard_error": res.standard_error,
+        "pvalue": res.pvalue,
+        "n_positive": res.n_positive,
+        "n_negative": res.n_negative,
+        "method": res.method,
+        **res.details,
+    }  # fmt: skip
+
+
+def _judge_score(wide: pd.DataFrame, scores: pd.Series | None, judge: str) -> tuple[pd.Series, str]:
+    """The judge's score per item: its margins when it recorded one for every judgment,
+    else its verdicts as 0/1."""
+    judged = wide[judge].notna()
+    if scores is not None and scores.reindex(wide.index)[judged].notna().all():
+        return scores.reindex(wide.index), "margins"
+    return wide[judge].map(lambda v: None if pd.isna(v) else float(v == "1")), "verdicts"
+
+
 def _dimension_block(
     wide: pd.DataFrame,
     dim: str,
@@ -175,23 +218,28 @@ def _dimension_block(
     judge: str,
     reference: list[str],
     options: dict[str, Any],
+    scores: pd.Series | None = None,
 ) -> dict[str, Any]:
     """Every comparison of one dimension: judge vs majority, vs each human, human pairs."""
     comparisons = []
     majority = human_majority(wide[reference])
     judged = wide[judge].notna()
+    score, auc_from = _judge_score(wide, scores, judge)
+    level = options["confidence_level"]
     a, b = _aligned(majority, wide[judge])
     ties = int((judged & wide[reference].notna().any(axis=1) & majority.isna()).sum())
     comparisons.append(
         {"kind": "judge-majority", "reference": MAJORITY, "other": judge,
-         **pair_agreement(a, b, cats, **options)}
+         **pair_agreement(a, b, cats, **options),
+         "auc": judge_auc(majority, score, cats, level)}
     )  # fmt: skip
     for human in reference if len(reference) > 1 else ():  # one person: the majority row
         a, b = _aligned(wide[human], wide[judge])
         if a:
             comparisons.append(
                 {"kind": "judge-human", "reference": human, "other": judge,
-                 **pair_agreement(a, b, cats, **options)}
+                 **pair_agreement(a, b, cats, **options),
+                 "auc": judge_auc(wide[human], score, cats, level)}
             )  # fmt: skip
     for first, second in itertools.combinations(reference, 2):
         a, b = _aligned(wide[first], wide[second])
@@ -200,7 +248,8 @@ def _dimension_block(
                 {"kind": "human-human", "reference": first, "other": second,
                  **pair_agreement(a, b, cats, **options)}
             )  # fmt: skip
-    block = {"dimension": dim, "labels": cats, "n_ties": ties, "comparisons": comparisons}
+    block = {"dimension": dim, "labels": cats, "n_ties": ties, "comparisons": comparisons,
+             "auc_from": auc_from}  # fmt: skip
     block["notes"] = verdict_notes(block, judge)
     return block
 
@@ -239,7 +288,11 @@ def calibration_report(
         if wide[judge].isna().all():
             continue
         cats = labels_of(df, dim, labels)
-        dimensions.append(_dimension_block(wide, dim, cats, judge, people, options))
+        scores = None
+        if "score" in sub.columns:
+            mine = sub[sub["annotator"] == judge].drop_duplicates("item_id")
+            scores = mine.set_index("item_id")["score"].astype(float)
+        dimensions.append(_dimension_block(wide, dim, cats, judge, people, options, scores))
     return jsonable(
         {
             "analysis": "calibration",

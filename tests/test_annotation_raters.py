@@ -43,6 +43,7 @@ def schema(path: Path) -> list[tuple]:
     try:
         version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         columns = conn.execute("PRAGMA table_info(annotators)").fetchall()
+        columns += conn.execute("PRAGMA table_info(ratings)").fetchall()
         return [version, *columns]
     finally:
         conn.close()
@@ -55,17 +56,19 @@ def test_a_version_1_store_is_upgraded_in_place_with_a_copy(
     before = dump(path)
     code, out, err = cli("annotate", "status", "--store", path, "--json", capsys=capsys)
     copy = tmp_path / "old.sqlite.v1.bak"
-    assert code == 0 and f"upgraded {path} from store schema version 1 to 2" in err
+    assert code == 0 and f"upgraded {path} from store schema version 1 to {SCHEMA_VERSION}" in err
     assert str(copy) in err
     assert dump(copy) == before  # the copy is the store as it was
     raters = json.loads(out)["raters"]
     assert raters[V1_JUDGE]["judge"] == INFO and "judge" not in raters["ann"]
     with Store.open(path) as store:
-        assert store.meta("schema_version") == str(SCHEMA_VERSION) == "2"
+        assert store.meta("schema_version") == str(SCHEMA_VERSION)
         assert (store.rater_kind("ann"), store.rater_kind(V1_JUDGE)) == ("person", "model")
         assert store.rater_info(V1_JUDGE) == INFO
         assert not store.conn.execute("SELECT 1 FROM meta WHERE key LIKE 'rater:%'").fetchall()
         assert store.conn.execute("SELECT COUNT(*) FROM ratings").fetchone()[0] == 9
+        # Judgments made before margins were recorded have none.
+        assert store.conn.execute("SELECT COUNT(score) FROM ratings").fetchone()[0] == 0
     # Upgraded and new stores have the same tables; a second open upgrades nothing.
     assert schema(path) == schema(make_store(tmp_path / "new.sqlite", 1))
     capsys.readouterr()

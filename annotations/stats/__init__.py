@@ -15,6 +15,7 @@ module             what
 ``inference``      comparisons of two systems, McNemar (mid-p, exact), Fisher, Holm
 ``clustered``      paired differences clustered by generic: cluster bootstrap, sign-flip
                    and clustered McNemar tests, design effect, power (MDD, pairs needed)
+``auc``            a continuous judge's AUC against binary labels (Mann-Whitney, DeLong)
 =================  ==========================================================
 
 Input forms:
@@ -49,6 +50,7 @@ from logic_claims.annotations.stats.agreement import (
     krippendorff_alpha,
     percent_agreement,
 )
+from logic_claims.annotations.stats.auc import AUCResult, roc_auc
 from logic_claims.annotations.stats.clustered import (
     PRIMARY_TESTS,
     cluster_interval,
@@ -92,6 +94,7 @@ __all__ = [
     "MCNEMAR_TESTS",
     "NAN_INTERVAL",
     "PRIMARY_TESTS",
+    "AUCResult",
     "AgreementResult",
     "BootstrapResult",
     "ClusteredComparison",
@@ -120,6 +123,7 @@ __all__ = [
     "paired_comparison",
     "pairs_needed",
     "percent_agreement",
+    "roc_auc",
     "sign_flip_test",
     "unpaired_comparison",
     "wilson_interval",
