@@ -2,7 +2,8 @@
 
 Items: ``--items`` (default 150) of the study's judged answers (``human_model4.csv`` and
 ``human_model6.csv``, drawn with ``--seed``), plus every answer the person judged 0 on a
-dimension (for the AUC: "not justified" is 2.9% of the study, too few in 150). Each
+dimension (for the AUC: "not justified" is 2.9% of the study, too few in 150;
+``--negatives N``: N of each dimension's, drawn at random). Each
 model judges each item on both dimensions with both methods, through ``annotate judge``'s
 own code (``harness.judge.model_decider``: the prompt people's question makes, every
 surface form of yes/no summed for log-likelihood). Per model, method and dimension:
@@ -45,12 +46,21 @@ FILES = {"model4": "human_model4.csv", "model6": "human_model6.csv"}
 METHODS = ("loglikelihood", "generate")
 
 
-def study_items(study: Path, n: int, seed: int) -> tuple[list[Any], set[str]]:
-    """The study's judged rows: a random ``n`` (their ids) plus every row with a 0."""
+def study_items(
+    study: Path, n: int, seed: int, negatives: int | None = None
+) -> tuple[list[Any], set[str]]:
+    """The study's judged rows: a random ``n`` (their ids) plus every row with a 0 on a
+    dimension (``negatives``: at most that many of each dimension's, drawn at random)."""
     rows = [r for system, name in FILES.items() for r in read_legacy(study / name, system)]
-    sample = {r.item.item_id for r in random.Random(seed).sample(rows, n)}
-    chosen = [r for r in rows if r.item.item_id in sample or "0" in (r.factual, r.justified)]
-    return chosen, sample
+    rng = random.Random(seed)
+    sample = {r.item.item_id for r in rng.sample(rows, n)}
+    extra: set[str] = set()
+    for dim in DEFAULT_DIMENSIONS:
+        zeros = [r.item.item_id for r in rows if getattr(r, dim.name) == "0"]
+        if negatives is not None and len(zeros) > negatives:
+            zeros = rng.sample(zeros, negatives)
+        extra.update(zeros)
+    return [r for r in rows if r.item.item_id in sample | extra], sample
 
 
 def judge_all(model: str, method: str, rows: list[Any], batch: int) -> dict[tuple, Verdict | None]:
@@ -69,7 +79,7 @@ def judge_all(model: str, method: str, rows: list[Any], batch: int) -> dict[tupl
 
 
 def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
-    rows, sample = study_items(args.study, args.items, args.seed)
+    rows, sample = study_items(args.study, args.items, args.seed, args.negatives)
     verdicts, seconds = {}, {}
     for method in METHODS:
         started = time.perf_counter()
@@ -112,6 +122,9 @@ def main() -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL, help="embedded name or directory")
     parser.add_argument("--name", help="the judge's name in the table (default: --model's)")
     parser.add_argument("--items", type=int, default=150, help="sample size (default: 150)")
+    parser.add_argument(
+        "--negatives", type=int, help="at most N of each dimension's 0s (default: all)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--study", type=Path, default=STUDY, help="the study's seed-results")
