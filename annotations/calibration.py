@@ -19,8 +19,9 @@ The human majority of an item is the label most of its reference raters gave; an
 a tie has none and is left out of that comparison (counted in ``n_ties``). With a single
 reference rater the majority is that person, and the report has that one row.
 
-Beside kappa, for a 0/1 dimension, each judge row has the judge's AUC
-(:func:`logic_claims.annotations.stats.roc_auc`): how well the judge's margin (its
+Beside kappa, for a 0/1 dimension, each judge row has the judge's AUC (the registry's
+``auc``, :func:`logic_claims.annotations.stats.roc_auc`; withheld on a pair of people, who
+give no scores): how well the judge's margin (its
 ``score``: the log-odds of 1 over 0 a log-likelihood judge records) ranks the items the
 reference calls 1 above those it calls 0. Kappa reads the verdicts at one threshold; the
 AUC reads the ranking at every threshold, so a judge that says "yes" to everything but
@@ -33,21 +34,59 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from logic_claims.annotations import stats
+from logic_claims.annotations import coefficients, stats
 from logic_claims.annotations.agreement import result_dict
+from logic_claims.annotations.coefficients import TWO_RATERS, Inputs
 from logic_claims.annotations.frame import dimensions_of, jsonable, labels_of, prepare
 from logic_claims.tasks.errors import InputError
 
 MAJORITY = "human majority"
+N_BOOT = 1000
+"""Bootstrap resamples of alpha's interval, unless ``annotate calibrate --n-boot`` says."""
+SEED = 0
 ESTIMAND = (
     "agreement of two raters' labels on the items both rated, beyond the agreement their "
     "label shares give by chance"
 )
+
+
+@dataclass
+class RaterPair:
+    """One comparison of two raters on one dimension, a row of the calibration report:
+    the coefficients of :data:`~logic_claims.annotations.coefficients.TWO_RATERS` (each a
+    result dict), the confusion table and each side's label shares. The report's JSON
+    is :meth:`to_json` (the coefficients as top-level keys); the renderers read rows back
+    with :meth:`from_json`."""
+
+    kind: str  # judge-majority, judge-human or human-human
+    reference: str
+    other: str
+    n_items: int
+    coefficients: dict[str, dict[str, Any]]
+    confusion: dict[str, Any]  # {"labels": [...], "counts": rows of the reference's labels}
+    prevalence: dict[str, dict[str, float | None]]  # {"reference": {...}, "other": {...}}
+
+    def to_json(self) -> dict[str, Any]:
+        head = {"kind": self.kind, "reference": self.reference, "other": self.other}
+        return {
+            **head,
+            "n_items": self.n_items,
+            **self.coefficients,
+            "confusion": self.confusion,
+            "prevalence": self.prevalence,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RaterPair:
+        coefficients = {name: data[name] for name in TWO_RATERS}
+        rest = {k: v for k, v in data.items() if k not in coefficients}
+        return cls(coefficients=coefficients, **rest)
 
 
 def pair_agreement(
@@ -55,12 +94,16 @@ def pair_agreement(
     other: Sequence[str],
     categories: Sequence[str],
     *,
-    n_boot: int = 1000,
-    seed: int | None = 0,
+    n_boot: int = N_BOOT,
+    seed: int | None = SEED,
     confidence_level: float = 0.95,
-) -> dict[str, Any]:
-    """Agreement of two aligned label sequences (the items both rated): the four
-    coefficients, the confusion table and both sides' prevalence."""
+    kind: str = "judge-human",
+    names: tuple[str, str] = ("reference", "other"),
+    scores: Sequence[float] | None = None,
+) -> RaterPair:
+    """Agreement of two aligned label sequences (the items both rated) of the raters
+    ``names``: the coefficients, the confusion table and both sides' prevalence.
+    ``scores``: the other rater's (a judge's) score per item, for the AUC."""
     if len(reference) != len(other):
         raise ValueError("the two raters' sequences must be aligned (same length)")
     cats = list(categories)
@@ -75,30 +118,25 @@ def pair_agreement(
     def shares(labels: Sequence[str]) -> dict[str, float]:
         return {c: (sum(1 for v in labels if v == c) / n if n else math.nan) for c in cats}
 
-    return {
-        "n_items": n,
-        "percent_agreement": result_dict(
-            stats.percent_agreement(table, confidence_level=confidence_level)
-        ),
-        "cohen_kappa": result_dict(
-            stats.cohen_kappa(
-                list(reference), list(other), categories=cats, confidence_level=confidence_level
-            )
-        ),
-        "gwet_ac1": result_dict(stats.gwet_ac1(table, confidence_level=confidence_level)),
-        "krippendorff_alpha": result_dict(
-            stats.krippendorff_alpha(
-                table, n_boot=n_boot, seed=seed, confidence_level=confidence_level
-            )
-        ),
-        "confusion": {
+    inputs = Inputs(
+        table, cats, (reference, other), n_boot=n_boot, seed=seed,
+        confidence_level=confidence_level, scores=scores,
+    )  # fmt: skip
+    results = coefficients.compute(TWO_RATERS, inputs)
+    return RaterPair(
+        kind=kind,
+        reference=names[0],
+        other=names[1],
+        n_items=n,
+        coefficients={name: result_dict(res) for name, res in results.items()},
+        confusion={
             "labels": cats,
             "counts": [
                 [int(confusion.iat[i, j]) for j in range(len(cats))] for i in range(len(cats))
             ],
         },
-        "prevalence": {"reference": shares(reference), "other": shares(other)},
-    }
+        prevalence={"reference": shares(reference), "other": shares(other)},
+    )
 
 
 def human_majority(wide: pd.DataFrame) -> pd.Series:
@@ -114,9 +152,14 @@ def human_majority(wide: pd.DataFrame) -> pd.Series:
     return wide.apply(top, axis=1)
 
 
-def _aligned(a: pd.Series, b: pd.Series) -> tuple[list[str], list[str]]:
+def _aligned(
+    a: pd.Series, b: pd.Series, score: pd.Series | None = None
+) -> tuple[list[str], list[str], list[float] | None]:
+    """The labels of two raters on the items both rated, and ``score`` (the judge's, per
+    item) on those items."""
     both = a.notna() & b.notna()
-    return [str(v) for v in a[both]], [str(v) for v in b[both]]
+    scores = None if score is None else [float(v) for v in score[both]]
+    return [str(v) for v in a[both]], [str(v) for v in b[both]], scores
 
 
 def _mean(blocks: Iterable[Mapping[str, Any]], name: str) -> float:
@@ -176,32 +219,6 @@ def verdict_notes(block: Mapping[str, Any], judge: str) -> list[str]:
     return notes
 
 
-def judge_auc(
-    reference: pd.Series, score: pd.Series, cats: Sequence[str], confidence_level: float
-) -> dict[str, Any] | None:
-    """The AUC of the judge's ``score`` (per item) against the ``reference`` labels on the
-    items both have; None for a dimension that is not 0/1."""
-    if list(cats) != ["0", "1"]:
-        return None
-    both = reference.notna() & score.notna()
-    res = stats.roc_auc(
-        score[both].astype(float).tolist(),
-        (reference[both].astype(str) == "1").tolist(),
-        confidence_level=confidence_level,
-    )
-    return {
-        "statistic": res.statistic,
-        "confidence_interval": {"low": res.confidence_interval.low,
-                                "high": res.confidence_interval.high},
-        "standard_error": res.standard_error,
-        "pvalue": res.pvalue,
-        "n_positive": res.n_positive,
-        "n_negative": res.n_negative,
-        "method": res.method,
-        **res.details,
-    }  # fmt: skip
-
-
 def _judge_score(wide: pd.DataFrame, scores: pd.Series | None, judge: str) -> tuple[pd.Series, str]:
     """The judge's score per item: its margins when it recorded one for every judgment,
     else its verdicts as 0/1."""
@@ -221,36 +238,32 @@ def _dimension_block(
     scores: pd.Series | None = None,
 ) -> dict[str, Any]:
     """Every comparison of one dimension: judge vs majority, vs each human, human pairs."""
-    comparisons = []
     majority = human_majority(wide[reference])
     judged = wide[judge].notna()
     score, auc_from = _judge_score(wide, scores, judge)
-    level = options["confidence_level"]
-    a, b = _aligned(majority, wide[judge])
+    a, b, margins = _aligned(majority, wide[judge], score)
     ties = int((judged & wide[reference].notna().any(axis=1) & majority.isna()).sum())
-    comparisons.append(
-        {"kind": "judge-majority", "reference": MAJORITY, "other": judge,
-         **pair_agreement(a, b, cats, **options),
-         "auc": judge_auc(majority, score, cats, level)}
-    )  # fmt: skip
+    comparisons = [
+        pair_agreement(a, b, cats, **options, kind="judge-majority", names=(MAJORITY, judge),
+                       scores=margins)
+    ]  # fmt: skip
     for human in reference if len(reference) > 1 else ():  # one person: the majority row
-        a, b = _aligned(wide[human], wide[judge])
+        a, b, margins = _aligned(wide[human], wide[judge], score)
         if a:
-            comparisons.append(
-                {"kind": "judge-human", "reference": human, "other": judge,
-                 **pair_agreement(a, b, cats, **options),
-                 "auc": judge_auc(wide[human], score, cats, level)}
-            )  # fmt: skip
+            pair = pair_agreement(a, b, cats, **options, names=(human, judge), scores=margins)
+            comparisons.append(pair)
     for first, second in itertools.combinations(reference, 2):
-        a, b = _aligned(wide[first], wide[second])
+        a, b, _ = _aligned(wide[first], wide[second])
         if a:
-            comparisons.append(
-                {"kind": "human-human", "reference": first, "other": second,
-                 **pair_agreement(a, b, cats, **options)}
-            )  # fmt: skip
-    block = {"dimension": dim, "labels": cats, "n_ties": ties, "comparisons": comparisons,
+            pair = pair_agreement(a, b, cats, **options, kind="human-human", names=(first, second))
+            comparisons.append(pair)
+    rows = [c.to_json() for c in comparisons]
+    block = {"dimension": dim, "labels": cats, "n_ties": ties, "comparisons": rows,
              "auc_from": auc_from}  # fmt: skip
     block["notes"] = verdict_notes(block, judge)
+    if auc_from == "verdicts" and cats == ["0", "1"]:
+        block["notes"].append(f"{dim}: {judge} recorded no margins, so its AUC ranks its "
+                              "verdicts (it is then its balanced accuracy).")  # fmt: skip
     return block
 
 
@@ -262,8 +275,8 @@ def calibration_report(
     exclude: Iterable[str] = (),
     labels: Mapping[str, Sequence[str]] | None = None,
     judge_info: Mapping[str, Any] | None = None,
-    n_boot: int = 1000,
-    seed: int | None = 0,
+    n_boot: int = N_BOOT,
+    seed: int | None = SEED,
     confidence_level: float = 0.95,
 ) -> dict[str, Any]:
     """The calibration of rater ``judge`` against the ``reference`` raters (default: every
@@ -304,3 +317,56 @@ def calibration_report(
             "dimensions": dimensions,
         }
     )
+
+
+def calibrate_file(
+    ratings_path: str,
+    judge: str,
+    reference: Sequence[str] | None = None,
+    n_boot: int = N_BOOT,
+    seed: int | None = SEED,
+) -> dict[str, Any]:
+    """The calibration report of ``judge`` on a store or ratings file: a store's raters
+    with judge settings are judges, not people, and its dimensions give the labels."""
+    from logic_claims.annotations.ratings import file_format, load_ratings
+    from logic_claims.annotations.records import DEFAULT_DIMENSIONS
+    from logic_claims.annotations.store import Store
+
+    dimensions, judges, info = DEFAULT_DIMENSIONS, set(), None
+    if file_format(ratings_path) == "store":
+        with Store.open(ratings_path) as store:
+            dimensions = store.dimensions
+            judges = {r for r in store.annotators() if store.rater_info(r) is not None}
+            info = store.rater_info(judge)
+    ratings = load_ratings(ratings_path, dimensions)
+    labels = {d.name: list(d.labels) for d in dimensions}
+    return calibration_report(
+        ratings,
+        judge=judge,
+        reference=reference,
+        exclude=judges,
+        labels=labels,
+        judge_info=info,
+        n_boot=n_boot,
+        seed=seed,
+    )
+
+
+def judges_calibrations(ratings_path: str, raters: Sequence[str]) -> dict[str, Any]:
+    """For each judge among ``raters`` (a store's raters with judge settings): its
+    calibration against every person of the store, to print beside its scores."""
+    from logic_claims.annotations.ratings import file_format
+    from logic_claims.annotations.store import Store
+
+    if file_format(ratings_path) != "store":
+        return {}
+    with Store.open(ratings_path) as store:
+        judges = [r for r in raters if store.rater_info(r) is not None]
+        people = store.conn.execute(
+            "SELECT 1 FROM ratings r JOIN annotators a ON a.name = r.annotator"
+            " WHERE a.kind = 'person' LIMIT 1"
+        ).fetchone()
+    if people is None:  # the scores stand; there is no one to calibrate the judge against
+        reason = "no person has judged this set, so no calibration is possible"
+        return {judge: {"no_calibration": reason} for judge in judges}
+    return {judge: calibrate_file(ratings_path, judge) for judge in judges}

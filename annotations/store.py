@@ -482,11 +482,19 @@ def create_atomically(
 
 
 def _move_no_clobber(tmp: Path, path: Path) -> None:
+    """Move ``tmp`` to ``path`` unless ``path`` exists, with no window in which a file
+    appearing at ``path`` would be replaced."""
     try:
         os.link(tmp, path)  # atomic, and fails if ``path`` exists
     except FileExistsError as exc:
         raise InputError("already exists; choose another --store or delete it", path) from exc
-    except OSError:  # a file system without hard links
-        if path.exists():
-            raise InputError("already exists; choose another --store or delete it", path) from None
-        os.replace(tmp, path)
+    except OSError:  # a file system without hard links: claim the name, then fill it
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError as exc:
+            raise InputError("already exists; choose another --store or delete it", path) from exc
+        try:
+            os.replace(tmp, path)  # over the empty file claimed above, no one else's
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise

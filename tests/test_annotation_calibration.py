@@ -13,10 +13,9 @@ import pytest
 from annotation_helpers import cli, make_store
 
 from logic_claims.annotations.agreement import agreement_report
-from logic_claims.annotations.calibration import calibration_report, human_majority
+from logic_claims.annotations.calibration import calibrate_file, calibration_report, human_majority
 from logic_claims.annotations.ratings import load_ratings
 from logic_claims.annotations.store import Store
-from logic_claims.harness.annotate_judge_cli import calibration_for
 from logic_claims.harness.judge import judge_store
 
 N_ITEMS = 40
@@ -54,7 +53,7 @@ def row(report: dict, dim: str, reference: str) -> dict:
 def test_an_oracle_judge_agrees_perfectly(rated) -> None:
     path, oracle = rated
     judge_store(path, lambda reqs: [oracle[(c, a, d.name)] for d, c, a in reqs], {}, "oracle")
-    report = calibration_for(str(path), "oracle", ["ann"], n_boot=50, seed=0)
+    report = calibrate_file(str(path), "oracle", ["ann"], n_boot=50, seed=0)
     for dim in ("factual", "justified"):
         for reference in ("human majority",):  # one reference person: the majority
             r = row(report, dim, reference)
@@ -74,7 +73,7 @@ def test_a_constant_judge_gets_the_values_prevalence_explains(rated) -> None:
     Krippendorff's alpha-reliability", sec. B), i.e. 1 - (2N - 1) / (N (1 + p))."""
     path, _ = rated
     judge_store(path, lambda reqs: ["1"] * len(reqs), {}, "yes-man")
-    report = calibration_for(str(path), "yes-man", ["ann"], n_boot=0, seed=0)
+    report = calibrate_file(str(path), "yes-man", ["ann"], n_boot=0, seed=0)
     frame = load_ratings(path)
     for dim in ("factual", "justified"):
         ann = frame[(frame.annotator == "ann") & (frame.dimension == dim)]
@@ -100,7 +99,7 @@ def test_judge_against_people_equals_the_agreement_report(rated) -> None:
     path, _ = rated
     rng = np.random.default_rng(5)
     judge_store(path, lambda reqs: [str(rng.integers(0, 2)) for _ in reqs], {}, "coin")
-    report = calibration_for(str(path), "coin", None, n_boot=200, seed=3)
+    report = calibrate_file(str(path), "coin", None, n_boot=200, seed=3)
     frame = load_ratings(path)
     for pair, reference in (
         (("ann", "coin"), "ann"),

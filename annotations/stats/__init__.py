@@ -50,7 +50,7 @@ from logic_claims.annotations.stats.agreement import (
     krippendorff_alpha,
     percent_agreement,
 )
-from logic_claims.annotations.stats.auc import AUCResult, roc_auc
+from logic_claims.annotations.stats.auc import AUCResult, auc_withheld, roc_auc
 from logic_claims.annotations.stats.clustered import (
     PRIMARY_TESTS,
     cluster_interval,
@@ -102,6 +102,7 @@ __all__ = [
     "ConfidenceInterval",
     "ProportionResult",
     "TestResult",
+    "auc_withheld",
     "bootstrap_interval",
     "cluster_interval",
     "cluster_se",

@@ -91,5 +91,11 @@ def roc_auc(
     return AUCResult(auc, interval, float(test.pvalue), se, n1, n0, details=details)
 
 
+def auc_withheld(reason: str) -> AUCResult:
+    """No AUC, and why (a dimension that is not 0/1, a pair with no scores)."""
+    return AUCResult(math.nan, NAN_INTERVAL, math.nan, math.nan, 0, 0,
+                     details={"withheld": reason})  # fmt: skip
+
+
 def _expit(v: float) -> float:
     return 1.0 / (1.0 + math.exp(-v))

@@ -23,12 +23,15 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from logic_claims.annotations import stats
+from logic_claims.annotations.stats.clustered import POWER_NOTE
 from logic_claims.harness import study_outputs
 from logic_claims.harness.compare import families
 from logic_claims.harness.compare.config import Config
+from logic_claims.harness.report.rows import Significance
 from logic_claims.tasks import data
 from logic_claims.tasks.claims import CLAIM_TYPES, DEFAULT_TRUTH, QUANTIFIERS, generic_of
 from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.scoring import OUTCOMES
 
 GROUPS = {q: (q,) for q in QUANTIFIERS} | CLAIM_TYPES | {"overall": QUANTIFIERS}
 SPLITS = ("test", "contrast")
@@ -45,7 +48,7 @@ def collect(system: str, samples: dict[str, list[dict[str, Any]]]) -> dict[str, 
             split = doc.get("split", "test")
             if "correct" in sample:
                 kind = "gen"
-                value: Any = next(o for o in ("correct", "tie", "wrong") if sample.get(o))
+                value: Any = next(o for o in OUTCOMES if sample.get(o))
             elif "acc" in sample:
                 kind, value = "mc", float(sample["acc"])
             else:
@@ -104,7 +107,7 @@ def gen_table(
         outcomes = [answers[i][1] for i in ids]
         n = len(outcomes)
         row: dict[str, Any] = {"n": n}
-        for name in ("correct", "tie", "wrong"):
+        for name in OUTCOMES:
             row[name] = outcomes.count(name)
             row[f"{name}_rate"] = outcomes.count(name) / n if n else None
         hits = [o == "correct" for o in outcomes]
@@ -171,41 +174,49 @@ def _finite(x: float) -> float | None:
 
 
 def comparison_row(
-    system: str, baseline: str, s: list[int], b: list[int], clusters: list[str], config: Config
-) -> dict[str, Any]:
-    """One system against the baseline on one split and metric (0/1 per claim)."""
+    where: tuple[str, str, str, str],
+    s: list[int],
+    b: list[int],
+    clusters: list[str],
+    config: Config,
+) -> Significance:
+    """One system against the baseline on one split and metric (0/1 per claim);
+    ``where``: (split, metric, system, baseline)."""
     res = stats.clustered_paired_comparison(
         s, b, clusters, primary=config.primary_test, mcnemar=config.mcnemar,
         n_resamples=config.n_resamples, confidence_level=config.confidence_level,
         seed=config.seed,
     )  # fmt: skip
     sens = res.sensitivity[0] if res.sensitivity else None
-    return {
-        "system": system,
-        "baseline": baseline,
-        "n": res.n_units,
-        "n_generics": res.n_clusters,
-        "system_only": sens.details["a_only"] if sens else None,
-        "baseline_only": sens.details["b_only"] if sens else None,
-        "system_rate": res.rate_a,
-        "baseline_rate": res.rate_b,
-        "difference": res.statistic,
-        "confidence_interval": res.confidence_interval._asdict(),
-        "interval_method": res.interval_method,
-        "primary_test": res.test,
-        "statistic": res.primary.statistic,
-        "pvalue": res.pvalue,
-        "design_effect": _finite(res.design_effect),
-        "discordance": res.discordance,
-        "min_detectable_difference": _finite(res.min_detectable_difference),
-        "tests": [_test_dict(res.primary, "primary")]
+    split, metric, system, baseline = where
+    return Significance(
+        split=split,
+        metric=metric,
+        system=system,
+        baseline=baseline,
+        n=res.n_units,
+        n_generics=res.n_clusters,
+        system_only=sens.details["a_only"] if sens else None,
+        baseline_only=sens.details["b_only"] if sens else None,
+        system_rate=res.rate_a,
+        baseline_rate=res.rate_b,
+        difference=res.statistic,
+        confidence_interval=res.confidence_interval._asdict(),
+        interval_method=res.interval_method,
+        primary_test=res.test,
+        statistic=res.primary.statistic,
+        pvalue=res.pvalue,
+        design_effect=_finite(res.design_effect),
+        discordance=res.discordance,
+        min_detectable_difference=_finite(res.min_detectable_difference),
+        tests=[_test_dict(res.primary, "primary")]
         + [_test_dict(t, "sensitivity") for t in res.sensitivity],
-    }
+    )
 
 
 def significance(
     collected: dict[str, dict[str, Any]], baseline: str, config: Config
-) -> list[dict[str, Any]]:
+) -> list[Significance]:
     """Each system vs the baseline, per split and metric: the clustered paired difference,
     the primary test (Holm across every row) and the sensitivity tests."""
     tests = []
@@ -213,11 +224,10 @@ def significance(
         hit = "correct" if metric == "correct" else 1.0
         s = [int(value == hit) for value in mine]
         b = [int(value == hit) for value in theirs]
-        row = comparison_row(system, baseline, s, b, clusters, config)
-        tests.append({"split": split, "metric": metric, **row})
-    for test, adjusted in zip(tests, stats.holm([t["pvalue"] for t in tests]), strict=True):
-        test["pvalue_holm"] = adjusted
-        test["tests"][0]["pvalue_holm"] = adjusted
+        tests.append(comparison_row((split, metric, system, baseline), s, b, clusters, config))
+    for test, adjusted in zip(tests, stats.holm([t.pvalue for t in tests]), strict=True):
+        test.pvalue_holm = adjusted
+        test.tests[0]["pvalue_holm"] = adjusted
     return tests
 
 
@@ -238,7 +248,7 @@ def statistics_settings(config: Config) -> dict[str, Any]:
             f"McNemar {MCNEMAR_NAMES[config.mcnemar]} test on claims (clustering ignored)"
         ),
         "correction": "Holm across every primary comparison of this report",
-        "power": "minimum detectable difference at 80% power, two-sided 0.05 "
+        "power": f"minimum detectable difference at {POWER_NOTE} "
         "(Connor 1987, effective pairs = claims / design effect)",
     }
 
@@ -356,7 +366,7 @@ def build_report(config: Config, samples: dict[str, dict[str, list[dict]]]) -> d
         },
         "systems": systems,
         "statistics": statistics_settings(config),
-        "significance": significance(collected, config.baseline, config),
+        "significance": [row.to_json() for row in significance(collected, config.baseline, config)],
         "families": families.family_table(samples, config),
         "legacy": [legacy_run(name, path, config) for name, path in config.legacy],
         "annotations": annotation_section(config, [s.name for s in config.systems]),

@@ -16,37 +16,27 @@ Example (``render_markdown`` and ``render_html`` take the same dict)::
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from logic_claims.annotations.coefficients import COEFFICIENTS as REGISTRY
+from logic_claims.annotations.coefficients import MANY_RATERS
+from logic_claims.annotations.stats.clustered import POWER_TEXT
 from logic_claims.harness.report import charts
 from logic_claims.harness.report import format as fmt
 from logic_claims.harness.report.render import render
+from logic_claims.harness.report.table import Column
 
 Report = Mapping[str, Any]
-Table = tuple[list[str], list[list[str]]]
+HeaderRows = tuple[list[str], list[list[str]]]
 
 TITLES = {
     "scores": "Explanation scores",
     "agreement": "Inter-rater agreement",
     "compare": "Comparison of systems",
 }
-COEFFICIENTS = (
-    ("percent_agreement", "percent agreement"),
-    ("krippendorff_alpha", "Krippendorff's alpha"),
-    ("fleiss_kappa", "Fleiss' kappa"),
-    ("gwet_ac1", "Gwet's AC1"),
-)
+COEFFICIENTS = tuple((name, REGISTRY[name].title) for name in MANY_RATERS)
 COEFFICIENT_HEADER = ["statistic", "value", "95% CI", "p", "how"]
-COMPARE_HEADER = [
-    "dimension",
-    "systems",
-    "mean rater share",
-    "difference (pts)",
-    "primary: permutation p",
-    "sensitivity: majority-label test p",
-    "design",
-]
 
 
 def _kind(report: Report) -> str:
@@ -59,7 +49,7 @@ def _kind(report: Report) -> str:
 # -- tables ----------------------------------------------------------------------------------
 
 
-def scores_table(report: Report) -> Table:
+def scores_table(report: Report) -> HeaderRows:
     """One row per group: its items, then each dimension's rate and interval (and n, ties)."""
     by = report["by"]
     estimand = report.get("estimand", "rate")
@@ -92,7 +82,14 @@ def agreement_rows(block: Mapping[str, Any]) -> list[list[str]]:
         r = block[name]
         test = "" if r["pvalue"] is None else fmt.p_equals(r["pvalue"])
         rows.append([title, fmt.num(r["statistic"]), fmt.interval(r["confidence_interval"]), test])
-    rows.append(["Cohen's kappa, mean of pairs", fmt.num(block["cohen_kappa"]["mean"]), "", ""])
+    rows.append(
+        [
+            f"{REGISTRY['cohen_kappa'].title}, mean of pairs",
+            fmt.num(block["cohen_kappa"]["mean"]),
+            "",
+            "",
+        ]
+    )
     return rows
 
 
@@ -101,7 +98,11 @@ def coefficient_rows(block: Mapping[str, Any]) -> list[list[str]]:
     and how it was computed."""
     results = [(title, block[name], block[name]["method"]) for name, title in COEFFICIENTS]
     results += [
-        (f"Cohen's kappa {p['raters'][0]} / {p['raters'][1]}", p, f"{p['n_items']} shared items")
+        (
+            f"{REGISTRY['cohen_kappa'].title} {p['raters'][0]} / {p['raters'][1]}",
+            p,
+            f"{p['n_items']} shared items",
+        )
         for p in block["cohen_kappa"]["pairs"]
     ]
     return [
@@ -126,33 +127,42 @@ def clustering(c: Mapping[str, Any]) -> str:
         return ""
     return (
         f"design effect {fmt.num(c['design_effect'], 2)}, minimum detectable difference "
-        f"{fmt.pct_value(c['min_detectable_difference'])} pts (80% power)"
+        f"{fmt.pct_value(c['min_detectable_difference'])} pts ({POWER_TEXT})"
     )
+
+
+def _tested(
+    cell: Callable[[Mapping[str, Any]], str],
+    skipped: Callable[[Mapping[str, Any]], str] = lambda c: "",
+) -> Callable[[Mapping[str, Any]], str]:
+    """A cell of a comparison that was run, or ``skipped(c)`` for one that was not."""
+    return lambda c: skipped(c) if "skipped" in c else cell(c)
+
+
+def _difference(c: Mapping[str, Any]) -> str:
+    d = c["difference"]
+    return f"{fmt.points(d['estimate'])} pts {fmt.interval(d['confidence_interval'], fmt.points)}"
+
+
+# Rows: the compare report's ``comparisons``.
+COMPARE_COLUMNS = [
+    Column("dimension", lambda c: c["dimension"]),
+    Column("systems", lambda c: f"{c['system_a']} vs {c['system_b']}"),
+    Column(
+        "mean rater share",
+        _tested(lambda c: f"{fmt.pct(c['rate_a'])} vs {fmt.pct(c['rate_b'])}", lambda c: "skipped"),
+    ),
+    Column("difference (pts)", _tested(_difference, lambda c: c["skipped"])),
+    Column("primary: permutation p", _tested(lambda c: _p_holm(c["tests"][0]))),
+    Column("sensitivity: majority-label test p", _tested(lambda c: _p_holm(c["tests"][1]))),
+    Column("design", _tested(lambda c: "; ".join(filter(None, [c["design"], clustering(c)])))),
+]
+COMPARE_HEADER = [c.header for c in COMPARE_COLUMNS]
 
 
 def compare_rows(report: Report) -> list[list[str]]:
     """One row per comparison: rates, difference with interval, both tests' p (Holm)."""
-    rows = []
-    for c in report["comparisons"]:
-        systems = f"{c['system_a']} vs {c['system_b']}"
-        if "skipped" in c:
-            rows.append([c["dimension"], systems, "skipped", c["skipped"], "", "", ""])
-            continue
-        d = c["difference"]
-        primary, exact = c["tests"]
-        rows.append(
-            [
-                c["dimension"],
-                systems,
-                f"{fmt.pct(c['rate_a'])} vs {fmt.pct(c['rate_b'])}",
-                f"{fmt.points(d['estimate'])} pts "
-                f"{fmt.interval(d['confidence_interval'], fmt.points)}",
-                _p_holm(primary),
-                _p_holm(exact),
-                "; ".join(filter(None, [c["design"], clustering(c)])),
-            ]
-        )
-    return rows
+    return [[col.cell(c) for col in COMPARE_COLUMNS] for c in report["comparisons"]]
 
 
 # -- plots -----------------------------------------------------------------------------------
