@@ -28,6 +28,7 @@ from logic_claims.annotations.frame import (
     labels_of,
     prepare,
 )
+from logic_claims.annotations.resampling import N_BOOT
 from logic_claims.tasks.errors import InputError
 
 EXTREME_PREVALENCE = 0.8
@@ -192,7 +193,7 @@ def agreement_report(
     ratings: pd.DataFrame,
     *,
     labels: Labels = None,
-    n_boot: int = 1000,
+    n_boot: int = N_BOOT,
     seed: int | None = 0,
     confidence_level: float = 0.95,
     extreme: float = EXTREME_PREVALENCE,

@@ -44,11 +44,10 @@ from logic_claims.annotations import coefficients, stats
 from logic_claims.annotations.agreement import result_dict
 from logic_claims.annotations.coefficients import TWO_RATERS, Inputs
 from logic_claims.annotations.frame import dimensions_of, jsonable, labels_of, prepare
+from logic_claims.annotations.resampling import N_BOOT
 from logic_claims.tasks.errors import InputError
 
 MAJORITY = "human majority"
-N_BOOT = 1000
-"""Bootstrap resamples of alpha's interval, unless ``annotate calibrate --n-boot`` says."""
 SEED = 0
 ESTIMAND = (
     "agreement of two raters' labels on the items both rated, beyond the agreement their "

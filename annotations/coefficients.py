@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from logic_claims.annotations import stats
+from logic_claims.annotations.resampling import N_BOOT
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Inputs:
     table: Any
     categories: Sequence[str]
     pair: tuple[Sequence[str], Sequence[str]] | None = None
-    n_boot: int = 1000
+    n_boot: int = N_BOOT
     seed: int | None = 0
     confidence_level: float = 0.95
     scores: Sequence[float] | None = None  # the pair's second rater's (a judge's), per item

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from logic_claims.annotations.resampling import N_BOOT
 from logic_claims.harness.annotate_common import RATINGS_HELP, names, store_files, sub_parser
 from logic_claims.harness.evaluate import add_model_options
 from logic_claims.harness.judge import METHODS, JudgeSettings
@@ -176,7 +177,7 @@ examples:
     )
     cal.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     cal.add_argument("--out", help="write the report here instead of standard output")
-    cal.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples of alpha")
+    cal.add_argument("--n-boot", type=int, default=N_BOOT, help="bootstrap resamples of alpha")
     cal.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     cal.set_defaults(func=cmd_calibrate)
 

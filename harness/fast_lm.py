@@ -20,7 +20,7 @@ Generation runs lm-eval's own ``generate_until`` on the merged model at a larger
 with the base model after a cache of the virtual tokens' keys and values, computed once
 (PEFT 0.21's ``generate`` under transformers 5 was 2.5-3x slower than the base model a
 token, its decoding steps as costly as whole-sequence passes, and it drifts from the adapted
-model's own greedy continuation; see README).
+model's own greedy continuation; see docs/performance.md).
 Anything the fast path does not handle (a seq2seq model, a prefix-tuning adapter, a
 request longer than the model's window, a model whose head is not a plain projection)
 goes through ``HFLM`` unchanged.

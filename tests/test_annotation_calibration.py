@@ -4,7 +4,10 @@ the ``annotate calibrate`` command."""
 
 from __future__ import annotations
 
+import inspect
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -190,3 +193,24 @@ def test_scores_of_a_judge_come_with_its_calibration(rated, capsys) -> None:
     assert calibration["reference_raters"] == ["ann", "bob"]
     code, _, err = cli("annotate", "scores", path, "--raters", "nobody", capsys=capsys)
     assert code == 2 and "--raters: no judgments by nobody" in err
+
+
+def test_calibrate_n_boot_default_is_the_libraries_read_without_pandas() -> None:
+    """``annotate calibrate --n-boot`` defaults to the one N_BOOT the calibration and the
+    coefficient registry use, and its command module reads it without pandas or numpy."""
+    code = (
+        "import sys\n"
+        "import logic_claims.harness.annotate_judge_cli\n"
+        "assert 'pandas' not in sys.modules and 'numpy' not in sys.modules\n"
+        "from logic_claims.harness.cli import build_parser\n"
+        "args = build_parser().parse_args(['annotate', 'calibrate', 'r.sqlite', '--judge', 'j'])\n"
+        "print(args.n_boot)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    from logic_claims.annotations.coefficients import Inputs
+    from logic_claims.annotations.resampling import N_BOOT
+
+    assert int(out.stdout) == N_BOOT
+    assert Inputs(None, ()).n_boot == N_BOOT
+    for function in (calibration_report, agreement_report):
+        assert inspect.signature(function).parameters["n_boot"].default == N_BOOT

@@ -14,6 +14,7 @@ from logic_claims.harness import compare, evaluate
 from logic_claims.harness.cli import main
 from logic_claims.harness.compare.config import CONFIGS_DIR
 from logic_claims.harness.compare.results import collect, significance
+from logic_claims.harness.report.compare import system_results
 from logic_claims.tasks.errors import InputError
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "data" / "seed-results"
@@ -341,6 +342,10 @@ legacy:
     assert printed["ran"] == []
     report = json.loads((out / "report.json").read_text())
     assert report == json.loads(json.dumps(printed["report"]))
+    # The per-system tables read typed rows, and report.json is written from the same rows.
+    systems = system_results(report)
+    assert {s.name: s.to_json() for s in systems} == report["systems"]
+    assert systems[0].splits["test"].gen["overall"].rate("correct") == 1.0
     rule = report["systems"]["quantifier-rule"]["splits"]
     assert rule["test"]["gen"]["overall"]["correct_rate"] == 1.0
     assert rule["contrast"]["gen"]["overall"]["correct_rate"] <= 0.5

@@ -27,7 +27,13 @@ from logic_claims.annotations.stats.clustered import POWER_NOTE
 from logic_claims.harness import study_outputs
 from logic_claims.harness.compare import families
 from logic_claims.harness.compare.config import Config
-from logic_claims.harness.report.rows import Significance
+from logic_claims.harness.report.rows import (
+    GenScores,
+    McScores,
+    Significance,
+    SplitResult,
+    SystemResult,
+)
 from logic_claims.tasks import data
 from logic_claims.tasks.claims import CLAIM_TYPES, DEFAULT_TRUTH, QUANTIFIERS, generic_of
 from logic_claims.tasks.errors import InputError
@@ -98,7 +104,7 @@ def _generics(ids: list[str], generics: dict[str, str] | None) -> list[str] | No
 
 def gen_table(
     answers: dict[str, tuple[str, str]], config: Config, generics: dict[str, str] | None = None
-) -> dict[str, Any]:
+) -> dict[str, GenScores]:
     """Per group: n, correct / tie / wrong counts and rates, the correct rate's interval
     (clustered by generic when ``generics`` maps claim ids to them)."""
     rows = {}
@@ -106,31 +112,47 @@ def gen_table(
         ids = [i for i, (q, _) in answers.items() if q in quantifiers]
         outcomes = [answers[i][1] for i in ids]
         n = len(outcomes)
-        row: dict[str, Any] = {"n": n}
+        counts: dict[str, Any] = {}
         for name in OUTCOMES:
-            row[name] = outcomes.count(name)
-            row[f"{name}_rate"] = outcomes.count(name) / n if n else None
+            counts[name] = outcomes.count(name)
+            counts[f"{name}_rate"] = outcomes.count(name) / n if n else None
         hits = [o == "correct" for o in outcomes]
-        row["correct_ci"] = mean_interval(hits, config, _generics(ids, generics))
-        rows[group] = row
+        ci = mean_interval(hits, config, _generics(ids, generics))
+        rows[group] = GenScores(n=n, **counts, correct_ci=ci)
     return rows
 
 
 def mc_table(
     answers: dict[str, tuple[str, float]], config: Config, generics: dict[str, str] | None = None
-) -> dict[str, Any]:
+) -> dict[str, McScores]:
     """Per group: n and log-likelihood accuracy with its interval (clustered as gen_table)."""
     rows = {}
     for group, quantifiers in GROUPS.items():
         ids = [i for i, (q, _) in answers.items() if q in quantifiers]
         values = [answers[i][1] for i in ids]
         n = len(values)
-        rows[group] = {
-            "n": n,
-            "acc": sum(values) / n if n else None,
-            "acc_ci": mean_interval(values, config, _generics(ids, generics)),
-        }
+        rows[group] = McScores(
+            n=n,
+            acc=sum(values) / n if n else None,
+            acc_ci=mean_interval(values, config, _generics(ids, generics)),
+        )
     return rows
+
+
+def system_result(
+    system: str, describe: dict[str, Any], per: dict[str, Any], config: Config
+) -> SystemResult:
+    """One system's results per split (the splits it answered) from :func:`collect`."""
+    splits = {}
+    for split in SPLITS:
+        if split not in per:
+            continue
+        part, generic = per[split], per[split].get("generic")
+        splits[split] = SplitResult(
+            gen=gen_table(part["gen"], config, generic) if "gen" in part else None,
+            mc=mc_table(part["mc"], config, generic) if "mc" in part else None,
+        )
+    return SystemResult(system, describe, splits)
 
 
 def _paired_answers(
@@ -335,24 +357,10 @@ def build_report(config: Config, samples: dict[str, dict[str, list[dict]]]) -> d
     notes = list(config.notes)
     if note := contrast_balance_note(samples):
         notes.append(note)
-    systems = {}
-    for system in config.systems:
-        per = collected[system.name]
-        systems[system.name] = {
-            "config": system.describe(),
-            "splits": {
-                split: {
-                    "gen": gen_table(per[split]["gen"], config, per[split].get("generic"))
-                    if "gen" in per.get(split, {})
-                    else None,
-                    "mc": mc_table(per[split]["mc"], config, per[split].get("generic"))
-                    if "mc" in per.get(split, {})
-                    else None,
-                }
-                for split in SPLITS
-                if split in per
-            },
-        }
+    systems = [
+        system_result(system.name, system.describe(), collected[system.name], config)
+        for system in config.systems
+    ]
     return {
         "name": config.name,
         "config": str(config.path),
@@ -364,7 +372,7 @@ def build_report(config: Config, samples: dict[str, dict[str, list[dict]]]) -> d
             "confidence_level": config.confidence_level,
             "seed": config.seed,
         },
-        "systems": systems,
+        "systems": {system.name: system.to_json() for system in systems},
         "statistics": statistics_settings(config),
         "significance": [row.to_json() for row in significance(collected, config.baseline, config)],
         "families": families.family_table(samples, config),

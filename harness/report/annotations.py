@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from logic_claims.annotations.coefficients import COEFFICIENTS as REGISTRY
@@ -25,10 +26,9 @@ from logic_claims.annotations.stats.clustered import POWER_TEXT
 from logic_claims.harness.report import charts
 from logic_claims.harness.report import format as fmt
 from logic_claims.harness.report.render import render
-from logic_claims.harness.report.table import Column
+from logic_claims.harness.report.table import Column, Table
 
 Report = Mapping[str, Any]
-HeaderRows = tuple[list[str], list[list[str]]]
 
 TITLES = {
     "scores": "Explanation scores",
@@ -36,7 +36,7 @@ TITLES = {
     "compare": "Comparison of systems",
 }
 COEFFICIENTS = tuple((name, REGISTRY[name].title) for name in MANY_RATERS)
-COEFFICIENT_HEADER = ["statistic", "value", "95% CI", "p", "how"]
+KAPPA = REGISTRY["cohen_kappa"].title
 
 
 def _kind(report: Report) -> str:
@@ -49,25 +49,31 @@ def _kind(report: Report) -> str:
 # -- tables ----------------------------------------------------------------------------------
 
 
-def scores_table(report: Report) -> HeaderRows:
+def _dimension_cell(d: str) -> Callable[[Mapping[str, Any]], str]:
+    """A group's rate and interval of dimension ``d`` (and its n, ties where they differ)."""
+
+    def cell(row: Mapping[str, Any]) -> str:
+        c = row["dimensions"][d]
+        text = fmt.rate_interval(c["rate"], c["confidence_interval"])
+        if c["n_items"] != row["n_items"]:
+            text += f" n={c['n_items']}"
+        if c["ties"]:
+            text += f" ties={c['ties']}"
+        return text
+
+    return cell
+
+
+def scores_table(report: Report) -> Table:
     """One row per group: its items, then each dimension's rate and interval (and n, ties)."""
-    by = report["by"]
     estimand = report.get("estimand", "rate")
-    header = [*by, "items"]
-    header += [f"{d} ({report['positive'][d]}): {estimand}" for d in report["dimensions"]]
-    rows = []
-    for row in report["rows"]:
-        cells = [str(row["group"][b]) for b in by] + [str(row["n_items"])]
-        for d in report["dimensions"]:
-            cell = row["dimensions"][d]
-            text = fmt.rate_interval(cell["rate"], cell["confidence_interval"])
-            if cell["n_items"] != row["n_items"]:
-                text += f" n={cell['n_items']}"
-            if cell["ties"]:
-                text += f" ties={cell['ties']}"
-            cells.append(text)
-        rows.append(cells)
-    return header, rows
+    columns = [Column(b, lambda row, b=b: str(row["group"][b])) for b in report["by"]]
+    columns.append(Column("items", lambda row: str(row["n_items"])))
+    columns += [
+        Column(f"{d} ({report['positive'][d]}): {estimand}", _dimension_cell(d))
+        for d in report["dimensions"]
+    ]
+    return Table("", "", columns, report["rows"])
 
 
 def prevalence(block: Mapping[str, Any], separator: str = " ") -> str:
@@ -75,46 +81,63 @@ def prevalence(block: Mapping[str, Any], separator: str = " ") -> str:
     return ", ".join(f"{lab!r}{separator}{fmt.pct(p)}" for lab, p in block["prevalence"].items())
 
 
-def agreement_rows(block: Mapping[str, Any]) -> list[list[str]]:
-    """The coefficients of one dimension for the text table: value, interval, test."""
-    rows = []
-    for name, title in COEFFICIENTS:
-        r = block[name]
-        test = "" if r["pvalue"] is None else fmt.p_equals(r["pvalue"])
-        rows.append([title, fmt.num(r["statistic"]), fmt.interval(r["confidence_interval"]), test])
-    rows.append(
-        [
-            f"{REGISTRY['cohen_kappa'].title}, mean of pairs",
-            fmt.num(block["cohen_kappa"]["mean"]),
-            "",
-            "",
-        ]
+@dataclass(frozen=True)
+class CoefficientRow:
+    """One row of an agreement table: a coefficient's title, its result (``statistic``,
+    ``confidence_interval``, ``pvalue``: what it has of them) and how it was computed."""
+
+    title: str
+    result: Mapping[str, Any]
+    how: str = ""
+
+
+def _ci(r: CoefficientRow) -> str:
+    """The interval, or nothing for a row that has none (a mean of pairs)."""
+    return (
+        fmt.interval(r.result["confidence_interval"]) if "confidence_interval" in r.result else ""
     )
-    return rows
 
 
-def coefficient_rows(block: Mapping[str, Any]) -> list[list[str]]:
+def _registry_rows(block: Mapping[str, Any]) -> list[CoefficientRow]:
+    return [
+        CoefficientRow(title, block[name], block[name]["method"]) for name, title in COEFFICIENTS
+    ]
+
+
+# Rows: :class:`CoefficientRow`. The text report's table (one test column, no method) ...
+AGREEMENT_COLUMNS = [
+    Column("statistic", lambda r: r.title),
+    Column("value", lambda r: fmt.num(r.result["statistic"])),
+    Column("95% CI", _ci),
+    Column(
+        "test", lambda r: "" if r.result.get("pvalue") is None else fmt.p_equals(r.result["pvalue"])
+    ),
+]
+# ... and the HTML and Markdown reports' (p-value and how it was computed).
+COEFFICIENT_COLUMNS = [
+    *AGREEMENT_COLUMNS[:3],
+    Column("p", lambda r: fmt.pvalue(r.result["pvalue"])),
+    Column("how", lambda r: r.how),
+]
+
+
+def agreement_table(block: Mapping[str, Any]) -> Table:
+    """The coefficients of one dimension for the text report: value, interval, test."""
+    mean = {"statistic": block["cohen_kappa"]["mean"]}
+    rows = [*_registry_rows(block), CoefficientRow(f"{KAPPA}, mean of pairs", mean)]
+    return Table("", "", AGREEMENT_COLUMNS, rows)
+
+
+def coefficient_table(block: Mapping[str, Any]) -> Table:
     """For HTML and Markdown: each coefficient and each pair's Cohen's kappa, with its p-value
     and how it was computed."""
-    results = [(title, block[name], block[name]["method"]) for name, title in COEFFICIENTS]
-    results += [
-        (
-            f"{REGISTRY['cohen_kappa'].title} {p['raters'][0]} / {p['raters'][1]}",
-            p,
-            f"{p['n_items']} shared items",
+    pairs = [
+        CoefficientRow(
+            f"{KAPPA} {p['raters'][0]} / {p['raters'][1]}", p, f"{p['n_items']} shared items"
         )
         for p in block["cohen_kappa"]["pairs"]
     ]
-    return [
-        [
-            title,
-            fmt.num(r["statistic"]),
-            fmt.interval(r["confidence_interval"]),
-            fmt.pvalue(r["pvalue"]),
-            how,
-        ]
-        for title, r, how in results
-    ]
+    return Table("", "", COEFFICIENT_COLUMNS, [*_registry_rows(block), *pairs])
 
 
 def _p_holm(test: Mapping[str, Any]) -> str:
@@ -157,12 +180,11 @@ COMPARE_COLUMNS = [
     Column("sensitivity: majority-label test p", _tested(lambda c: _p_holm(c["tests"][1]))),
     Column("design", _tested(lambda c: "; ".join(filter(None, [c["design"], clustering(c)])))),
 ]
-COMPARE_HEADER = [c.header for c in COMPARE_COLUMNS]
 
 
-def compare_rows(report: Report) -> list[list[str]]:
+def compare_table(report: Report) -> Table:
     """One row per comparison: rates, difference with interval, both tests' p (Holm)."""
-    return [[col.cell(c) for col in COMPARE_COLUMNS] for c in report["comparisons"]]
+    return Table("", "", COMPARE_COLUMNS, report["comparisons"])
 
 
 # -- plots -----------------------------------------------------------------------------------
@@ -227,12 +249,10 @@ def _context(report: Report) -> dict[str, Any]:
     if kind == "scores":
         context["table"] = scores_table(report)
     elif kind == "compare":
-        context["compare_rows"] = compare_rows(report)
-        context["compare_header"] = COMPARE_HEADER
+        context["table"] = compare_table(report)
         context["whys"] = list(dict.fromkeys(c["why"] for c in report["comparisons"] if "why" in c))
-    context.update(prevalence=prevalence, agreement_rows=agreement_rows)
-    context.update(clustering=clustering)
-    context.update(coefficient_rows=coefficient_rows, coefficient_header=COEFFICIENT_HEADER)
+    context.update(prevalence=prevalence, clustering=clustering)
+    context.update(agreement_table=agreement_table, coefficient_table=coefficient_table)
     return context
 
 

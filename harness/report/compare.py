@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,13 @@ from logic_claims.harness.report.format import (
     rate_interval,
 )
 from logic_claims.harness.report.render import render
-from logic_claims.harness.report.rows import Significance
+from logic_claims.harness.report.rows import (
+    GenScores,
+    McScores,
+    Significance,
+    SplitResult,
+    SystemResult,
+)
 from logic_claims.harness.report.table import Column, Table
 from logic_claims.tasks.claims import SUMMARY_GROUPS, WORDS
 from logic_claims.tasks.scoring import OUTCOMES
@@ -42,28 +49,34 @@ QUANTIFIER_TITLES = WORDS
 CLAIM_GROUPS = SUMMARY_GROUPS
 
 
-def _ctw(row: dict[str, Any] | None) -> str:
+def _ctw(row: GenScores | None) -> str:
     """Correct / tie / wrong rates of one group: ``50.0% / 0.0% / 50.0%``."""
-    if not row or not row["n"]:
+    if not row or not row.n:
         return MISSING
-    return " / ".join(pct(row[f"{outcome}_rate"]) for outcome in OUTCOMES)
+    return " / ".join(pct(row.rate(outcome)) for outcome in OUTCOMES)
 
 
 def _counts(group: dict[str, int]) -> str:
     return " / ".join(str(group[outcome]) for outcome in OUTCOMES)
 
 
-def _system_name(report: dict[str, Any]) -> Callable[[tuple[str, Any]], str]:
-    return lambda r: r[0] + (" (baseline)" if r[0] == report["baseline"] else "")
+def system_results(report: dict[str, Any]) -> list[SystemResult]:
+    """The systems of ``report.json``, as typed rows."""
+    return [SystemResult.from_json(name, data) for name, data in report["systems"].items()]
 
 
+def _system_name(report: dict[str, Any]) -> Callable[[SystemResult], str]:
+    return lambda r: r.name + (" (baseline)" if r.name == report["baseline"] else "")
+
+
+# Rows: :class:`SystemResult`.
 SYSTEM_COLUMNS = [
-    Column("kind", lambda r: r[1]["config"]["kind"]),
-    Column("model / rule", lambda r: str(r[1]["config"][_model_key(r[1]["config"])])),
-    Column("adapter", lambda r: r[1]["config"]["adapter"] or MISSING),
-    Column("tasks", lambda r: ", ".join(r[1]["config"]["tasks"]) or "rule: test, contrast"),
-    Column("limit", lambda r: _limit(r[1]["config"]["limit"])),
-    Column("chat template", lambda r: "yes" if r[1]["config"]["apply_chat_template"] else "no"),
+    Column("kind", lambda r: r.config["kind"]),
+    Column("model / rule", lambda r: str(r.config[_model_key(r.config)])),
+    Column("adapter", lambda r: r.config["adapter"] or MISSING),
+    Column("tasks", lambda r: ", ".join(r.config["tasks"]) or "rule: test, contrast"),
+    Column("limit", lambda r: _limit(r.config["limit"])),
+    Column("chat template", lambda r: "yes" if r.config["apply_chat_template"] else "no"),
 ]
 
 
@@ -77,44 +90,51 @@ def _limit(limit: int | None) -> str:
 
 def _systems_table(report: dict[str, Any]) -> Table:
     columns = [Column("system", _system_name(report)), *SYSTEM_COLUMNS]
-    return Table("Systems", "", columns, list(report["systems"].items()))
+    return Table("Systems", "", columns, system_results(report))
 
 
-def _gen(part: dict[str, Any], key: str, cell: Callable[[dict[str, Any]], str]) -> str:
-    """A cell of a split's ``gen`` or ``mc`` results, or – when that kind was not run."""
-    return cell(part[key]) if part.get(key) else MISSING
+@dataclass(frozen=True)
+class SplitRow:
+    """A row of a per-split table: one system's results on that split."""
+
+    system: str
+    part: SplitResult
 
 
-# Rows: (system, its results on one split).
+def _gen(scores: dict[str, GenScores] | None, cell: Callable[[dict[str, GenScores]], str]) -> str:
+    """A cell of a split's generated answers, or – when it ran none there."""
+    return cell(scores) if scores else MISSING
+
+
+def _mc(scores: dict[str, McScores] | None, cell: Callable[[McScores], str]) -> str:
+    """A cell of a split's overall log-likelihood accuracy, or – when it ran none there."""
+    return cell(scores["overall"]) if scores else MISSING
+
+
 CORRECTNESS_COLUMNS = [
-    Column("system", lambda r: r[0]),
-    Column("n", lambda r: _gen(r[1], "gen", lambda g: str(g["overall"]["n"]))),
-    Column("universal c/t/w", lambda r: _gen(r[1], "gen", lambda g: _ctw(g["universal"]))),
-    Column("existential c/t/w", lambda r: _gen(r[1], "gen", lambda g: _ctw(g["existential"]))),
+    Column("system", lambda r: r.system),
+    Column("n", lambda r: _gen(r.part.gen, lambda g: str(g["overall"].n))),
+    Column("universal c/t/w", lambda r: _gen(r.part.gen, lambda g: _ctw(g["universal"]))),
+    Column("existential c/t/w", lambda r: _gen(r.part.gen, lambda g: _ctw(g["existential"]))),
     Column(
         "overall correct",
         lambda r: _gen(
-            r[1],
-            "gen",
-            lambda g: rate_interval(g["overall"]["correct_rate"], g["overall"]["correct_ci"]),
+            r.part.gen,
+            lambda g: rate_interval(g["overall"].correct_rate, g["overall"].correct_ci),
         ),
     ),
-    Column(
-        "LL acc",
-        lambda r: _gen(
-            r[1], "mc", lambda m: rate_interval(m["overall"]["acc"], m["overall"]["acc_ci"])
-        ),
-    ),
+    Column("LL acc", lambda r: _mc(r.part.mc, lambda m: rate_interval(m.acc, m.acc_ci))),
 ]
 
 
-def _split_rows(report: dict[str, Any], split: str, *kinds: str) -> list[tuple[str, Any]]:
-    """(system, results on ``split``) of the systems that ran any of ``kinds`` there."""
+def _split_rows(report: dict[str, Any], split: str, *kinds: str) -> list[SplitRow]:
+    """The systems that ran any of ``kinds`` (``gen``, ``mc``) on ``split``, with their
+    results there."""
     rows = []
-    for name, s in report["systems"].items():
-        part = s["splits"].get(split, {})
-        if any(part.get(kind) for kind in kinds):
-            rows.append((name, part))
+    for system in system_results(report):
+        part = system.splits.get(split)
+        if part and any(getattr(part, kind) for kind in kinds):
+            rows.append(SplitRow(system.name, part))
     return rows
 
 
@@ -139,9 +159,9 @@ def _correctness_tables(report: dict[str, Any]) -> list[Table]:
 
 def _quantifier_tables(report: dict[str, Any]) -> list[Table]:
     """Per split: correct / tie / wrong of every quantifier (splits with answers only)."""
-    columns = [Column("system", lambda r: r[0])]
+    columns = [Column("system", lambda r: r.system)]
     columns += [
-        Column(word, lambda r, q=q: _ctw(r[1]["gen"][q])) for q, word in QUANTIFIER_TITLES.items()
+        Column(word, lambda r, q=q: _ctw(r.part.gen[q])) for q, word in QUANTIFIER_TITLES.items()
     ]
     out = []
     for split, title in SPLIT_TITLES.items():
@@ -153,13 +173,12 @@ def _quantifier_tables(report: dict[str, Any]) -> list[Table]:
 
 def _mc_tables(report: dict[str, Any]) -> list[Table]:
     """Per split: log-likelihood accuracy per quantifier and per group (with intervals)."""
-    columns = [Column("system", lambda r: r[0])]
+    columns = [Column("system", lambda r: r.system)]
     columns += [
-        Column(word, lambda r, q=q: pct(r[1]["mc"][q]["acc"]))
-        for q, word in QUANTIFIER_TITLES.items()
+        Column(word, lambda r, q=q: pct(r.part.mc[q].acc)) for q, word in QUANTIFIER_TITLES.items()
     ]
     columns += [
-        Column(g, lambda r, g=g: rate_interval(r[1]["mc"][g]["acc"], r[1]["mc"][g]["acc_ci"]))
+        Column(g, lambda r, g=g: rate_interval(r.part.mc[g].acc, r.part.mc[g].acc_ci))
         for g in CLAIM_GROUPS
     ]
     out = []

@@ -45,3 +45,71 @@ class Significance:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Significance:
         return cls(**data)
+
+
+@dataclass
+class GenScores:
+    """One claim group's generated answers scored by the study's rule: n, each outcome's
+    count and rate (the outcomes of :data:`logic_claims.tasks.scoring.OUTCOMES`) and the
+    correct rate's interval."""
+
+    n: int
+    correct: int
+    correct_rate: float | None
+    tie: int
+    tie_rate: float | None
+    wrong: int
+    wrong_rate: float | None
+    correct_ci: dict[str, float] | None
+
+    def rate(self, outcome: str) -> float | None:
+        """The rate of ``outcome`` (``correct``, ``tie`` or ``wrong``)."""
+        return getattr(self, f"{outcome}_rate")
+
+
+@dataclass
+class McScores:
+    """One claim group's log-likelihood answers: n, accuracy and its interval."""
+
+    n: int
+    acc: float | None
+    acc_ci: dict[str, float] | None
+
+
+@dataclass
+class SplitResult:
+    """A system's results on one split, per claim group (quantifiers, universal,
+    existential, overall); None for a kind of task it did not run there."""
+
+    gen: dict[str, GenScores] | None
+    mc: dict[str, McScores] | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SplitResult:
+        gen, mc = data["gen"], data["mc"]
+        return cls(
+            gen=None if gen is None else {g: GenScores(**row) for g, row in gen.items()},
+            mc=None if mc is None else {g: McScores(**row) for g, row in mc.items()},
+        )
+
+
+@dataclass
+class SystemResult:
+    """One system of a compare run: its settings (``System.describe()``) and its results per
+    split. ``report.json`` keys it by ``name``: ``{"config": ..., "splits": ...}``."""
+
+    name: str
+    config: dict[str, Any]
+    splits: dict[str, SplitResult]
+
+    def to_json(self) -> dict[str, Any]:
+        splits = {split: part.to_json() for split, part in self.splits.items()}
+        return {"config": self.config, "splits": splits}
+
+    @classmethod
+    def from_json(cls, name: str, data: dict[str, Any]) -> SystemResult:
+        splits = {split: SplitResult.from_json(part) for split, part in data["splits"].items()}
+        return cls(name, data["config"], splits)
