@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 from annotation_helpers import cli, make_store
 
+pytestmark = pytest.mark.slow  # a real server process and model per test (about a minute)
+
 # The whole conversation as the prompt, nothing added: the tiny test model has no template.
 PLAIN_TEMPLATE = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
 STARTUP_S = 180
