@@ -34,8 +34,19 @@ from logic_claims.tasks.errors import InputError
 EXTREME_PREVALENCE = 0.8
 
 
-def result_dict(res: stats.AgreementResult) -> dict[str, Any]:
+def result_dict(res: stats.AgreementResult | stats.AUCResult) -> dict[str, Any]:
     """One coefficient as JSON-ready fields (the agreement and calibration reports')."""
+    if isinstance(res, stats.AUCResult):
+        return {
+            "statistic": res.statistic,
+            "confidence_interval": interval(res.confidence_interval),
+            "standard_error": res.standard_error,
+            "pvalue": res.pvalue,
+            "n_positive": res.n_positive,
+            "n_negative": res.n_negative,
+            "method": res.method,
+            **({"details": res.details} if res.details else {}),
+        }
     return {
         "statistic": res.statistic,
         "confidence_interval": interval(res.confidence_interval),

@@ -18,6 +18,15 @@ people) the report gives:
 The human majority of an item is the label most of its reference raters gave; an item with
 a tie has none and is left out of that comparison (counted in ``n_ties``). With a single
 reference rater the majority is that person, and the report has that one row.
+
+Beside kappa, for a 0/1 dimension, each judge row has the judge's AUC (the registry's
+``auc``, :func:`logic_claims.annotations.stats.roc_auc`; withheld on a pair of people, who
+give no scores): how well the judge's margin (its
+``score``: the log-odds of 1 over 0 a log-likelihood judge records) ranks the items the
+reference calls 1 above those it calls 0. Kappa reads the verdicts at one threshold; the
+AUC reads the ranking at every threshold, so a judge that says "yes" to everything but
+is more sure on the right items shows it. A judge without margins (generation) is ranked
+by its verdicts (``auc_from: "verdicts"``: then the AUC is its balanced accuracy).
 """
 
 from __future__ import annotations
@@ -89,9 +98,11 @@ def pair_agreement(
     confidence_level: float = 0.95,
     kind: str = "judge-human",
     names: tuple[str, str] = ("reference", "other"),
+    scores: Sequence[float] | None = None,
 ) -> RaterPair:
     """Agreement of two aligned label sequences (the items both rated) of the raters
-    ``names``: the coefficients, the confusion table and both sides' prevalence."""
+    ``names``: the coefficients, the confusion table and both sides' prevalence.
+    ``scores``: the other rater's (a judge's) score per item, for the AUC."""
     if len(reference) != len(other):
         raise ValueError("the two raters' sequences must be aligned (same length)")
     cats = list(categories)
@@ -107,8 +118,9 @@ def pair_agreement(
         return {c: (sum(1 for v in labels if v == c) / n if n else math.nan) for c in cats}
 
     inputs = Inputs(
-        table, cats, (reference, other), n_boot=n_boot, seed=seed, confidence_level=confidence_level
-    )
+        table, cats, (reference, other), n_boot=n_boot, seed=seed,
+        confidence_level=confidence_level, scores=scores,
+    )  # fmt: skip
     results = coefficients.compute(TWO_RATERS, inputs)
     return RaterPair(
         kind=kind,
@@ -139,9 +151,14 @@ def human_majority(wide: pd.DataFrame) -> pd.Series:
     return wide.apply(top, axis=1)
 
 
-def _aligned(a: pd.Series, b: pd.Series) -> tuple[list[str], list[str]]:
+def _aligned(
+    a: pd.Series, b: pd.Series, score: pd.Series | None = None
+) -> tuple[list[str], list[str], list[float] | None]:
+    """The labels of two raters on the items both rated, and ``score`` (the judge's, per
+    item) on those items."""
     both = a.notna() & b.notna()
-    return [str(v) for v in a[both]], [str(v) for v in b[both]]
+    scores = None if score is None else [float(v) for v in score[both]]
+    return [str(v) for v in a[both]], [str(v) for v in b[both]], scores
 
 
 def _mean(blocks: Iterable[Mapping[str, Any]], name: str) -> float:
@@ -201,6 +218,15 @@ def verdict_notes(block: Mapping[str, Any], judge: str) -> list[str]:
     return notes
 
 
+def _judge_score(wide: pd.DataFrame, scores: pd.Series | None, judge: str) -> tuple[pd.Series, str]:
+    """The judge's score per item: its margins when it recorded one for every judgment,
+    else its verdicts as 0/1."""
+    judged = wide[judge].notna()
+    if scores is not None and scores.reindex(wide.index)[judged].notna().all():
+        return scores.reindex(wide.index), "margins"
+    return wide[judge].map(lambda v: None if pd.isna(v) else float(v == "1")), "verdicts"
+
+
 def _dimension_block(
     wide: pd.DataFrame,
     dim: str,
@@ -208,27 +234,35 @@ def _dimension_block(
     judge: str,
     reference: list[str],
     options: dict[str, Any],
+    scores: pd.Series | None = None,
 ) -> dict[str, Any]:
     """Every comparison of one dimension: judge vs majority, vs each human, human pairs."""
     majority = human_majority(wide[reference])
     judged = wide[judge].notna()
-    a, b = _aligned(majority, wide[judge])
+    score, auc_from = _judge_score(wide, scores, judge)
+    a, b, margins = _aligned(majority, wide[judge], score)
     ties = int((judged & wide[reference].notna().any(axis=1) & majority.isna()).sum())
     comparisons = [
-        pair_agreement(a, b, cats, **options, kind="judge-majority", names=(MAJORITY, judge))
-    ]
+        pair_agreement(a, b, cats, **options, kind="judge-majority", names=(MAJORITY, judge),
+                       scores=margins)
+    ]  # fmt: skip
     for human in reference if len(reference) > 1 else ():  # one person: the majority row
-        a, b = _aligned(wide[human], wide[judge])
+        a, b, margins = _aligned(wide[human], wide[judge], score)
         if a:
-            comparisons.append(pair_agreement(a, b, cats, **options, names=(human, judge)))
+            pair = pair_agreement(a, b, cats, **options, names=(human, judge), scores=margins)
+            comparisons.append(pair)
     for first, second in itertools.combinations(reference, 2):
-        a, b = _aligned(wide[first], wide[second])
+        a, b, _ = _aligned(wide[first], wide[second])
         if a:
             pair = pair_agreement(a, b, cats, **options, kind="human-human", names=(first, second))
             comparisons.append(pair)
     rows = [c.to_json() for c in comparisons]
-    block = {"dimension": dim, "labels": cats, "n_ties": ties, "comparisons": rows}
+    block = {"dimension": dim, "labels": cats, "n_ties": ties, "comparisons": rows,
+             "auc_from": auc_from}  # fmt: skip
     block["notes"] = verdict_notes(block, judge)
+    if auc_from == "verdicts" and cats == ["0", "1"]:
+        block["notes"].append(f"{dim}: {judge} recorded no margins, so its AUC ranks its "
+                              "verdicts (it is then its balanced accuracy).")  # fmt: skip
     return block
 
 
@@ -266,7 +300,11 @@ def calibration_report(
         if wide[judge].isna().all():
             continue
         cats = labels_of(df, dim, labels)
-        dimensions.append(_dimension_block(wide, dim, cats, judge, people, options))
+        scores = None
+        if "score" in sub.columns:
+            mine = sub[sub["annotator"] == judge].drop_duplicates("item_id")
+            scores = mine.set_index("item_id")["score"].astype(float)
+        dimensions.append(_dimension_block(wide, dim, cats, judge, people, options, scores))
     return jsonable(
         {
             "analysis": "calibration",

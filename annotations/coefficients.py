@@ -30,6 +30,7 @@ class Inputs:
     n_boot: int = N_BOOT
     seed: int | None = 0
     confidence_level: float = 0.95
+    scores: Sequence[float] | None = None  # the pair's second rater's (a judge's), per item
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Coefficient:
     ``rate``: the statistic is a share (written as a percentage), not a coefficient."""
 
     name: str
-    compute: Callable[[Inputs], stats.AgreementResult]
+    compute: Callable[[Inputs], stats.AgreementResult | stats.AUCResult]
     title: str
     definition: str
     rate: bool = False
@@ -52,6 +53,16 @@ def _cohen(x: Inputs) -> stats.AgreementResult:
     return stats.cohen_kappa(
         list(a), list(b), categories=list(x.categories), confidence_level=x.confidence_level
     )
+
+
+def _auc(x: Inputs) -> stats.AUCResult:
+    """The judge's scores ranking the reference's 1s above its 0s (0/1 dimensions)."""
+    if list(x.categories) != ["0", "1"]:
+        return stats.auc_withheld("not a 0/1 dimension")
+    if x.scores is None or x.pair is None:
+        return stats.auc_withheld("no scores: a pair of people")
+    positive = [str(v) == "1" for v in x.pair[0]]
+    return stats.roc_auc(x.scores, positive, confidence_level=x.confidence_level)
 
 
 _ALL = (
@@ -90,13 +101,21 @@ _ALL = (
         "Cohen's kappa",
         "per pair of raters over the items both rated; statsmodels cohens_kappa, asymptotic SE",
     ),
+    Coefficient(
+        "auc",
+        _auc,
+        "AUC",
+        "a judge's margins (log-odds of 1 over 0; its verdicts where it recorded none) "
+        "ranking the reference's 1s above its 0s, 0/1 dimensions: Mann-Whitney U / (n1 n0), "
+        "DeLong SE, logit interval, withheld under 10 items of a class or at SE 0",
+    ),
 )
 COEFFICIENTS: dict[str, Coefficient] = {c.name: c for c in _ALL}
 
 # Which coefficients each report computes, in its order.
 MANY_RATERS = ("percent_agreement", "krippendorff_alpha", "fleiss_kappa", "gwet_ac1")
 """``annotate agreement``, per dimension over every rater (Cohen's kappa per pair beside)."""
-TWO_RATERS = ("percent_agreement", "cohen_kappa", "gwet_ac1", "krippendorff_alpha")
+TWO_RATERS = ("percent_agreement", "cohen_kappa", "gwet_ac1", "krippendorff_alpha", "auc")
 """``annotate calibrate``, per pair of raters (the judge and the majority, a person, ...)."""
 
 DEFINITIONS = {name: c.definition for name, c in COEFFICIENTS.items()}

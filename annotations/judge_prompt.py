@@ -8,6 +8,11 @@ exactly what the human raters were asked. The answer words are the dimension's l
 ``PROMPT_VERSION`` is a hash of the template and the label words: it changes whenever
 either does, and every judge records it with its judgments, so judgments made under
 different prompts are never mistaken for one rater's.
+
+A label is said in more than one way: models answer " Yes" as often as " yes". A
+log-likelihood judge scores each label by all its surface forms (``surface_forms``: as
+written, lower case, Capitalised and UPPER case, each with and without the leading
+space), summing their probabilities (``SURFACE_SCORING``, recorded with the judge).
 """
 
 from __future__ import annotations
@@ -50,6 +55,20 @@ def label_words(dim: Dimension) -> tuple[LabelWord, ...]:
     if set(dim.labels) == set(BINARY_WORDS):
         return tuple(LabelWord(label, BINARY_WORDS[label]) for label in dim.labels)
     return tuple(LabelWord(label, label) for label in dim.labels)
+
+
+# How a label's surface forms combine into its score; recorded with every log-likelihood
+# judge, so judges that scored labels otherwise are never mistaken for one rater.
+SURFACE_SCORING = "sum of probabilities over case x leading space"
+
+
+def surface_forms(word: str) -> tuple[str, ...]:
+    """The continuations that say ``word`` after the prompt: the word as written, lower
+    case, Capitalised and UPPER case, each with and without a leading space (distinct,
+    in that order)."""
+    cases = (word, word.lower(), word.capitalize(), word.upper())
+    forms = [prefix + case for prefix in (" ", "") for case in cases]
+    return tuple(dict.fromkeys(forms))
 
 
 def judge_prompt(dim: Dimension, claim: str, answer: str) -> str:

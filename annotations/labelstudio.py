@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from logic_claims.annotations.records import ANY_SYSTEM, Dimension, Judgment, item_id_of
+from logic_claims.annotations.records import (
+    ANY_SYSTEM,
+    Dimension,
+    Judgment,
+    item_id_of,
+    score_of,
+)
 from logic_claims.annotations.store import Store
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.io import (
@@ -95,14 +101,19 @@ def _add_judgments(store: Store, tasks: list[dict[str, Any]]) -> None:
     """Attach each item's stored judgments to its task (see export_tasks)."""
     given: dict[str, dict[str, dict[str, Any]]] = {}
     for r in store.conn.execute(
-        "SELECT item_id, annotator, dimension, value, created_at FROM ratings ORDER BY id"
+        "SELECT item_id, annotator, dimension, value, created_at, score FROM ratings ORDER BY id"
     ):
-        done = given.setdefault(r[0], {}).setdefault(r[1], {"values": {}, "created_at": r[4]})
+        done = given.setdefault(r[0], {}).setdefault(
+            r[1], {"values": {}, "scores": {}, "created_at": r[4]}
+        )
         done["values"][r[2]] = r[3]
+        if r[5] is not None:
+            done["scores"][r[2]] = r[5]
     for task in tasks:
         task["annotations"], task["predictions"] = [], []
         for rater, done in given.get(task["data"]["item_id"], {}).items():
-            entry = {"created_at": done["created_at"], "result": _results(done["values"])}
+            results = _results(done["values"], done["scores"])
+            entry = {"created_at": done["created_at"], "result": results}
             judge = store.rater_info(rater)
             if judge is None:
                 entry.update(completed_by={"username": rater}, was_cancelled=False)
@@ -112,12 +123,19 @@ def _add_judgments(store: Store, tasks: list[dict[str, Any]]) -> None:
                 task["predictions"].append(entry)
 
 
-def _results(values: dict[str, str]) -> list[dict[str, Any]]:
-    """Label Studio ``choices`` results: one per dimension judged."""
-    return [
-        {"from_name": dim, "to_name": "answer", "type": "choices", "value": {"choices": [label]}}
-        for dim, label in values.items()
-    ]
+def _results(
+    values: dict[str, str], scores: dict[str, float] | None = None
+) -> list[dict[str, Any]]:
+    """Label Studio ``choices`` results: one per dimension judged, with a judge's margin
+    as the result's ``score`` (Label Studio's per-result prediction score)."""
+    out = []
+    for dim, label in values.items():
+        result = {"from_name": dim, "to_name": "answer", "type": "choices",
+                  "value": {"choices": [label]}}  # fmt: skip
+        if scores and dim in scores:
+            result["score"] = scores[dim]
+        out.append(result)
+    return out
 
 
 def _array_elements(text: str, path: Path) -> list[tuple[Any, int]]:
@@ -260,7 +278,12 @@ def _choices(
         if not isinstance(result, dict) or result.get("type") != "choices":
             continue  # other control tags (e.g. a comment box) are not judgments
         name, value = _choice(result, dims, path, line)
-        out.append(Judgment(item_id, ANY_SYSTEM, rater, name, value, line, when, **(judge or {})))
+        # A margin is a judge's (a person's annotation's "score" is not ours to keep).
+        score = score_of(result.get("score"), path, line) if judge else None
+        out.append(
+            Judgment(item_id, ANY_SYSTEM, rater, name, value, line, when, **(judge or {}),
+                     score=score)
+        )  # fmt: skip
     return out
 
 

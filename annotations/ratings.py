@@ -14,13 +14,16 @@ systems is judged once and appears once per system)::
     label      boolean (nullable)  the claim's gold truth value
     pair_id    str   hash of the claim: the items that answer the same claim
     time       str   ISO time the judgment was given (None if unknown)
+    score      float a model judge's margin for its label (NaN for people and for judges
+                     that give none; 0/1 dimensions: log P(1) - log P(0))
 
 File formats
   wide CSV  ``item_id,system,annotator,factual,justified[,quantifier,label,pair_id,claim,
-            answer,claim_type]``; an empty cell = not rated. Columns other than these and
-            the dimensions are an error.
+            answer,claim_type,rater_kind,judge,factual_score,justified_score]``; an empty
+            cell = not rated. Columns other than these and the dimensions are an error.
   JSONL     one judgment per line ``{"item_id", "system", "annotator", "dimension",
-            "value"[, "time", metadata...]}``, or one wide row per line (no "dimension").
+            "value"[, "time", "score", metadata...]}``, or one wide row per line (no
+            "dimension", scores as ``<dimension>_score``).
   store     the SQLite file from ``logic-claims annotate new`` / ``import-legacy``.
 
 Adding judgments to a store (``annotate import``) and writing them out (``annotate
@@ -42,6 +45,7 @@ from logic_claims.annotations.records import (
     Judgment,
     item_id_of,
     pair_id_of,
+    score_of,
 )
 from logic_claims.annotations.store import Store
 from logic_claims.annotations.store_file import is_store_file
@@ -52,7 +56,7 @@ from logic_claims.tasks.io import iter_json_lines, read_text
 
 KEY_COLUMNS = ("item_id", "system", "annotator")
 META_COLUMNS = ("quantifier", "claim_type", "label", "pair_id", "claim", "answer")
-LONG_COLUMNS = ("dimension", "value", "time")
+LONG_COLUMNS = ("dimension", "value", "time", "score")
 # Who each rater is (written by `annotate export`): person or model, and a judge's
 # settings (JSON; a CSV cell holds its text).
 RATER_COLUMNS = ("rater_kind", "judge")
@@ -70,7 +74,9 @@ COLUMNS = (
     "label",
     "pair_id",
     "time",
+    "score",
 )
+SCORE_SUFFIX = "_score"  # a wide file's column of a judge's margins: factual_score, ...
 _TRUE = {"1", "true", "True", "TRUE"}
 _FALSE = {"0", "false", "False", "FALSE"}
 
@@ -142,6 +148,13 @@ def _rater(record: dict[str, Any], path: Path, line: int) -> dict[str, Any]:
     return {"rater_kind": kind, "judge": judge}
 
 
+def _scored(rater: dict[str, Any], score: float | None, path: Path, line: int) -> float | None:
+    if score is not None and rater["rater_kind"] != "model":
+        raise InputError("a score is a model judge's margin; a person's judgment has none",
+                         path, line)  # fmt: skip
+    return score
+
+
 def _keys(record: dict[str, Any], path: Path, line: int) -> tuple[str, str, str]:
     out = []
     for key in KEY_COLUMNS:
@@ -183,17 +196,31 @@ def _wide(
     record: dict[str, Any], dims: dict[str, Dimension], path: Path, line: int
 ) -> Iterator[Judgment]:
     for name in record:
-        if name not in KNOWN_COLUMNS and name not in dims:
+        if not _known_wide(name, dims):
             raise _unknown_column(name, dims, path, line)
     item_id, system, annotator = _keys(record, path, line)
     meta = _meta(record, path, line)
     rater = _rater(record, path, line)
     for name, dim in dims.items():
         value = record.get(name)
+        score = _scored(rater, score_of(record.get(name + SCORE_SUFFIX), path, line), path, line)
         if value is None or (isinstance(value, str) and not value.strip()):
+            if score is not None:
+                raise InputError(f"{name}{SCORE_SUFFIX} without a {name} label", path, line)
             continue  # empty = not rated
         value = _check_value(dim, value, path, line)
-        yield Judgment(item_id, system, annotator, name, value, line, None, meta, **rater)
+        yield Judgment(item_id, system, annotator, name, value, line, None, meta, **rater,
+                       score=score)  # fmt: skip
+
+
+def _known_wide(name: str, dims: dict[str, Dimension]) -> bool:
+    """A column a wide file may have: keys, metadata, rater columns, a dimension or its
+    judge's scores (``<dimension>_score``)."""
+    return (
+        name in KNOWN_COLUMNS
+        or name in dims
+        or (name.endswith(SCORE_SUFFIX) and name[: -len(SCORE_SUFFIX)] in dims)
+    )
 
 
 def read_judgments_csv(path: Path, dims: dict[str, Dimension]) -> list[Judgment]:
@@ -223,7 +250,7 @@ def _read_csv_rows(reader: Any, path: Path, dims: dict[str, Dimension]) -> list[
                 1,
             )
     for name in header:
-        if name not in KNOWN_COLUMNS and name not in dims:
+        if not _known_wide(name, dims):
             raise _unknown_column(name, dims, path, 1)
     if len(set(header)) != len(header):
         raise InputError("a column appears twice in the header", path, 1)
@@ -254,10 +281,10 @@ def read_judgments_jsonl(path: Path, dims: dict[str, Dimension]) -> list[Judgmen
             out.extend(_wide(record, dims, path, line))
             continue
         for name in record:
-            if name not in KNOWN_COLUMNS + LONG_COLUMNS:
+            if name not in (*KNOWN_COLUMNS, *LONG_COLUMNS):
                 raise InputError(
                     f"unknown field {clip(name)} (a judgment has {','.join(KEY_COLUMNS)},"
-                    f"dimension,value[,time,{','.join(META_COLUMNS + RATER_COLUMNS)}])",
+                    f"dimension,value[,time,score,{','.join(META_COLUMNS + RATER_COLUMNS)}])",
                     path,
                     line,
                 )
@@ -273,6 +300,8 @@ def read_judgments_jsonl(path: Path, dims: dict[str, Dimension]) -> list[Judgmen
         value = record.get("value")
         if value is None or value == "":
             continue
+        rater = _rater(record, path, line)
+        score = _scored(rater, score_of(record.get("score"), path, line), path, line)
         out.append(
             Judgment(
                 item_id,
@@ -283,7 +312,8 @@ def read_judgments_jsonl(path: Path, dims: dict[str, Dimension]) -> list[Judgmen
                 line,
                 record.get("time"),
                 _meta(record, path, line),
-                **_rater(record, path, line),
+                **rater,
+                score=score,
             )
         )
     if rows == 0:
@@ -375,6 +405,7 @@ def frame_from_judgments(judgments: Sequence[Judgment], path: Path) -> Any:
                 "label": meta.get("label"),
                 "pair_id": meta.get("pair_id"),
                 "time": j.time,
+                "score": j.score,
             },
         )
     return _typed(pd.DataFrame(list(rows.values()), columns=list(COLUMNS)))
@@ -384,6 +415,8 @@ def _typed(frame: Any) -> Any:
     for column in COLUMNS:
         if column == "label":
             frame[column] = frame[column].astype("boolean")
+        elif column == "score":
+            frame[column] = frame[column].astype("float64")
         else:
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     return frame.reset_index(drop=True)
@@ -394,7 +427,7 @@ def store_frame(store: Store) -> Any:
 
     query = """
         SELECT r.item_id, s.system, r.annotator, r.dimension, r.value, i.quantifier,
-               i.claim, i.answer, i.label, i.pair_id, r.created_at AS time
+               i.claim, i.answer, i.label, i.pair_id, r.created_at AS time, r.score
         FROM ratings r JOIN items i ON i.item_id = r.item_id
         JOIN item_systems s ON s.item_id = r.item_id
         ORDER BY r.id, s.system

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from logic_claims.tasks.claims import quantifier_of
-from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.errors import InputError, clip
 
 # What to do with a judgment that differs from the stored one (see Store.rate).
 OnConflict = Literal["error", "keep", "replace"]
@@ -158,12 +160,15 @@ class Item:
 
 @dataclass(frozen=True)
 class Rating:
-    """One judgment as the store holds it: a rater's label of an item on a dimension."""
+    """One judgment as the store holds it: a rater's label of an item on a dimension, and
+    a model judge's margin for it (``score``, see ``harness/judge.py``; None for people
+    and for judges that give none)."""
 
     item_id: str
     annotator: str
     dimension: str
     value: str
+    score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -200,3 +205,19 @@ class Judgment:
     # with the judge's settings (only an export of a store with judges carries them).
     rater_kind: str = "person"
     judge: dict[str, Any] | None = None
+    score: float | None = None  # a model judge's margin (only a judge's export has it)
+
+
+def score_of(value: Any, path: Path, line: int) -> float | None:
+    """A judge's margin as a file gives it (a number or its text; empty: none)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        score = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"score must be a number, got {clip(value)}", path, line) from None
+    if not math.isfinite(score):
+        raise InputError(f"score must be finite, got {clip(value)}", path, line)
+    return score

@@ -289,10 +289,11 @@ class Store(Raters):
         at = at or now()
         if row is None:
             self.conn.execute(
-                "INSERT INTO ratings (item_id, annotator, dimension, value, created_at, source)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (rating.item_id, rating.annotator, rating.dimension, rating.value, at, source),
-            )
+                "INSERT INTO ratings (item_id, annotator, dimension, value, created_at, source,"
+                " score) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (rating.item_id, rating.annotator, rating.dimension, rating.value, at, source,
+                 rating.score),
+            )  # fmt: skip
             self._log("set", rating, None, source)
             return RateResult("new")
         previous = row[0]
@@ -302,10 +303,11 @@ class Store(Raters):
             return RateResult("kept", previous)
         if on_conflict == "replace":
             self.conn.execute(
-                "UPDATE ratings SET value=?, created_at=?, source=?"
+                "UPDATE ratings SET value=?, created_at=?, source=?, score=?"
                 " WHERE item_id=? AND annotator=? AND dimension=?",
-                (rating.value, at, source, rating.item_id, rating.annotator, rating.dimension),
-            )
+                (rating.value, at, source, rating.score, rating.item_id, rating.annotator,
+                 rating.dimension),
+            )  # fmt: skip
             self._log("replace", rating, previous, source)
             return RateResult("replaced", previous)
         raise ConflictError(

@@ -10,7 +10,8 @@ Tables
   annotators    the raters of this set, each a ``person`` or a ``model`` (a judge, with
                 its settings as JSON in ``judge``), recorded once
   assignments   which rater judges which item, in which (per-rater shuffled) order
-  ratings       the current judgment per (item, annotator, dimension)
+  ratings       the current judgment per (item, annotator, dimension), with a model
+                judge's margin for it in ``score`` (NULL for people)
   rating_log    every change, append-only: set, replace, undo (an audit trail)
   people_samples  the random samples of generics drawn for people (``annotate sample``;
                 the latest is the design PPI uses)
@@ -114,11 +115,19 @@ def _v3_people_samples(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v4_judge_scores(conn: sqlite3.Connection) -> None:
+    """Version 4: a model judge's margin for each judgment (``ratings.score``: for a 0/1
+    dimension the log-odds of 1 over 0), so AUC and prediction-powered estimates can use a
+    judge's score, not only its verdict. NULL for people and for every judgment before."""
+    conn.execute("ALTER TABLE ratings ADD COLUMN score REAL")
+
+
 # MIGRATIONS[n - 1] takes a store from schema version n to n + 1, inside the caller's
 # transaction. To change the schema, append one function here; nothing else changes.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v2_rater_kinds,
     _v3_people_samples,
+    _v4_judge_scores,
 )
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

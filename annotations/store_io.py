@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from logic_claims.annotations.ratings import (
     META_COLUMNS,
     RATER_COLUMNS,
+    SCORE_SUFFIX,
     check_conflicts,
     store_frame,
 )
@@ -90,7 +91,7 @@ def import_judgments(
             _check_rater(store, raters, j, path)
             store.check_value(j.dimension, j.value)
             store.assign(j.item_id, j.annotator)
-            rating = Rating(j.item_id, j.annotator, j.dimension, j.value)
+            rating = Rating(j.item_id, j.annotator, j.dimension, j.value, j.score)
             rate_counted(store, rating, (path, j.line), str(path), j.time, on_conflict, result)
     return result
 
@@ -136,7 +137,8 @@ def rate_counted(
 
 def export_csv(store: Store, out: str | Path) -> int:
     """Wide CSV: one row per (item, system, annotator) assigned or judged; empty = not
-    rated. ``rater_kind`` says person or model, ``judge`` holds a judge's settings (JSON)."""
+    rated. ``rater_kind`` says person or model, ``judge`` holds a judge's settings (JSON);
+    a store with judges' margins gets a ``<dimension>_score`` column per dimension."""
     dims = [d.name for d in store.dimensions]
     query = """
         SELECT x.item_id, s.system, x.annotator, i.quantifier, i.label, i.pair_id, i.claim,
@@ -149,9 +151,14 @@ def export_csv(store: Store, out: str | Path) -> int:
         ORDER BY x.annotator, x.pos, s.system
     """
     values: dict[tuple[str, str], dict[str, str]] = {}
-    for r in store.conn.execute("SELECT item_id, annotator, dimension, value FROM ratings"):
+    scores: dict[tuple[str, str], dict[str, str]] = {}
+    for r in store.conn.execute("SELECT item_id, annotator, dimension, value, score FROM ratings"):
         values.setdefault((r[0], r[1]), {})[r[2]] = r[3]
-    header = ["item_id", "system", "annotator", *dims, *META_COLUMNS, *RATER_COLUMNS]
+        if r[4] is not None:
+            scores.setdefault((r[0], r[1]), {})[r[2]] = repr(r[4])
+    score_columns = [d + SCORE_SUFFIX for d in dims] if scores else []
+    header = ["item_id", "system", "annotator", *dims, *META_COLUMNS, *RATER_COLUMNS,
+              *score_columns]  # fmt: skip
     raters = rater_records(store)
     n = 0
     with output_stream(out) as fh:
@@ -159,13 +166,15 @@ def export_csv(store: Store, out: str | Path) -> int:
         writer.writerow(header)
         for r in store.conn.execute(query):
             given = values.get((r["item_id"], r["annotator"]), {})
+            margins = scores.get((r["item_id"], r["annotator"]), {})
             label = "" if r["label"] is None else ("true" if r["label"] else "false")
             kind, judge = raters[r["annotator"]]
             writer.writerow(
                 [r["item_id"], r["system"], r["annotator"], *(given.get(d, "") for d in dims),
                  r["quantifier"] or "", claim_type_of(r["quantifier"]) or "", label,
                  r["pair_id"], r["claim"], r["answer"], kind,
-                 "" if judge is None else json.dumps(judge, sort_keys=True)]
+                 "" if judge is None else json.dumps(judge, sort_keys=True),
+                 *(margins.get(d, "") for d in (dims if score_columns else ()))]
             )  # fmt: skip
             n += 1
     return n
@@ -179,6 +188,8 @@ def export_jsonl(store: Store, out: str | Path) -> int:
     records = []
     for row in frame.to_dict("records"):
         record = {k: (None if _isna(v) else v) for k, v in row.items()}
+        if record["score"] is None:
+            del record["score"]  # only a judge's margins; people's lines stay as they were
         if record["label"] is not None:  # numpy/pandas booleans are not JSON
             record["label"] = bool(record["label"])
         record["rater_kind"], judge = raters[record["annotator"]]

@@ -44,20 +44,30 @@ store as the rater --rater (default: judge-<model>[+<adapter>]-<method>), with t
 adapter, method, prompt version and settings recorded (annotate status --json shows them).
 
 The prompt states the dimension's question and definition as the annotation page does.
---method loglikelihood (default) takes the label whose word (yes/no for 0/1) is most
-likely after the prompt; --method generate generates a short reply and parses its first
-word (a reply naming no label is left unjudged and retried by the next run).
+--method loglikelihood (default) scores each label by the SUM of the probabilities of
+all its surface forms after the prompt (yes/no for 0/1, in lower, Capitalised and UPPER
+case, with and without the leading space: " Yes" counts as much as " yes") and takes
+the best; each judgment is stored with its margin (0/1: log P(yes) - log P(no)), which
+`annotate calibrate` reads for the AUC. --method generate generates a short reply and
+parses its first word (a reply naming no label is left unjudged and retried by the next
+run, never counted as "no").
 
 Items are judged in batches, each committed to the store: a judge that is stopped or
 killed continues where it stopped when run again, and judges nothing twice. The model is
 resolved as in `eval` (embedded names, directories, hub ids) and built by lm-eval's
-registry: --backend vllm passes through.
+registry: --backend vllm passes through. A large judge behind an OpenAI-compatible
+server (vLLM, TGI, `transformers serve`, llama.cpp) is lm-eval's local-chat-completions
+backend with --model-args base_url=.../v1/chat/completions and --model the server's
+model name; chat endpoints give no log-likelihoods, so it takes --method generate.
 
 examples:
   logic-claims annotate judge --store study.sqlite
   logic-claims annotate judge --store study.sqlite --model runs/train/base --peft runs/train/a8
   logic-claims annotate judge --store ratings.sqlite --model Qwen/Qwen2.5-7B-Instruct \\
       --backend vllm --method generate --rater qwen7b
+  logic-claims annotate judge --store ratings.sqlite --model Qwen/Qwen2.5-72B-Instruct \\
+      --backend local-chat-completions --method generate --rater qwen72b \\
+      --model-args base_url=http://gpu-host:8000/v1/chat/completions,num_concurrent=8
   logic-claims annotate calibrate study.sqlite --judge judge-smollm2-135m-instruct-loglik""",
     )
     judge.add_argument("--store", required=True, help="the annotation store to judge")
@@ -141,11 +151,13 @@ def add_calibrate(sub: Any) -> None:
     cal = sub_parser(
         sub,
         "calibrate",
-        "how far a judge agrees with people (kappa, AC1, alpha, confusion)",
+        "how far a judge agrees with people (kappa, AC1, alpha, AUC, confusion)",
         """\
 Per dimension: the judge's agreement with the human majority and with each human
 (Cohen's kappa, Gwet's AC1, Krippendorff's alpha, percent agreement, each with its
-interval; the confusion table; each side's label prevalence), the humans' agreement with
+interval; for 0/1 dimensions the AUC of the judge's margins, the log-odds of 1 over 0
+that `annotate judge --method loglikelihood` records, against each reference; the
+confusion table; each side's label prevalence), the humans' agreement with
 each other where several rated the same items, and a plain sentence when the judge agrees
 less with people than people do with each other, or when its agreement cannot be told
 from chance (the kappa interval reaches 0).

@@ -136,15 +136,11 @@ def build_lm(
     resolution for ``eval``, ``compare`` and ``annotate judge``.
     """
     from lm_eval.api.registry import get_model
+    from lm_eval.models.api_models import TemplateAPI
 
     from logic_claims.harness import fast_lm  # noqa: F401 (registers hf-fast)
     from logic_claims.tasks.models import resolve_model
 
-    check_model(model, model_args)
-    args: dict[str, Any] = {"pretrained": resolve_model(model), **(model_args or {})}
-    check_adapter(peft)
-    if peft is not None:
-        args["peft"] = str(peft)
     try:
         model_class = get_model(backend)
     except ValueError as exc:
@@ -152,6 +148,15 @@ def build_lm(
             f"--backend {clip(backend)}: not an lm-eval model backend "
             "(those of `lm_eval --model`: hf-fast, hf, vllm, ...)"
         ) from exc
+    # An API backend (local-chat-completions, ...) names the server's model: nothing local.
+    served = isinstance(model_class, type) and issubclass(model_class, TemplateAPI)
+    if not served:
+        check_model(model, model_args)
+    resolved = (model or DEFAULT_MODEL) if served else resolve_model(model)
+    args: dict[str, Any] = {"pretrained": resolved, **(model_args or {})}
+    check_adapter(peft)
+    if peft is not None:
+        args["peft"] = str(peft)
     import torch
 
     if backend == "hf" and launch.world_size() > 1 and not torch.cuda.is_available():

@@ -4,11 +4,18 @@ For each item and dimension the model reads the prompt of
 :mod:`logic_claims.annotations.judge_prompt` (the dimension's question and definition, as
 people read them) and gives a verdict:
 
-- ``loglikelihood`` (default): the label whose word (`` yes``/`` no``, or the label's
-  name) has the highest log-likelihood after the prompt. Deterministic, one forward pass
-  per label, never an unparsable answer.
+- ``loglikelihood`` (default): each label is scored by all the ways of saying its word
+  (``judge_prompt.surface_forms``: `` yes``, `` Yes``, ``YES``, ... with and without the
+  leading space), the SUM of their probabilities after the prompt; the label with the
+  highest score wins. Deterministic, never an unparsable answer. The judgment's
+  ``score`` (stored with it) is its margin: for a 0/1 dimension the log-odds
+  ``log P(1) - log P(0)`` (positive: the judge says 1; AUC and PPI read it as a
+  continuous judge), otherwise the winner's log-probability over the runner-up's.
 - ``generate``: greedy generation of a few tokens, the first word parsed as a label;
-  a reply that names no label is left unjudged (counted, retried on the next run).
+  a reply that names no label is left unjudged (counted, retried on the next run). No
+  score. Chat backends (``local-chat-completions``: any OpenAI-compatible server, the
+  way large judges are run) get the prompt as one user message; they give no
+  log-likelihoods, so they take ``generate`` only.
 
 The model is loaded through lm-eval's model registry, the path of ``lm_eval --model
 hf|vllm``: embedded names, local directories and hub ids as ``eval`` resolves them, a PEFT
@@ -32,9 +39,11 @@ from typing import Any
 
 from logic_claims.annotations.judge_prompt import (
     PROMPT_VERSION,
+    SURFACE_SCORING,
     judge_prompt,
     label_words,
     parse_verdict,
+    surface_forms,
 )
 from logic_claims.annotations.records import Dimension, Rating
 from logic_claims.annotations.store import Store
@@ -44,9 +53,25 @@ from logic_claims.tasks.settings import in_range, parse_options
 
 METHODS: tuple[str, ...] = ("loglikelihood", "generate")
 
-# (dimension, claim, answer) -> a label of the dimension, or None (no verdict)
+
+@dataclass(frozen=True)
+class Verdict:
+    """A judge's label of one item on one dimension, with its margin when it has one."""
+
+    label: str
+    score: float | None = None
+
+
+# (dimension, claim, answer) -> a label of the dimension (a Verdict, with its score, or
+# the label alone), or None (no verdict: not written, asked again next run)
 JudgeRequest = tuple[Dimension, str, str]
-Decide = Callable[[Sequence[JudgeRequest]], list[str | None]]
+Decide = Callable[[Sequence[JudgeRequest]], Sequence[Verdict | str | None]]
+
+
+def is_chat_backend(backend: str) -> bool:
+    """lm-eval's chat-completions models (``local-chat-completions``,
+    ``openai-chat-completions``, ...): messages in, text out, no log-likelihoods."""
+    return "chat" in backend
 
 
 @dataclass(frozen=True)
@@ -75,7 +100,25 @@ class JudgeSettings:
         for key, value in self.model_args.items():
             if isinstance(value, float) and not math.isfinite(value):
                 raise InputError(f"--model-args {key}: must be finite, got {value}")
-        check_model(self.model, self.model_args)
+        if is_chat_backend(self.backend):
+            self._check_chat()  # the model is the server's: nothing local to check
+        else:
+            check_model(self.model, self.model_args)
+
+    def _check_chat(self) -> None:
+        """A chat backend: generation only, an endpoint, no adapter."""
+        if self.method != "generate":
+            raise InputError(
+                f"--backend {self.backend}: chat endpoints give no log-likelihoods; "
+                "use --method generate"
+            )
+        if self.backend.startswith("local-") and not self.model_args.get("base_url"):
+            raise InputError(
+                f"--backend {self.backend}: give the server's endpoint, --model-args "
+                "base_url=http://HOST:PORT/v1/chat/completions"
+            )
+        if self.peft:
+            raise InputError(f"--backend {self.backend}: --peft is for local models only")
 
     def record(self) -> dict[str, Any]:
         """What the store keeps about this judge (its settings in ``annotators``)."""
@@ -86,6 +129,7 @@ class JudgeSettings:
             "backend": self.backend,
             "method": self.method,
             "prompt_version": PROMPT_VERSION,
+            **({"label_scoring": SURFACE_SCORING} if self.method == "loglikelihood" else {}),
             "settings": {
                 k: v
                 for k, v in asdict(self).items()
@@ -126,35 +170,62 @@ def load_model(settings: JudgeSettings) -> Any:
     return lm
 
 
+def label_margin(dim: Dimension, scores: dict[str, float]) -> Verdict:
+    """The verdict of label scores (log-probabilities): the best label, with its margin
+    (0/1: ``score[1] - score[0]``; otherwise the best over the runner-up)."""
+    ranked = sorted(scores, key=lambda label: scores[label], reverse=True)
+    if set(scores) == {"0", "1"}:
+        return Verdict(ranked[0], scores["1"] - scores["0"])
+    return Verdict(ranked[0], scores[ranked[0]] - scores[ranked[1]])
+
+
 def model_decider(lm: Any, settings: JudgeSettings) -> Decide:
-    """Verdicts from an lm-eval model, by log-likelihood of the label words or generation."""
+    """Verdicts from an lm-eval model, by log-likelihood of the label words (every
+    surface form, probabilities summed) or by generation."""
     from lm_eval.api.instance import Instance
 
-    def by_loglikelihood(requests: Sequence[JudgeRequest]) -> list[str | None]:
+    def by_loglikelihood(requests: Sequence[JudgeRequest]) -> list[Verdict | None]:
         instances, owners = [], []
         for n, (dim, claim, answer) in enumerate(requests):
             context = judge_prompt(dim, claim, answer)
             for choice in label_words(dim):
-                args = (context, " " + choice.word)
-                instances.append(Instance("loglikelihood", {}, args, idx=len(owners)))
-                owners.append((n, choice.label))
-        scores = lm.loglikelihood(instances, disable_tqdm=True)
-        best: dict[int, tuple[float, str]] = {}
-        for (n, label), (logprob, _) in zip(owners, scores, strict=True):
-            if n not in best or logprob > best[n][0]:
-                best[n] = (logprob, label)
-        return [best[n][1] for n in range(len(requests))]
+                for form in surface_forms(choice.word):
+                    args = (context, form)
+                    instances.append(Instance("loglikelihood", {}, args, idx=len(owners)))
+                    owners.append((n, choice.label))
+        results = lm.loglikelihood(instances, disable_tqdm=True)
+        forms: dict[int, dict[str, list[float]]] = {}
+        for (n, label), (logprob, _) in zip(owners, results, strict=True):
+            forms.setdefault(n, {}).setdefault(label, []).append(logprob)
+        return [
+            label_margin(dim, {label: _logsumexp(lps) for label, lps in forms[n].items()})
+            for n, (dim, _, _) in enumerate(requests)
+        ]
 
-    def by_generation(requests: Sequence[JudgeRequest]) -> list[str | None]:
+    def by_generation(requests: Sequence[JudgeRequest]) -> list[Verdict | None]:
         gen = {"until": ["\n"], "max_gen_toks": settings.max_gen_toks, "do_sample": False}
+        chat = is_chat_backend(settings.backend)
+
+        def context(d: Dimension, c: str, a: str) -> Any:
+            prompt = judge_prompt(d, c, a)
+            return lm.apply_chat_template([{"role": "user", "content": prompt}]) if chat else prompt
+
         instances = [
-            Instance("generate_until", {}, (judge_prompt(d, c, a), dict(gen)), idx=0)
+            Instance("generate_until", {}, (context(d, c, a), dict(gen)), idx=0)
             for d, c, a in requests
         ]
         replies = lm.generate_until(instances, disable_tqdm=True)
-        return [parse_verdict(d, r) for (d, _, _), r in zip(requests, replies, strict=True)]
+        labels = [parse_verdict(d, r or "") for (d, _, _), r in zip(requests, replies, strict=True)]
+        return [None if v is None else Verdict(v) for v in labels]
 
     return by_loglikelihood if settings.method == "loglikelihood" else by_generation
+
+
+def _logsumexp(values: Sequence[float]) -> float:
+    top = max(values)
+    if not math.isfinite(top):
+        return top
+    return top + math.log(sum(math.exp(v - top) for v in values))
 
 
 @dataclass
@@ -223,11 +294,11 @@ def judge_store(
                     if dim.name not in given:
                         requests.append((dim, item["claim"], item["answer"]))
                         keys.append((item_id, dim.name))
-            verdicts = decide(requests)
+            verdicts = [Verdict(v) if isinstance(v, str) else v for v in decide(requests)]
             ratings = [
-                (Rating(item_id, rater, dim, value), f"judge:{PROMPT_VERSION}", None)
-                for (item_id, dim), value in zip(keys, verdicts, strict=True)
-                if value is not None
+                (Rating(item_id, rater, dim, v.label, v.score), f"judge:{PROMPT_VERSION}", None)
+                for (item_id, dim), v in zip(keys, verdicts, strict=True)
+                if v is not None
             ]
             with store.transaction():
                 store.rate_many(ratings)

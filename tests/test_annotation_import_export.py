@@ -109,9 +109,9 @@ BAD_FILES = {
     ),
     "field.jsonl": (
         '{"item_id": "i1", "system": "A", "annotator": "x", "dimension": "factual", '
-        '"value": 1, "score": 3}\n',
+        '"value": 1, "confidence": 3}\n',
         1,
-        "unknown field 'score'",
+        "unknown field 'confidence'",
     ),
     "broken.jsonl": ('{"item_id": "i1"\n', 1, "not valid JSON"),
     "empty.jsonl": ("\n\n", None, "empty file"),

@@ -23,6 +23,8 @@ from logic_claims.harness.judge import JudgeSettings, judge_store
 FIXTURE = Path(__file__).parent / "fixtures" / "store_v1.sql"
 V1_JUDGE = "judge-smollm2-135m-instruct-loglik"
 INFO = JudgeSettings("smollm2-135m-instruct").record()
+# The fixture's judge, recorded before labels were scored by all their surface forms.
+V1_INFO = {k: v for k, v in INFO.items() if k != "label_scoring"}
 
 
 def decide(requests):
@@ -43,6 +45,7 @@ def schema(path: Path) -> list[tuple]:
     try:
         version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         columns = conn.execute("PRAGMA table_info(annotators)").fetchall()
+        columns += conn.execute("PRAGMA table_info(ratings)").fetchall()
         return [version, *columns]
     finally:
         conn.close()
@@ -59,20 +62,22 @@ def test_a_version_1_store_is_upgraded_in_place_with_a_copy(
     assert str(copy) in err
     assert dump(copy) == before  # the copy is the store as it was
     raters = json.loads(out)["raters"]
-    assert raters[V1_JUDGE]["judge"] == INFO and "judge" not in raters["ann"]
+    assert raters[V1_JUDGE]["judge"] == V1_INFO and "judge" not in raters["ann"]
     with Store.open(path) as store:
-        assert store.meta("schema_version") == str(SCHEMA_VERSION) == "3"
+        assert store.meta("schema_version") == str(SCHEMA_VERSION) == "4"
         assert (store.rater_kind("ann"), store.rater_kind(V1_JUDGE)) == ("person", "model")
-        assert store.rater_info(V1_JUDGE) == INFO
+        assert store.rater_info(V1_JUDGE) == V1_INFO
         assert not store.conn.execute("SELECT 1 FROM meta WHERE key LIKE 'rater:%'").fetchall()
         assert store.conn.execute("SELECT COUNT(*) FROM ratings").fetchone()[0] == 9
+        # Judgments made before margins were recorded have none.
+        assert store.conn.execute("SELECT COUNT(score) FROM ratings").fetchone()[0] == 0
     # Upgraded and new stores have the same tables; a second open upgrades nothing.
     assert schema(path) == schema(make_store(tmp_path / "new.sqlite", 1))
     capsys.readouterr()
     assert cli("annotate", "status", "--store", path, capsys=capsys)[2] == ""
     assert sorted(p.name for p in tmp_path.iterdir() if ".bak" in p.name) == [copy.name]
     # The judge of the old store resumes: nothing judged twice.
-    run = judge_store(path, decide, INFO, V1_JUDGE)
+    run = judge_store(path, decide, V1_INFO, V1_JUDGE)
     assert (run.already_done, run.judged) == (3, 0)
 
 

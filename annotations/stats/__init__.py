@@ -19,6 +19,7 @@ module             what
                    equivalence (two one-sided tests)
 ``ppi``            prediction-powered inference (PPI++) of a mean rater share from a
                    people's sample and a judge, clustered by generic, design-weighted
+``auc``            a continuous judge's AUC against binary labels (Mann-Whitney, DeLong)
 =================  ==========================================================
 
 Input forms:
@@ -53,6 +54,7 @@ from logic_claims.annotations.stats.agreement import (
     krippendorff_alpha,
     percent_agreement,
 )
+from logic_claims.annotations.stats.auc import AUCResult, auc_withheld, roc_auc
 from logic_claims.annotations.stats.clustered import (
     PRIMARY_TESTS,
     cluster_interval,
@@ -109,6 +111,7 @@ __all__ = [
     "MCNEMAR_TESTS",
     "NAN_INTERVAL",
     "PRIMARY_TESTS",
+    "AUCResult",
     "AgreementResult",
     "BootstrapResult",
     "ClusteredComparison",
@@ -117,6 +120,7 @@ __all__ = [
     "PPIResult",
     "ProportionResult",
     "TestResult",
+    "auc_withheld",
     "bootstrap_interval",
     "cluster_interval",
     "cluster_se",
@@ -146,6 +150,7 @@ __all__ = [
     "percent_agreement",
     "ppi_difference",
     "ppi_mean",
+    "roc_auc",
     "sign_flip_interval",
     "sign_flip_min_p",
     "sign_flip_test",

@@ -97,7 +97,9 @@ def _intro(report: Report) -> str:
     return (
         f"Estimand: {report['estimand']}. {described}; reference raters: "
         f"{', '.join(report['reference_raters'])}. Intervals ({level}%): kappa asymptotic, "
-        "agreement and AC1 Gwet's linearised, alpha percentile bootstrap over items. "
+        "agreement and AC1 Gwet's linearised, alpha percentile bootstrap over items, AUC "
+        "(the judge's margins ranking the reference's 1s above its 0s) DeLong's on the logit "
+        "scale, withheld under 10 items of a class. "
         "Confusion tables: the reference's labels in rows, the rater's in columns."
     )
 
