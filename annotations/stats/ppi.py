@@ -61,6 +61,7 @@ from typing import Any
 
 import numpy as np
 
+from logic_claims.annotations.stats.intervals import wilson_interval
 from logic_claims.annotations.stats.results import NAN_INTERVAL, ConfidenceInterval
 
 INTERVALS = {
@@ -243,9 +244,9 @@ def _interval(
         n_eff = p * (1 - p) / variance * (z / crit) ** 2
     else:
         n_eff = float(n_items)
-    centre = (p + z**2 / (2 * n_eff)) / (1 + z**2 / n_eff)
-    half = z / (1 + z**2 / n_eff) * math.sqrt(p * (1 - p) / n_eff + z**2 / (4 * n_eff**2))
-    return ConfidenceInterval(max(0.0, centre - half), min(1.0, centre + half)), n_eff
+    wilson = wilson_interval(p * n_eff, n_eff, confidence_level=confidence_level)
+    low, high = wilson.confidence_interval
+    return ConfidenceInterval(max(0.0, low), min(1.0, high)), n_eff
 
 
 def ppi_mean(
