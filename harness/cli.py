@@ -9,9 +9,11 @@ from typing import NoReturn
 
 from logic_claims.harness import (
     annotate_cli,
+    ask_cli,
     compare,
     data_cli,
     evaluate,
+    interpret_cli,
     study_outputs,
     train_cli,
 )
@@ -19,7 +21,16 @@ from logic_claims.tasks.errors import InputError
 
 # Each module adds its own subcommands through ``add_commands(subparsers)``; none of
 # them imports torch at module level, so ``--help`` stays fast.
-COMMAND_MODULES = (data_cli, evaluate, study_outputs, compare, annotate_cli, train_cli)
+COMMAND_MODULES = (
+    data_cli,
+    evaluate,
+    study_outputs,
+    compare,
+    annotate_cli,
+    train_cli,
+    ask_cli,
+    interpret_cli,
+)
 
 DESCRIPTION = """\
 logic-claims: how well language models reason about generics under quantifiers
