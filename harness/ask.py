@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from logic_claims.annotations.samples import SYSTEM_KEY
 from logic_claims.tasks import TASKS_DIR
 from logic_claims.tasks.claims import quantifier_of
 from logic_claims.tasks.errors import InputError, clip
@@ -238,7 +239,7 @@ def sample_records(answers: Sequence[Answer], system: str) -> list[dict[str, Any
                 "prompt_hash": hash_string(prompt),
                 "target_hash": hash_string(target),
                 **metrics,
-                "system": system,
+                SYSTEM_KEY: system,
             }
         )
     return records
