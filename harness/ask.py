@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -101,7 +102,7 @@ def questions_from_lines(lines: Iterable[str], where: str | Path) -> list[Questi
 
 
 def _from_csv(path: Path) -> list[Question]:
-    reader = csv.DictReader(split_lines(read_text(path, newline="")))
+    reader = csv.DictReader(io.StringIO(read_text(path, newline="")))
     try:
         columns = reader.fieldnames or []
         if CSV_COLUMNS[0] not in columns:

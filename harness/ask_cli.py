@@ -101,7 +101,12 @@ def _questions(args: argparse.Namespace) -> list[Question] | None:
         return questions
     if sys.stdin.isatty():
         return None
-    questions = questions_from_lines(split_lines(sys.stdin.read()), "<stdin>")
+    data = sys.stdin.buffer.read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 (byte offset {exc.start})", "<stdin>") from exc
+    questions = questions_from_lines(split_lines(text), "<stdin>")
     if not questions:
         raise InputError("no claims on standard input (one a line), nor as arguments")
     return questions
@@ -182,7 +187,7 @@ def _history_file() -> Path:
 
 def interactive(args: argparse.Namespace) -> None:
     """Claims typed at a prompt, answered one by one by a model loaded once; Ctrl-D ends
-    (writing ``--out``), Ctrl-C drops the line being typed."""
+    (writing ``--out``), Ctrl-C drops the line being typed or the answer being made."""
     import readline
 
     from logic_claims.harness import quiet
@@ -213,7 +218,11 @@ def interactive(args: argparse.Namespace) -> None:
             except InputError as exc:
                 print(f"logic-claims: error: {exc}", file=sys.stderr)
                 continue
-            (answer,) = ask(lm, [question])
+            try:
+                (answer,) = ask(lm, [question])
+            except KeyboardInterrupt:  # stop this answer, not the session
+                print("interrupted; the claim is dropped", file=sys.stderr)
+                continue
             answers.append(answer)
             print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json
                   else format_answer(answer), flush=True)  # fmt: skip
@@ -251,7 +260,8 @@ claim's truth is known (a CSV's text_label, a JSONL record's label).
 Claims: as arguments; --claims FILE (the study's demo CSV text_input,text_label, JSONL
 claim records, or plain text, one claim a line); else standard input, one claim a line:
 from a pipe as one batch, on a terminal as an interactive prompt (history, Ctrl-D to
-leave) with the model loaded once.
+leave, Ctrl-C stops one answer) with the model loaded once; --json there prints one
+JSON object a line.
 
 examples:
   logic-claims ask "Some penguins fly." "All birds feed on grain."

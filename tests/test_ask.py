@@ -260,3 +260,23 @@ def test_refusals_are_one_line_exit_2_and_write_nothing(
         assert message in err.strip() and "\n" not in err.strip() and not stdout, err
         assert not out.exists()
     assert good.read_text() == "All birds fly.\n"
+
+
+@pytest.mark.parametrize(
+    ("stdin", "message"),
+    [
+        (b"\n  \n", "no claims on standard input"),
+        (b"All birds fly.\n\xff\xfe\n", "<stdin>: not UTF-8 (byte offset 15)"),
+    ],
+)
+def test_standard_input_without_claims_is_refused(
+    stdin: bytes, message: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.run(
+        [*COMMAND, "--out", str(out)], input=stdin, capture_output=True, env=_env(tmp_path),
+        timeout=300,
+    )  # fmt: skip
+    err = proc.stderr.decode().strip()
+    assert proc.returncode == 2 and message in err and "\n" not in err, err
+    assert not proc.stdout and not out.exists()
