@@ -34,9 +34,8 @@ browser:
 	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
-test: install browser
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/lint-imports --no-cache
+# The checks of `lint` (ruff check, import-linter, ruff format --check), then the tests.
+test: lint browser
 	$(PY) -m pytest
 
 # lm-eval's and transformers' messages go to runs/logs/logic-claims.log; `make demo VERBOSE=1`

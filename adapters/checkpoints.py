@@ -42,6 +42,10 @@ def check_output_dir(out: Path, resume: bool, overwrite: bool) -> Path | None:
     """Refuse to clobber a finished adapter; return the checkpoint to resume from."""
     if resume and overwrite:
         raise InputError("--resume and --overwrite contradict each other; pass one")
+    if out.exists() and not out.is_dir():
+        raise InputError("is a file; --output-dir must be a new or empty directory", out)
+    if any(p.exists() and not p.is_dir() for p in out.parents):
+        raise InputError("lies under a file; --output-dir must be a directory", out)
     finished = (out / "adapter_config.json").is_file()
     found = checkpoints(out) if out.is_dir() else []
     if resume:

@@ -88,7 +88,7 @@ class TrainConfig:
     # the families mixed in (those left out stay unseen); null: every family
     contrast_families: list[str] | None = None
 
-    # speed (see adapters/README.md)
+    # speed (see docs/performance.md)
     # Pack each batch into one row (no padding) with the shared prompt prefix run once.
     # false: padded rows (also what gradient_checkpointing uses).
     packing: bool = True

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from logic_claims.annotations import stats
+from logic_claims.annotations import coefficients, stats
+from logic_claims.annotations.coefficients import DEFINITIONS, MANY_RATERS, Inputs
 from logic_claims.annotations.frame import (
     Labels,
     dimensions_of,
@@ -27,25 +28,10 @@ from logic_claims.annotations.frame import (
     labels_of,
     prepare,
 )
+from logic_claims.annotations.resampling import N_BOOT
 from logic_claims.tasks.errors import InputError
 
 EXTREME_PREVALENCE = 0.8
-
-DEFINITIONS = {
-    "percent_agreement": (
-        "share of agreeing rater pairs per item, averaged over items rated twice or "
-        "more; linearised interval (Gwet 2014, ch. 5)"
-    ),
-    "krippendorff_alpha": "nominal alpha, krippendorff package; percentile bootstrap over items",
-    "fleiss_kappa": (
-        "Fleiss (1971); items with fewer raters handled as in Gwet (2014, ch. 2); "
-        "linearised t interval"
-    ),
-    "gwet_ac1": "Gwet (2008) AC1; missing ratings as in Gwet (2014); t interval",
-    "cohen_kappa": (
-        "per pair of raters over the items both rated; statsmodels cohens_kappa, asymptotic SE"
-    ),
-}
 
 
 def result_dict(res: stats.AgreementResult) -> dict[str, Any]:
@@ -105,15 +91,9 @@ def _describe(
 def _coefficients(
     table: Any, n_raters: int, n_boot: int, seed: int | None, confidence_level: float
 ) -> dict[str, dict[str, Any]]:
-    """Percent agreement, Krippendorff's alpha, Fleiss' kappa and Gwet's AC1 of one table."""
-    results = {
-        "percent_agreement": stats.percent_agreement(table, confidence_level=confidence_level),
-        "krippendorff_alpha": stats.krippendorff_alpha(
-            table, n_boot=n_boot, confidence_level=confidence_level, seed=seed
-        ),
-        "fleiss_kappa": stats.fleiss_kappa(table, confidence_level=confidence_level),
-        "gwet_ac1": stats.gwet_ac1(table, confidence_level=confidence_level),
-    }
+    """The many-rater coefficients of one table (:data:`coefficients.MANY_RATERS`)."""
+    inputs = Inputs(table, (), n_boot=n_boot, seed=seed, confidence_level=confidence_level)
+    results = coefficients.compute(MANY_RATERS, inputs)
     return {name: result_dict(replace(res, n_raters=n_raters)) for name, res in results.items()}
 
 
@@ -126,12 +106,9 @@ def _cohen_kappas(
         both = wide[[ra, rb]].dropna()
         if len(both) < min_pair_items:
             continue
-        res = stats.cohen_kappa(
-            both[ra].tolist(),
-            both[rb].tolist(),
-            categories=dim_labels,
-            confidence_level=confidence_level,
-        )
+        pair = (both[ra].tolist(), both[rb].tolist())
+        inputs = Inputs(None, dim_labels, pair=pair, confidence_level=confidence_level)
+        res = coefficients.COEFFICIENTS["cohen_kappa"].compute(inputs)
         pairs.append({"raters": [ra, rb], **result_dict(res)})
     finite = [p["statistic"] for p in pairs if math.isfinite(p["statistic"])]
     return {
@@ -205,7 +182,7 @@ def agreement_report(
     ratings: pd.DataFrame,
     *,
     labels: Labels = None,
-    n_boot: int = 1000,
+    n_boot: int = N_BOOT,
     seed: int | None = 0,
     confidence_level: float = 0.95,
     extreme: float = EXTREME_PREVALENCE,

@@ -25,21 +25,58 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from logic_claims.annotations import stats
+from logic_claims.annotations import coefficients, stats
 from logic_claims.annotations.agreement import result_dict
+from logic_claims.annotations.coefficients import TWO_RATERS, Inputs
 from logic_claims.annotations.frame import dimensions_of, jsonable, labels_of, prepare
+from logic_claims.annotations.resampling import N_BOOT
 from logic_claims.tasks.errors import InputError
 
 MAJORITY = "human majority"
+SEED = 0
 ESTIMAND = (
     "agreement of two raters' labels on the items both rated, beyond the agreement their "
     "label shares give by chance"
 )
+
+
+@dataclass
+class RaterPair:
+    """One comparison of two raters on one dimension, a row of the calibration report:
+    the coefficients of :data:`~logic_claims.annotations.coefficients.TWO_RATERS` (each a
+    result dict), the confusion table and each side's label shares. The report's JSON
+    is :meth:`to_json` (the coefficients as top-level keys); the renderers read rows back
+    with :meth:`from_json`."""
+
+    kind: str  # judge-majority, judge-human or human-human
+    reference: str
+    other: str
+    n_items: int
+    coefficients: dict[str, dict[str, Any]]
+    confusion: dict[str, Any]  # {"labels": [...], "counts": rows of the reference's labels}
+    prevalence: dict[str, dict[str, float | None]]  # {"reference": {...}, "other": {...}}
+
+    def to_json(self) -> dict[str, Any]:
+        head = {"kind": self.kind, "reference": self.reference, "other": self.other}
+        return {
+            **head,
+            "n_items": self.n_items,
+            **self.coefficients,
+            "confusion": self.confusion,
+            "prevalence": self.prevalence,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RaterPair:
+        coefficients = {name: data[name] for name in TWO_RATERS}
+        rest = {k: v for k, v in data.items() if k not in coefficients}
+        return cls(coefficients=coefficients, **rest)
 
 
 def pair_agreement(
@@ -47,12 +84,14 @@ def pair_agreement(
     other: Sequence[str],
     categories: Sequence[str],
     *,
-    n_boot: int = 1000,
-    seed: int | None = 0,
+    n_boot: int = N_BOOT,
+    seed: int | None = SEED,
     confidence_level: float = 0.95,
-) -> dict[str, Any]:
-    """Agreement of two aligned label sequences (the items both rated): the four
-    coefficients, the confusion table and both sides' prevalence."""
+    kind: str = "judge-human",
+    names: tuple[str, str] = ("reference", "other"),
+) -> RaterPair:
+    """Agreement of two aligned label sequences (the items both rated) of the raters
+    ``names``: the coefficients, the confusion table and both sides' prevalence."""
     if len(reference) != len(other):
         raise ValueError("the two raters' sequences must be aligned (same length)")
     cats = list(categories)
@@ -67,30 +106,24 @@ def pair_agreement(
     def shares(labels: Sequence[str]) -> dict[str, float]:
         return {c: (sum(1 for v in labels if v == c) / n if n else math.nan) for c in cats}
 
-    return {
-        "n_items": n,
-        "percent_agreement": result_dict(
-            stats.percent_agreement(table, confidence_level=confidence_level)
-        ),
-        "cohen_kappa": result_dict(
-            stats.cohen_kappa(
-                list(reference), list(other), categories=cats, confidence_level=confidence_level
-            )
-        ),
-        "gwet_ac1": result_dict(stats.gwet_ac1(table, confidence_level=confidence_level)),
-        "krippendorff_alpha": result_dict(
-            stats.krippendorff_alpha(
-                table, n_boot=n_boot, seed=seed, confidence_level=confidence_level
-            )
-        ),
-        "confusion": {
+    inputs = Inputs(
+        table, cats, (reference, other), n_boot=n_boot, seed=seed, confidence_level=confidence_level
+    )
+    results = coefficients.compute(TWO_RATERS, inputs)
+    return RaterPair(
+        kind=kind,
+        reference=names[0],
+        other=names[1],
+        n_items=n,
+        coefficients={name: result_dict(res) for name, res in results.items()},
+        confusion={
             "labels": cats,
             "counts": [
                 [int(confusion.iat[i, j]) for j in range(len(cats))] for i in range(len(cats))
             ],
         },
-        "prevalence": {"reference": shares(reference), "other": shares(other)},
-    }
+        prevalence={"reference": shares(reference), "other": shares(other)},
+    )
 
 
 def human_majority(wide: pd.DataFrame) -> pd.Series:
@@ -177,30 +210,24 @@ def _dimension_block(
     options: dict[str, Any],
 ) -> dict[str, Any]:
     """Every comparison of one dimension: judge vs majority, vs each human, human pairs."""
-    comparisons = []
     majority = human_majority(wide[reference])
     judged = wide[judge].notna()
     a, b = _aligned(majority, wide[judge])
     ties = int((judged & wide[reference].notna().any(axis=1) & majority.isna()).sum())
-    comparisons.append(
-        {"kind": "judge-majority", "reference": MAJORITY, "other": judge,
-         **pair_agreement(a, b, cats, **options)}
-    )  # fmt: skip
+    comparisons = [
+        pair_agreement(a, b, cats, **options, kind="judge-majority", names=(MAJORITY, judge))
+    ]
     for human in reference if len(reference) > 1 else ():  # one person: the majority row
         a, b = _aligned(wide[human], wide[judge])
         if a:
-            comparisons.append(
-                {"kind": "judge-human", "reference": human, "other": judge,
-                 **pair_agreement(a, b, cats, **options)}
-            )  # fmt: skip
+            comparisons.append(pair_agreement(a, b, cats, **options, names=(human, judge)))
     for first, second in itertools.combinations(reference, 2):
         a, b = _aligned(wide[first], wide[second])
         if a:
-            comparisons.append(
-                {"kind": "human-human", "reference": first, "other": second,
-                 **pair_agreement(a, b, cats, **options)}
-            )  # fmt: skip
-    block = {"dimension": dim, "labels": cats, "n_ties": ties, "comparisons": comparisons}
+            pair = pair_agreement(a, b, cats, **options, kind="human-human", names=(first, second))
+            comparisons.append(pair)
+    rows = [c.to_json() for c in comparisons]
+    block = {"dimension": dim, "labels": cats, "n_ties": ties, "comparisons": rows}
     block["notes"] = verdict_notes(block, judge)
     return block
 
@@ -213,8 +240,8 @@ def calibration_report(
     exclude: Iterable[str] = (),
     labels: Mapping[str, Sequence[str]] | None = None,
     judge_info: Mapping[str, Any] | None = None,
-    n_boot: int = 1000,
-    seed: int | None = 0,
+    n_boot: int = N_BOOT,
+    seed: int | None = SEED,
     confidence_level: float = 0.95,
 ) -> dict[str, Any]:
     """The calibration of rater ``judge`` against the ``reference`` raters (default: every
@@ -251,3 +278,56 @@ def calibration_report(
             "dimensions": dimensions,
         }
     )
+
+
+def calibrate_file(
+    ratings_path: str,
+    judge: str,
+    reference: Sequence[str] | None = None,
+    n_boot: int = N_BOOT,
+    seed: int | None = SEED,
+) -> dict[str, Any]:
+    """The calibration report of ``judge`` on a store or ratings file: a store's raters
+    with judge settings are judges, not people, and its dimensions give the labels."""
+    from logic_claims.annotations.ratings import file_format, load_ratings
+    from logic_claims.annotations.records import DEFAULT_DIMENSIONS
+    from logic_claims.annotations.store import Store
+
+    dimensions, judges, info = DEFAULT_DIMENSIONS, set(), None
+    if file_format(ratings_path) == "store":
+        with Store.open(ratings_path) as store:
+            dimensions = store.dimensions
+            judges = {r for r in store.annotators() if store.rater_info(r) is not None}
+            info = store.rater_info(judge)
+    ratings = load_ratings(ratings_path, dimensions)
+    labels = {d.name: list(d.labels) for d in dimensions}
+    return calibration_report(
+        ratings,
+        judge=judge,
+        reference=reference,
+        exclude=judges,
+        labels=labels,
+        judge_info=info,
+        n_boot=n_boot,
+        seed=seed,
+    )
+
+
+def judges_calibrations(ratings_path: str, raters: Sequence[str]) -> dict[str, Any]:
+    """For each judge among ``raters`` (a store's raters with judge settings): its
+    calibration against every person of the store, to print beside its scores."""
+    from logic_claims.annotations.ratings import file_format
+    from logic_claims.annotations.store import Store
+
+    if file_format(ratings_path) != "store":
+        return {}
+    with Store.open(ratings_path) as store:
+        judges = [r for r in raters if store.rater_info(r) is not None]
+        people = store.conn.execute(
+            "SELECT 1 FROM ratings r JOIN annotators a ON a.name = r.annotator"
+            " WHERE a.kind = 'person' LIMIT 1"
+        ).fetchone()
+    if people is None:  # the scores stand; there is no one to calibrate the judge against
+        reason = "no person has judged this set, so no calibration is possible"
+        return {judge: {"no_calibration": reason} for judge in judges}
+    return {judge: calibrate_file(ratings_path, judge) for judge in judges}

@@ -28,6 +28,10 @@ from logic_claims.tasks.io import (
     write_text,
 )
 
+# A judge's prediction, as `export --with-judgments` writes it, names the judge and its
+# settings here (Label Studio keeps a prediction's extra fields).
+JUDGE_KEY = "logic_claims_judge"
+
 
 def labeling_config(dimensions: tuple[Dimension, ...]) -> str:
     """Label Studio labeling-config XML: the claim, the answer, one choice per dimension."""
@@ -57,8 +61,19 @@ def labeling_config(dimensions: tuple[Dimension, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def export_tasks(store: Store, out: str | Path, config_out: str | Path | None = None) -> int:
-    """Write the set's items as Label Studio tasks (JSON) and the labeling config (XML)."""
+def export_tasks(
+    store: Store,
+    out: str | Path,
+    config_out: str | Path | None = None,
+    with_judgments: bool = False,
+) -> int:
+    """Write the set's items as Label Studio tasks (JSON) and the labeling config (XML).
+
+    ``with_judgments``: each task also carries the stored judgments, people's as
+    ``annotations`` (``completed_by: {"username": NAME}``) and each model judge's as
+    ``predictions`` (``model_version`` its name, its settings under JUDGE_KEY), so an
+    import restores both. Not for a project people will judge: Label Studio shows
+    predictions to its raters."""
     out = Path(out)
     rows = store.conn.execute(
         "SELECT i.item_id, i.claim, i.answer FROM items i"
@@ -69,9 +84,40 @@ def export_tasks(store: Store, out: str | Path, config_out: str | Path | None = 
         {"data": {"item_id": r["item_id"], "claim": r["claim"], "answer": r["answer"]}}
         for r in rows
     ]
+    if with_judgments:
+        _add_judgments(store, tasks)
     write_json(out, tasks)
     write_text(config_out or out.with_suffix(".xml"), labeling_config(store.dimensions))
     return len(tasks)
+
+
+def _add_judgments(store: Store, tasks: list[dict[str, Any]]) -> None:
+    """Attach each item's stored judgments to its task (see export_tasks)."""
+    given: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in store.conn.execute(
+        "SELECT item_id, annotator, dimension, value, created_at FROM ratings ORDER BY id"
+    ):
+        done = given.setdefault(r[0], {}).setdefault(r[1], {"values": {}, "created_at": r[4]})
+        done["values"][r[2]] = r[3]
+    for task in tasks:
+        task["annotations"], task["predictions"] = [], []
+        for rater, done in given.get(task["data"]["item_id"], {}).items():
+            entry = {"created_at": done["created_at"], "result": _results(done["values"])}
+            judge = store.rater_info(rater)
+            if judge is None:
+                entry.update(completed_by={"username": rater}, was_cancelled=False)
+                task["annotations"].append(entry)
+            else:
+                entry.update(model_version=rater, **{JUDGE_KEY: {"rater": rater, "judge": judge}})
+                task["predictions"].append(entry)
+
+
+def _results(values: dict[str, str]) -> list[dict[str, Any]]:
+    """Label Studio ``choices`` results: one per dimension judged."""
+    return [
+        {"from_name": dim, "to_name": "answer", "type": "choices", "value": {"choices": [label]}}
+        for dim, label in values.items()
+    ]
 
 
 def _array_elements(text: str, path: Path) -> list[tuple[Any, int]]:
@@ -165,7 +211,7 @@ def _judgments(
     annotation: Any, item_id: str, dims: dict[str, Dimension], rater_map: dict[str, str],
     path: Path, line: int,
 ) -> list[Judgment]:  # fmt: skip
-    """The judgments of one annotation (a rater's completion of a task)."""
+    """The judgments of one annotation (a person's completion of a task)."""
     if not isinstance(annotation, dict):
         raise InputError("an annotation must be an object", path, line)
     if annotation.get("was_cancelled"):
@@ -175,10 +221,38 @@ def _judgments(
     rater = _rater(annotation.get("completed_by"), rater_map)
     if not rater:
         raise InputError("annotation without completed_by", path, line)
-    when = annotation.get("updated_at") or annotation.get("created_at")
+    return _choices(annotation, item_id, rater, dims, path, line)
+
+
+def _prediction(
+    prediction: Any, item_id: str, dims: dict[str, Dimension], path: Path, line: int
+) -> list[Judgment]:
+    """The judgments of a judge's prediction, as `export --with-judgments` writes it (the
+    judge's name and settings under JUDGE_KEY); another tool's predictions are not
+    judgments of this set and are skipped."""
+    if not isinstance(prediction, dict) or JUDGE_KEY not in prediction:
+        return []
+    record = prediction[JUDGE_KEY]
+    if not (
+        isinstance(record, dict)
+        and isinstance(record.get("rater"), str)
+        and record["rater"].strip()
+        and isinstance(record.get("judge"), dict)
+    ):
+        raise InputError(f"{JUDGE_KEY} must hold a rater name and its judge settings", path, line)
+    judge = {"rater_kind": "model", "judge": record["judge"]}
+    return _choices(prediction, item_id, record["rater"].strip(), dims, path, line, judge)
+
+
+def _choices(
+    completion: dict[str, Any], item_id: str, rater: str, dims: dict[str, Dimension],
+    path: Path, line: int, judge: dict[str, Any] | None = None,
+) -> list[Judgment]:  # fmt: skip
+    """The ``choices`` results of an annotation or prediction as ``rater``'s judgments."""
+    when = completion.get("updated_at") or completion.get("created_at")
     if when is not None and not isinstance(when, str):
         raise InputError(f"created_at/updated_at must be a time, got {clip(when)}", path, line)
-    results = annotation.get("result") or []
+    results = completion.get("result") or []
     if not isinstance(results, list):
         raise InputError(f"'result' must be a list, got {clip(results)}", path, line)
     out = []
@@ -186,7 +260,7 @@ def _judgments(
         if not isinstance(result, dict) or result.get("type") != "choices":
             continue  # other control tags (e.g. a comment box) are not judgments
         name, value = _choice(result, dims, path, line)
-        out.append(Judgment(item_id, ANY_SYSTEM, rater, name, value, line, when))
+        out.append(Judgment(item_id, ANY_SYSTEM, rater, name, value, line, when, **(judge or {})))
     return out
 
 
@@ -208,6 +282,11 @@ def read_completions(
             raise InputError("'annotations' must be a list", path, line)
         for annotation in annotations:
             out.extend(_judgments(annotation, item_id, dims, rater_map, path, line))
+        predictions = task.get("predictions", [])
+        if not isinstance(predictions, list):
+            raise InputError("'predictions' must be a list", path, line)
+        for prediction in predictions:
+            out.extend(_prediction(prediction, item_id, dims, path, line))
     return out
 
 
@@ -231,15 +310,7 @@ def completed_example(
                     "completed_by": ids[rater],
                     "was_cancelled": False,
                     "created_at": "2024-01-01T00:00:00.000000Z",
-                    "result": [
-                        {
-                            "from_name": dim,
-                            "to_name": "answer",
-                            "type": "choices",
-                            "value": {"choices": [label]},
-                        }
-                        for dim, label in values.items()
-                    ],
+                    "result": _results(values),
                 }
             )
         out.append({"id": n, "data": task["data"], "annotations": annotations})

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from logic_claims.annotations.records import (
 )
 from logic_claims.annotations.store import Store
 from logic_claims.annotations.store_file import is_store_file
+from logic_claims.annotations.store_raters import KINDS
 from logic_claims.tasks.claims import QUANTIFIERS, claim_type_of, quantifier_of
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.io import iter_json_lines, read_text
@@ -51,6 +53,10 @@ from logic_claims.tasks.io import iter_json_lines, read_text
 KEY_COLUMNS = ("item_id", "system", "annotator")
 META_COLUMNS = ("quantifier", "claim_type", "label", "pair_id", "claim", "answer")
 LONG_COLUMNS = ("dimension", "value", "time")
+# Who each rater is (written by `annotate export`): person or model, and a judge's
+# settings (JSON; a CSV cell holds its text).
+RATER_COLUMNS = ("rater_kind", "judge")
+KNOWN_COLUMNS = KEY_COLUMNS + META_COLUMNS + RATER_COLUMNS
 COLUMNS = (
     "item_id",
     "system",
@@ -70,7 +76,7 @@ _FALSE = {"0", "false", "False", "FALSE"}
 
 
 TEXT_FIELDS = (*KEY_COLUMNS, "dimension", "time", "quantifier", "claim_type", "claim", "answer",
-               "pair_id")  # fmt: skip
+               "pair_id", "rater_kind")  # fmt: skip
 # The wide CSV of a long answer has fields far over csv's default limit (128 KiB); this
 # bound still stops a file with no closing quote from being read as one endless field.
 CSV_FIELD_LIMIT = 64 * 1024 * 1024
@@ -117,6 +123,25 @@ def _meta(record: dict[str, Any], path: Path, line: int) -> dict[str, Any]:
     return meta
 
 
+def _rater(record: dict[str, Any], path: Path, line: int) -> dict[str, Any]:
+    """The rater fields of a Judgment: ``rater_kind`` (default person) and ``judge``."""
+    kind = (record.get("rater_kind") or "person").strip()
+    if kind not in KINDS:
+        raise InputError(f"rater_kind must be {' or '.join(KINDS)}, got {clip(kind)}", path, line)
+    judge = record.get("judge")
+    if isinstance(judge, str):
+        judge = judge.strip()
+        try:
+            judge = json.loads(judge) if judge else None
+        except json.JSONDecodeError as exc:
+            raise InputError(f"judge: not valid JSON ({exc.msg})", path, line) from exc
+    if judge is not None and not isinstance(judge, dict):
+        raise InputError(f"judge must be a JSON object of settings, got {clip(judge)}", path, line)
+    if kind == "person" and judge:
+        raise InputError("a person (rater_kind person) has no judge settings", path, line)
+    return {"rater_kind": kind, "judge": judge}
+
+
 def _keys(record: dict[str, Any], path: Path, line: int) -> tuple[str, str, str]:
     out = []
     for key in KEY_COLUMNS:
@@ -147,8 +172,8 @@ def _check_value(dim: Dimension, value: Any, path: Path, line: int) -> str:
 def _unknown_column(name: str, dims: dict[str, Dimension], path: Path, line: int) -> InputError:
     return InputError(
         f"unknown column {clip(name)} (expected {','.join(KEY_COLUMNS)}, dimensions "
-        f"{','.join(dims)}, optional {','.join(META_COLUMNS)}; declare another dimension "
-        "with --dimension NAME:LABEL/LABEL)",
+        f"{','.join(dims)}, optional {','.join(META_COLUMNS + RATER_COLUMNS)}; declare another "
+        "dimension with --dimension NAME:LABEL/LABEL)",
         path,
         line,
     )
@@ -158,17 +183,17 @@ def _wide(
     record: dict[str, Any], dims: dict[str, Dimension], path: Path, line: int
 ) -> Iterator[Judgment]:
     for name in record:
-        if name not in KEY_COLUMNS and name not in META_COLUMNS and name not in dims:
+        if name not in KNOWN_COLUMNS and name not in dims:
             raise _unknown_column(name, dims, path, line)
     item_id, system, annotator = _keys(record, path, line)
     meta = _meta(record, path, line)
+    rater = _rater(record, path, line)
     for name, dim in dims.items():
         value = record.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             continue  # empty = not rated
-        yield Judgment(
-            item_id, system, annotator, name, _check_value(dim, value, path, line), line, None, meta
-        )
+        value = _check_value(dim, value, path, line)
+        yield Judgment(item_id, system, annotator, name, value, line, None, meta, **rater)
 
 
 def read_judgments_csv(path: Path, dims: dict[str, Dimension]) -> list[Judgment]:
@@ -198,7 +223,7 @@ def _read_csv_rows(reader: Any, path: Path, dims: dict[str, Dimension]) -> list[
                 1,
             )
     for name in header:
-        if name not in KEY_COLUMNS and name not in META_COLUMNS and name not in dims:
+        if name not in KNOWN_COLUMNS and name not in dims:
             raise _unknown_column(name, dims, path, 1)
     if len(set(header)) != len(header):
         raise InputError("a column appears twice in the header", path, 1)
@@ -229,10 +254,10 @@ def read_judgments_jsonl(path: Path, dims: dict[str, Dimension]) -> list[Judgmen
             out.extend(_wide(record, dims, path, line))
             continue
         for name in record:
-            if name not in KEY_COLUMNS + META_COLUMNS + LONG_COLUMNS:
+            if name not in KNOWN_COLUMNS + LONG_COLUMNS:
                 raise InputError(
                     f"unknown field {clip(name)} (a judgment has {','.join(KEY_COLUMNS)},"
-                    f"dimension,value[,time,{','.join(META_COLUMNS)}])",
+                    f"dimension,value[,time,{','.join(META_COLUMNS + RATER_COLUMNS)}])",
                     path,
                     line,
                 )
@@ -258,6 +283,7 @@ def read_judgments_jsonl(path: Path, dims: dict[str, Dimension]) -> list[Judgmen
                 line,
                 record.get("time"),
                 _meta(record, path, line),
+                **_rater(record, path, line),
             )
         )
     if rows == 0:

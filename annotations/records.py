@@ -196,3 +196,7 @@ class Judgment:
     line: int
     time: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # Who the rater is, as the file says: a person (any file of people) or a model judge,
+    # with the judge's settings (only an export of a store with judges carries them).
+    rater_kind: str = "person"
+    judge: dict[str, Any] | None = None

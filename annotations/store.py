@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,17 +34,23 @@ from logic_claims.annotations.records import (
     Rating,
 )
 from logic_claims.annotations.store_file import (
-    SCHEMA,
+    SCHEMA_V1,
     SCHEMA_VERSION,
     connect,
+    migrate,
     now,
     store_error,
+    upgrade,
 )
+from logic_claims.annotations.store_raters import Raters
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.io import current_umask
 
+# A store of an older schema version is upgraded in place when opened (store_file.upgrade).
+OLDER_VERSIONS = {str(v): v for v in range(1, SCHEMA_VERSION)}
 
-class Store:
+
+class Store(Raters):
     """An open annotation store. Not shared between threads: open one per thread."""
 
     def __init__(self, path: str | Path, conn: sqlite3.Connection):
@@ -68,10 +75,12 @@ class Store:
             raise InputError("already exists; choose another --store or delete it", path)
         conn = connect(path, "rwc")
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.executescript(f"BEGIN;\n{SCHEMA}\nCOMMIT;")
         conn.execute("BEGIN IMMEDIATE")
+        for statement in SCHEMA_V1.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        migrate(conn, 1)
         rows = {
-            "schema_version": str(SCHEMA_VERSION),
             "dimensions": json.dumps([d.to_json() for d in dimensions]),
             "created_at": now(),
             "info": json.dumps(info or {}),
@@ -93,8 +102,20 @@ class Store:
         try:
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             version = None if row is None else row[0]
-            if version != str(SCHEMA_VERSION):
-                raise InputError(f"unsupported store schema version {clip(version)}", path)
+            if version in OLDER_VERSIONS:
+                copy = upgrade(conn, path, OLDER_VERSIONS[version])
+                if copy != path:
+                    print(
+                        f"logic-claims: upgraded {path} from store schema version {version} to "
+                        f"{SCHEMA_VERSION}; the store as it was is kept in {copy}",
+                        file=sys.stderr,
+                    )
+            elif version != str(SCHEMA_VERSION):
+                raise InputError(
+                    f"unsupported store schema version {clip(version)} (this logic-claims "
+                    f"reads versions 1 to {SCHEMA_VERSION}; a newer one wrote it?)",
+                    path,
+                )
             store = cls(path, conn)
             # A no-op on our stores (created in WAL mode, which persists in the file).
             conn.execute("PRAGMA journal_mode = WAL")
@@ -151,22 +172,6 @@ class Store:
             raise InputError(f"store has no {key!r}", self.path)
         return row[0]
 
-    # -- who a rater is ------------------------------------------------------------
-    # An automatic judge records what it is (model, adapter, method, prompt version,
-    # settings) as ``rater:NAME`` in ``meta``: no table changes, so older stores open as
-    # they are. People have no entry.
-    def rater_info(self, name: str) -> dict[str, Any] | None:
-        """What rater ``name`` is (a judge's model and settings), or None for a person."""
-        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (f"rater:{name}",))
-        found = row.fetchone()
-        return None if found is None else json.loads(found[0])
-
-    def set_rater_info(self, name: str, info: dict[str, Any]) -> None:
-        """Record what rater ``name`` is (call inside ``transaction()``)."""
-        self.conn.execute(
-            "INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"rater:{name}", json.dumps(info))
-        )
-
     # -- building a set ------------------------------------------------------------
     def add_item(self, item: Item, system: str, source: str | None = None) -> None:
         """Insert an item (or find it by its content id) and record ``system`` gave it.
@@ -195,7 +200,8 @@ class Store:
         name = name.strip()
         if not name:
             raise InputError("empty annotator name")
-        self.conn.execute("INSERT OR IGNORE INTO annotators VALUES (?, ?)", (name, now()))
+        add = "INSERT OR IGNORE INTO annotators (name, added_at) VALUES (?, ?)"
+        self.conn.execute(add, (name, now()))
 
     def assign(self, item_id: str, annotator: str, position: int | None = None) -> None:
         """Give ``item_id`` to ``annotator`` (appended to their queue by default)."""
@@ -210,9 +216,6 @@ class Store:
         )
 
     # -- looking things up ---------------------------------------------------------
-    def annotators(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT name FROM annotators ORDER BY name")]
-
     def systems(self) -> list[str]:
         return [
             r[0] for r in self.conn.execute("SELECT DISTINCT system FROM item_systems ORDER BY 1")
@@ -237,12 +240,6 @@ class Store:
                 "SELECT system FROM item_systems WHERE item_id=? ORDER BY system", (item_id,)
             )
         ]
-
-    def check_annotator(self, name: str) -> None:
-        known = self.annotators()
-        if name not in known:
-            shown = ", ".join(known) if known else "none yet"
-            raise InputError(f"unknown rater {name!r} (this set has: {shown})", self.path)
 
     def check_item(self, item_id: str) -> None:
         if not self.has_item(item_id):
@@ -337,11 +334,11 @@ class Store:
         on_conflict: OnConflict = "error",
         require_assignment: bool = True,
     ) -> RateResult:
-        """Validate and commit one judgment now (its own transaction)."""
+        """Validate and commit a person's judgment now (its own transaction)."""
         value = str(value)
         self.check_value(dimension, value)
         with self.transaction():
-            self.check_annotator(annotator)
+            self.check_person(annotator)
             self.check_item(item_id)
             if require_assignment and not self.is_assigned(item_id, annotator):
                 raise InputError(f"item {item_id} is not assigned to {annotator}", self.path)
@@ -359,13 +356,14 @@ class Store:
         return [self._rate(r, source, on_conflict, at) for r, source, at in ratings]
 
     def undo(self, annotator: str) -> Rating | None:
-        """Withdraw ``annotator``'s most recently written judgment (any session); None if
-        none left.
+        """Withdraw a person's (``annotator``'s) most recently written judgment (any
+        session); None if none left.
 
         "Recent" is the order of writing in this store (the log's ids: a replace counts as
         a new write), never ``created_at``, which an import takes from its file's ``time``.
         """
         with self.transaction():
+            self.check_person(annotator)
             row = self.conn.execute(
                 "SELECT r.id, r.item_id, r.dimension, r.value FROM ratings r LEFT JOIN"
                 " (SELECT item_id, dimension, MAX(id) AS written FROM rating_log"
@@ -482,11 +480,19 @@ def create_atomically(
 
 
 def _move_no_clobber(tmp: Path, path: Path) -> None:
+    """Move ``tmp`` to ``path`` unless ``path`` exists, with no window in which a file
+    appearing at ``path`` would be replaced."""
     try:
         os.link(tmp, path)  # atomic, and fails if ``path`` exists
     except FileExistsError as exc:
         raise InputError("already exists; choose another --store or delete it", path) from exc
-    except OSError:  # a file system without hard links
-        if path.exists():
-            raise InputError("already exists; choose another --store or delete it", path) from None
-        os.replace(tmp, path)
+    except OSError:  # a file system without hard links: claim the name, then fill it
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError as exc:
+            raise InputError("already exists; choose another --store or delete it", path) from exc
+        try:
+            os.replace(tmp, path)  # over the empty file claimed above, no one else's
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise

@@ -7,7 +7,8 @@ Tables
                 systems that gave the same answer to the same claim share the item (and
                 the raters judge it once)
   item_systems  which system(s) gave each item's answer (raters never see this)
-  annotators    the raters of this set
+  annotators    the raters of this set, each a ``person`` or a ``model`` (a judge, with
+                its settings as JSON in ``judge``), recorded once
   assignments   which rater judges which item, in which (per-rater shuffled) order
   ratings       the current judgment per (item, annotator, dimension)
   rating_log    every change, append-only: set, replace, undo (an audit trail)
@@ -21,13 +22,14 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from logic_claims.tasks.errors import InputError
 
-SCHEMA_VERSION = 1
-
-SCHEMA = """
+# The tables as schema version 1 made them; a store of a later version is this plus
+# MIGRATIONS, in order (so a new store and an upgraded one are built by the same steps).
+SCHEMA_V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE items (
     item_id TEXT PRIMARY KEY,
@@ -75,6 +77,78 @@ CREATE TABLE rating_log (
     source TEXT
 );
 """
+
+
+def _v2_rater_kinds(conn: sqlite3.Connection) -> None:
+    """Version 2: each rater's kind (person or model) and a judge's settings in
+    ``annotators``; version 1 kept a judge's settings as ``rater:NAME`` in ``meta``."""
+    conn.execute(
+        "ALTER TABLE annotators ADD COLUMN kind TEXT NOT NULL DEFAULT 'person'"
+        " CHECK (kind IN ('person', 'model'))"
+    )
+    conn.execute("ALTER TABLE annotators ADD COLUMN judge TEXT")
+    rows = conn.execute("SELECT key, value FROM meta WHERE substr(key, 1, 6) = 'rater:'")
+    for key, value in rows.fetchall():
+        name = key[len("rater:") :]
+        add = "INSERT OR IGNORE INTO annotators (name, added_at) VALUES (?, ?)"
+        conn.execute(add, (name, now()))
+        conn.execute("UPDATE annotators SET kind='model', judge=? WHERE name=?", (value, name))
+    conn.execute("DELETE FROM meta WHERE substr(key, 1, 6) = 'rater:'")
+
+
+# MIGRATIONS[n - 1] takes a store from schema version n to n + 1, inside the caller's
+# transaction. To change the schema, append one function here; nothing else changes.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v2_rater_kinds,)
+SCHEMA_VERSION = len(MIGRATIONS) + 1
+
+
+def migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Bring the tables of schema ``version`` to SCHEMA_VERSION (inside a transaction)."""
+    for step in MIGRATIONS[version - 1 :]:
+        step(conn)
+    conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+
+def upgrade(conn: sqlite3.Connection, path: Path, version: int) -> Path:
+    """Upgrade the store at ``path`` (open on ``conn``, no transaction) from ``version``
+    in place, in one transaction; first a copy of it as it was, made by SQLite
+    (``VACUUM INTO``) beside it. Returns the copy's path; on any error the store is left
+    as it was and the copy removed. Another process upgrading at once: one of the two
+    does it, the other finds it done (and returns ``path``)."""
+    conn.execute("BEGIN IMMEDIATE")
+    backup = None
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None or row[0] != str(version):
+            conn.execute("ROLLBACK")
+            return path
+        backup = _free_name(path, f".v{version}.bak")
+        # A second connection reads the store as committed (we hold the write lock and
+        # have written nothing), so the copy is exactly the store before the upgrade.
+        reader = connect(path)
+        try:
+            reader.execute("VACUUM INTO ?", (str(backup),))
+        finally:
+            reader.close()
+        migrate(conn, version)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if backup is not None:
+            backup.unlink(missing_ok=True)
+        raise
+    return backup
+
+
+def _free_name(path: Path, suffix: str) -> Path:
+    """``path`` + ``suffix``, or + ``.2``, ``.3``... : a name no file has yet."""
+    candidate = path.with_name(path.name + suffix)
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}{suffix}.{n}")
+    return candidate
 
 
 def now() -> str:

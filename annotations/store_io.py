@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from logic_claims.annotations.ratings import META_COLUMNS, check_conflicts, store_frame
+from logic_claims.annotations.ratings import (
+    META_COLUMNS,
+    RATER_COLUMNS,
+    check_conflicts,
+    store_frame,
+)
 from logic_claims.annotations.records import ANY_SYSTEM, Judgment, OnConflict, Rating
 from logic_claims.annotations.store import Store
 from logic_claims.tasks.claims import claim_type_of
@@ -57,6 +62,7 @@ def import_judgments(
     check_conflicts(judgments, path)
     result = ImportResult()
     known = set(store.annotators())
+    raters: dict[str, Judgment] = {}  # each rater's first judgment: who the file says it is
     with store.transaction():
         for j in judgments:
             if not store.has_item(j.item_id):
@@ -81,11 +87,33 @@ def import_judgments(
                 store.add_annotator(j.annotator)
                 known.add(j.annotator)
                 result.annotators_added.append(j.annotator)
+            _check_rater(store, raters, j, path)
             store.check_value(j.dimension, j.value)
             store.assign(j.item_id, j.annotator)
             rating = Rating(j.item_id, j.annotator, j.dimension, j.value)
             rate_counted(store, rating, (path, j.line), str(path), j.time, on_conflict, result)
     return result
+
+
+def _check_rater(store: Store, raters: dict[str, Judgment], j: Judgment, path: Path) -> None:
+    """The file names one kind (and judge settings) per rater, and it fits the store's
+    record: people's files never write as a model judge (Store.check_import_rater)."""
+    first = raters.setdefault(j.annotator, j)
+    if first is j:
+        store.check_import_rater(j.annotator, j.rater_kind, j.judge, (path, j.line))
+    elif (first.rater_kind, first.judge) != (j.rater_kind, j.judge):
+        raise InputError(
+            f"rater {j.annotator!r} is a {j.rater_kind} here but a {first.rater_kind} (or "
+            f"another judge) on line {first.line}",
+            path,
+            j.line,
+        )
+
+
+def rater_records(store: Store) -> dict[str, tuple[str, dict[str, Any] | None]]:
+    """Each rater's (kind, judge settings or None), as exports write them."""
+    return {name: (store.rater_kind(name) or "person", store.rater_info(name))
+            for name in store.annotators()}  # fmt: skip
 
 
 def rate_counted(
@@ -107,7 +135,8 @@ def rate_counted(
 
 
 def export_csv(store: Store, out: str | Path) -> int:
-    """Wide CSV: one row per (item, system, annotator) assigned or judged; empty = not rated."""
+    """Wide CSV: one row per (item, system, annotator) assigned or judged; empty = not
+    rated. ``rater_kind`` says person or model, ``judge`` holds a judge's settings (JSON)."""
     dims = [d.name for d in store.dimensions]
     query = """
         SELECT x.item_id, s.system, x.annotator, i.quantifier, i.label, i.pair_id, i.claim,
@@ -122,7 +151,8 @@ def export_csv(store: Store, out: str | Path) -> int:
     values: dict[tuple[str, str], dict[str, str]] = {}
     for r in store.conn.execute("SELECT item_id, annotator, dimension, value FROM ratings"):
         values.setdefault((r[0], r[1]), {})[r[2]] = r[3]
-    header = ["item_id", "system", "annotator", *dims, *META_COLUMNS]
+    header = ["item_id", "system", "annotator", *dims, *META_COLUMNS, *RATER_COLUMNS]
+    raters = rater_records(store)
     n = 0
     with output_stream(out) as fh:
         writer = csv.writer(fh)
@@ -130,23 +160,30 @@ def export_csv(store: Store, out: str | Path) -> int:
         for r in store.conn.execute(query):
             given = values.get((r["item_id"], r["annotator"]), {})
             label = "" if r["label"] is None else ("true" if r["label"] else "false")
+            kind, judge = raters[r["annotator"]]
             writer.writerow(
                 [r["item_id"], r["system"], r["annotator"], *(given.get(d, "") for d in dims),
                  r["quantifier"] or "", claim_type_of(r["quantifier"]) or "", label,
-                 r["pair_id"], r["claim"], r["answer"]]
+                 r["pair_id"], r["claim"], r["answer"], kind,
+                 "" if judge is None else json.dumps(judge, sort_keys=True)]
             )  # fmt: skip
             n += 1
     return n
 
 
 def export_jsonl(store: Store, out: str | Path) -> int:
-    """One judgment (per system) per line, with time and item metadata."""
+    """One judgment (per system) per line, with time, item metadata and who the rater
+    is (rater_kind; a judge's settings as ``judge``)."""
     frame = store_frame(store)
+    raters = rater_records(store)
     records = []
     for row in frame.to_dict("records"):
         record = {k: (None if _isna(v) else v) for k, v in row.items()}
         if record["label"] is not None:  # numpy/pandas booleans are not JSON
             record["label"] = bool(record["label"])
+        record["rater_kind"], judge = raters[record["annotator"]]
+        if judge is not None:
+            record["judge"] = judge
         records.append(record)
     with output_stream(out) as fh:
         for record in records:

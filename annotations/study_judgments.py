@@ -120,6 +120,7 @@ def import_study_judgments(
         if annotator not in store.annotators():
             store.add_annotator(annotator)
             result.annotators_added.append(annotator)
+        store.check_person(annotator)  # the study's files are people's judgments
         for row in rows:
             source = f"{path.name}:{row.line}"
             store.add_item(row.item, system, source)

@@ -130,7 +130,7 @@ def run_tui(
         Store.open(store_path) as store,
         _raw_terminal(stdin) if interactive else contextlib.nullcontext(),
     ):
-        store.check_annotator(annotator)
+        store.check_person(annotator)  # a person never writes as a model judge
         store.check()  # a damaged store says so now, not after the rater's first keys
         dims = store.dims_by_name
         while True:

@@ -322,11 +322,12 @@ class Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, *STATIC_FILES[path])
         elif path == "/api/raters":
             with Store.open(self.server.store_path) as store:
-                raters = store.annotators()
+                raters = store.people()  # model judges are never a person's rater
             self._json({"raters": raters, "dimensions": self.server.dimensions})
         elif path == "/api/state":
             annotator = (query.get("annotator") or [""])[0]
             with Store.open(self.server.store_path) as store:
+                store.check_person(annotator)
                 self._json(self._state(store, annotator))
         else:
             raise HttpError(HTTPStatus.NOT_FOUND, "not found")
@@ -334,7 +335,7 @@ class Handler(BaseHTTPRequestHandler):
     def _post(self, path: str, body: dict[str, str]) -> None:
         annotator, item_id = body["annotator"], body["item_id"]
         with Store.open(self.server.store_path) as store:
-            store.check_annotator(annotator)
+            store.check_person(annotator)  # a person never writes as a model judge
             if path == "/api/rate":
                 store.rate(item_id, annotator, body["dimension"], body["value"], source="web")
                 if len(store.current(item_id, annotator)) == len(store.dimensions):

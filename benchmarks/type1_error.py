@@ -29,7 +29,7 @@ cover at least 93%; the other tests are shown for what they are (McNemar on clai
 unclustered permutation test ignore clustering; McNemar on majorities tests another
 estimand).
 
-    python benchmarks/type1_error.py                  # the README's table (2000 sims)
+    python benchmarks/type1_error.py                  # docs/statistics.md's table (2000 sims)
     python benchmarks/type1_error.py --sims 300 --json
 """
 

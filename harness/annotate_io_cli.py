@@ -117,7 +117,11 @@ Export a store.
                pair_id,claim,answer; one row per item, system and rater (empty = not rated)
   jsonl        one judgment per line and system, with time and item metadata
   labelstudio  OUT.json tasks (data: item_id, claim, answer; blinded) and OUT.xml, the
-               labeling config to paste into the Label Studio project
+               labeling config to paste into the Label Studio project; with
+               --with-judgments the tasks carry the judgments (people's, and judges' as
+               predictions with their settings) and import back
+csv and jsonl name each rater's kind (rater_kind: person or model) and a judge's
+settings (judge); an import restores them. People's files never write as a model judge.
 --out - writes csv or jsonl to standard output. --out may not be the store itself.
 
 examples:
@@ -127,6 +131,13 @@ examples:
     exp.add_argument("--store", required=True)
     exp.add_argument("--out", required=True, help="the file to write (- : standard output)")
     exp.add_argument("--format", choices=("csv", "jsonl", "labelstudio"))
+    exp.add_argument(
+        "--with-judgments",
+        action="store_true",
+        help="labelstudio: put the stored judgments in the tasks (people's as annotations, "
+        "each judge's as predictions with its settings) to archive or move a set; not for a "
+        "project people will judge (Label Studio shows them predictions)",
+    )
     exp.set_defaults(func=cmd_export)
 
 
@@ -160,8 +171,9 @@ def cmd_export(args: argparse.Namespace) -> None:
             from logic_claims.annotations.labelstudio import export_tasks
 
             config = _labelstudio_config(out, args.store)
-            n = export_tasks(store, out, config)
-            print(f"wrote {out} ({n} Label Studio tasks, blinded) and {config} (labeling config)")
+            n = export_tasks(store, out, config, with_judgments=args.with_judgments)
+            what = "with the stored judgments" if args.with_judgments else "blinded"
+            print(f"wrote {out} ({n} Label Studio tasks, {what}) and {config} (labeling config)")
 
 
 def _labelstudio_config(out: Path, store: str) -> Path:

@@ -11,13 +11,16 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
+from logic_claims.annotations.resampling import N_BOOT
 from logic_claims.harness.annotate_common import RATINGS_HELP, names, store_files, sub_parser
-from logic_claims.harness.evaluate import DEFAULT_BACKEND
+from logic_claims.harness.evaluate import add_model_options
+from logic_claims.harness.judge import METHODS, JudgeSettings
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.io import check_not_input
-from logic_claims.tasks.models import DEFAULT_MODEL
+from logic_claims.tasks.settings import SEED_RANGE, in_range, parse_options
 
 
 def add_judge_commands(sub: Any) -> None:
@@ -58,29 +61,22 @@ examples:
   logic-claims annotate calibrate study.sqlite --judge judge-smollm2-135m-instruct-loglik""",
     )
     judge.add_argument("--store", required=True, help="the annotation store to judge")
-    judge.add_argument(
-        "--model",
-        default=DEFAULT_MODEL,
-        help="embedded model name, local directory or hub id (default: %(default)s)",
-    )
-    judge.add_argument("--peft", metavar="ADAPTER", help="a PEFT adapter directory")
     judge.add_argument("--rater", metavar="NAME", help="the judge's rater name in the store")
-    judge.add_argument("--method", choices=("loglikelihood", "generate"), default="loglikelihood")
+    judge.add_argument("--method", choices=METHODS, default=JudgeSettings.method)
     judge.add_argument(
-        "--backend",
-        default=DEFAULT_BACKEND,
-        help=f"lm-eval model backend (default: {DEFAULT_BACKEND}, the fast path of `eval`; "
-        "or hf, vllm, ...)",
+        "--batch-size",
+        type=int,
+        default=JudgeSettings.batch_size,
+        help="items per batch and commit (default: %(default)s)",
     )
     judge.add_argument(
-        "--batch-size", type=int, default=16, help="items per batch and commit (default: 16)"
+        "--max-gen-toks",
+        type=int,
+        default=JudgeSettings.max_gen_toks,
+        help="--method generate: tokens (default: %(default)s)",
     )
-    judge.add_argument(
-        "--max-gen-toks", type=int, default=8, help="--method generate: tokens (default: 8)"
-    )
-    judge.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    judge.add_argument("--model-args", help="more lm-eval model_args, key=value,key=value")
     judge.add_argument("--limit", type=int, metavar="N", help="judge at most N more items")
+    add_model_options(judge)
     judge.set_defaults(func=cmd_judge)
 
 
@@ -169,203 +165,37 @@ examples:
     )
     cal.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     cal.add_argument("--out", help="write the report here instead of standard output")
-    cal.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples of alpha")
+    cal.add_argument("--n-boot", type=int, default=N_BOOT, help="bootstrap resamples of alpha")
     cal.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     cal.set_defaults(func=cmd_calibrate)
 
 
-def calibration_for(
-    ratings_path: str, judge: str, reference: list[str] | None, n_boot: int, seed: int
-) -> dict[str, Any]:
-    """The calibration report of ``judge`` on a store or ratings file."""
-    from logic_claims.annotations.calibration import calibration_report
-    from logic_claims.annotations.ratings import file_format, load_ratings
-    from logic_claims.annotations.records import DEFAULT_DIMENSIONS
-    from logic_claims.annotations.store import Store
+@dataclass
+class Resampling:
+    """``annotate calibrate``'s bootstrap of alpha, checked before any work."""
 
-    dimensions, judges, info = DEFAULT_DIMENSIONS, set(), None
-    if file_format(ratings_path) == "store":
-        with Store.open(ratings_path) as store:
-            dimensions = store.dimensions
-            judges = {r for r in store.annotators() if store.rater_info(r) is not None}
-            info = store.rater_info(judge)
-    ratings = load_ratings(ratings_path, dimensions)
-    labels = {d.name: list(d.labels) for d in dimensions}
-    return calibration_report(
-        ratings,
-        judge=judge,
-        reference=reference,
-        exclude=judges,
-        labels=labels,
-        judge_info=info,
-        n_boot=n_boot,
-        seed=seed,
-    )
+    n_boot: int = field(metadata=in_range(0, 100_000))
+    seed: int = field(metadata=SEED_RANGE)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> None:
-    from logic_claims.harness.report.render import render
+    from logic_claims.annotations.calibration import calibrate_file
+    from logic_claims.harness.report.calibration import render_report
     from logic_claims.tasks.io import write_text
 
     if args.out:
         check_not_input(args.out, store_files(args.ratings), "--out")
-    if not 0 <= args.n_boot <= 100_000:
-        raise InputError(f"--n-boot must be from 0 to 100000, got {args.n_boot}")
+    parse_options(Resampling, {"n_boot": args.n_boot, "seed": args.seed})
     reference = (
         names(args.reference_raters, "--reference-raters") if args.reference_raters else None
     )
-    report = calibration_for(args.ratings, args.judge, reference, args.n_boot, args.seed)
+    report = calibrate_file(args.ratings, args.judge, reference, args.n_boot, args.seed)
     if args.format == "json":
         text = json.dumps(report, indent=2, default=str) + "\n"
     else:
-        name = f"calibration.{'md' if args.format == 'markdown' else 'txt'}"
-        text = render(name, **calibration_context(report))
+        text = render_report(report, markdown=args.format == "markdown")
     if args.out:
         write_text(args.out, text)
         print(f"wrote {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
-
-
-# -- the calibration report's tables ----------------------------------------------------
-
-CALIBRATION_HEADER = (
-    "reference",
-    "rater",
-    "items",
-    "agreement",
-    "Cohen's kappa",
-    "Gwet's AC1",
-    "Krippendorff's alpha",
-    "reference's labels",
-    "rater's labels",
-)
-
-
-def _shares(prevalence: dict[str, float | None]) -> str:
-    from logic_claims.harness.report import format as fmt
-
-    return ", ".join(f"{label}: {fmt.pct(share)}" for label, share in prevalence.items())
-
-
-def _calibration_row(c: dict[str, Any]) -> list[str]:
-    from logic_claims.harness.report import format as fmt
-
-    def coefficient(name: str) -> str:
-        res = c[name]
-        return f"{fmt.num(res['statistic'])} {fmt.interval(res['confidence_interval'])}"
-
-    pa = c["percent_agreement"]
-    return [
-        c["reference"],
-        c["other"],
-        str(c["n_items"]),
-        fmt.rate_interval(pa["statistic"], pa["confidence_interval"]),
-        coefficient("cohen_kappa"),
-        coefficient("gwet_ac1"),
-        coefficient("krippendorff_alpha"),
-        _shares(c["prevalence"]["reference"]),
-        _shares(c["prevalence"]["other"]),
-    ]
-
-
-def calibration_context(report: dict[str, Any]) -> dict[str, Any]:
-    """What the calibration templates show: per dimension the comparison rows, the
-    judge's confusion tables and the notes."""
-    info = report.get("judge_info") or {}
-    judge = report["judge"]
-    described = (
-        f"{judge} is {info.get('model')}"
-        + (f" + {info['peft']}" if info.get("peft") else "")
-        + f" ({info.get('backend')}, {info.get('method')}, prompt {info.get('prompt_version')})"
-        if info
-        else f"{judge} (no judge settings recorded)"
-    )
-    level = round(100 * report["confidence_level"])
-    intro = (
-        f"Estimand: {report['estimand']}. {described}; reference raters: "
-        f"{', '.join(report['reference_raters'])}. Intervals ({level}%): kappa asymptotic, "
-        "agreement and AC1 Gwet's linearised, alpha percentile bootstrap over items. "
-        "Confusion tables: the reference's labels in rows, the rater's in columns."
-    )
-    dims = []
-    for block in report["dimensions"]:
-        confusions = []
-        for c in block["comparisons"]:
-            if c["kind"] == "human-human":
-                continue
-            labels = c["confusion"]["labels"]
-            confusions.append(
-                {
-                    "title": f"{c['reference']} (rows) vs {c['other']} (columns)",
-                    "header": ["", *labels],
-                    "rows": [
-                        [label, *map(str, counts)]
-                        for label, counts in zip(labels, c["confusion"]["counts"], strict=True)
-                    ],
-                }
-            )
-        dims.append(
-            {
-                "dimension": block["dimension"],
-                "rows": [_calibration_row(c) for c in block["comparisons"]],
-                "confusions": confusions,
-                "n_ties": block["n_ties"],
-                "notes": block["notes"],
-            }
-        )
-    return {"r": report, "intro": intro, "dims": dims, "header": CALIBRATION_HEADER}
-
-
-# -- a judge's calibration beside its scores (annotate scores --raters) ----------------
-
-
-def only_raters(ratings: Any, raters: list[str], where: str) -> Any:
-    """The judgments of ``raters`` only (``annotate scores --raters``)."""
-    known = set(ratings["annotator"])
-    unknown = [r for r in raters if r not in known]
-    if unknown:
-        raise InputError(
-            f"--raters: no judgments by {', '.join(unknown)} (raters: {', '.join(sorted(known))})",
-            where,
-        )
-    return ratings[ratings["annotator"].isin(raters)]
-
-
-def judges_beside_scores(ratings_path: str, raters: list[str]) -> dict[str, Any]:
-    """For each judge among ``raters`` (a store's raters with judge settings): its
-    calibration against every person of the store, to print beside its scores."""
-    from logic_claims.annotations.ratings import file_format
-    from logic_claims.annotations.store import Store
-
-    if file_format(ratings_path) != "store":
-        return {}
-    with Store.open(ratings_path) as store:
-        judges = [r for r in raters if store.rater_info(r) is not None]
-    return {judge: calibration_for(ratings_path, judge, None, 1000, 0) for judge in judges}
-
-
-def render_beside_scores(ratings_path: str, calibrations: dict[str, Any]) -> str:
-    """The short text of each judge's agreement with the human majority."""
-    from logic_claims.harness.report.render import render
-
-    parts = []
-    for judge, report in calibrations.items():
-        rows, notes = [], []
-        for block in report["dimensions"]:
-            majority = block["comparisons"][0]
-            rows.append([block["dimension"], *_calibration_row(majority)[2:7]])
-            notes += block["notes"]
-        parts.append(
-            render(
-                "calibration_beside.txt",
-                judge=judge,
-                ratings=ratings_path,
-                reference=f"the majority of {', '.join(report['reference_raters'])}",
-                estimand=report["estimand"],
-                header=("dimension", *CALIBRATION_HEADER[2:7]),
-                rows=rows,
-                notes=notes,
-            )
-        )
-    return "".join(parts)

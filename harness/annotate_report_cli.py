@@ -10,7 +10,6 @@ import json
 import sys
 from typing import Any
 
-from logic_claims.harness import annotate_judge_cli as judge_cli
 from logic_claims.harness.annotate_common import (
     DIMENSION_HELP,
     RATINGS_HELP,
@@ -46,6 +45,18 @@ def _load(args: argparse.Namespace) -> tuple[Any, dict[str, list[str]]]:
     present = set(ratings["dimension"])
     labels = {d.name: list(d.labels) for d in dimensions if d.name in present}
     return ratings, labels
+
+
+def _only_raters(ratings: Any, raters: list[str], where: str) -> Any:
+    """The judgments of ``raters`` only (``annotate scores --raters``)."""
+    known = set(ratings["annotator"])
+    unknown = [r for r in raters if r not in known]
+    if unknown:
+        raise InputError(
+            f"--raters: no judgments by {', '.join(unknown)} (raters: {', '.join(sorted(known))})",
+            where,
+        )
+    return ratings[ratings["annotator"].isin(raters)]
 
 
 def _positive(args: argparse.Namespace, labels: dict[str, list[str]]) -> dict[str, str]:
@@ -100,9 +111,11 @@ def cmd_scores(args: argparse.Namespace) -> None:
         )
     beside: dict[str, Any] = {}
     if args.raters:  # a judge among them: its calibration is printed beside its scores
+        from logic_claims.annotations.calibration import judges_calibrations
+
         chosen = names(args.raters, "--raters")
-        ratings = judge_cli.only_raters(ratings, chosen, args.ratings)
-        beside = judge_cli.judges_beside_scores(args.ratings, chosen)
+        ratings = _only_raters(ratings, chosen, args.ratings)
+        beside = judges_calibrations(args.ratings, chosen)
     report = reports.scores_report(
         ratings, by=by, positive=_positive(args, labels), combine=args.combine, labels=labels
     )
@@ -110,7 +123,9 @@ def cmd_scores(args: argparse.Namespace) -> None:
         report["judge_calibration"] = beside
     _emit(args, report)
     if beside and not args.json:
-        print(judge_cli.render_beside_scores(args.ratings, beside))
+        from logic_claims.harness.report.calibration import render_beside_scores
+
+        print(render_beside_scores(args.ratings, beside))
 
 
 def cmd_agreement(args: argparse.Namespace) -> None:

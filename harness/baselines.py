@@ -8,7 +8,7 @@ its table is the majority label of each (construction, quantifier) among the tra
 split's contrast claims (``contrast_train.jsonl``), falling back to the quantifier rule
 for a pair train never shows; it shows what form alone earns on the contrast split
 (near 1.0 on the families it has seen). ``majority-class`` always gives the train
-split's majority label. Both are computed directly on the split
+split's majority label. All three are computed directly on the split
 records and produce the same per-sample records as lm-eval's ``--log_samples`` output
 of the gen (``correct``/``tie``/``wrong``) and mc (``acc``) tasks, so the comparison
 report treats them like any other system.

@@ -20,6 +20,7 @@ from logic_claims.harness.evaluate import run_eval
 from logic_claims.tasks import data, sources
 from logic_claims.tasks.claims import CLAIM_TYPES, QUANTIFIERS, WORDS
 from logic_claims.tasks.models import DEFAULT_MODEL, model_path
+from logic_claims.tasks.scoring import OUTCOMES
 
 DATA_DIR = Path("data/logic_claims")
 EVAL_TASKS = ("logic_claims", "logic_claims_mc")
@@ -76,9 +77,7 @@ def side_by_side(baseline: dict[str, Any], adapter: dict[str, Any]) -> str:
     def cell(results: dict[str, Any], task: str) -> str:
         gen = results["results"].get(task, {})
         mc = results["results"].get(task.replace("logic_claims", "logic_claims_mc", 1), {})
-        rates = "/".join(
-            f"{gen.get(f'{m},none', float('nan')):.2f}" for m in ("correct", "tie", "wrong")
-        )
+        rates = "/".join(f"{gen.get(f'{m},none', float('nan')):.2f}" for m in OUTCOMES)
         return f"{rates}  {mc.get('acc,none', float('nan')):.2f}"
 
     header = f"{'claims':<28}{'baseline c/t/w  acc':>24}{'adapter c/t/w  acc':>24}"

@@ -52,10 +52,70 @@ def task_requests(task: str, limit: int | None = None, data_dir: str | Path | No
     return instances
 
 
+def is_adapter(path: str | Path) -> bool:
+    """Whether ``path`` is a PEFT adapter directory (it holds ``adapter_config.json``)."""
+    return (Path(path) / "adapter_config.json").is_file()
+
+
 def check_adapter(peft: str | Path | None) -> None:
     """InputError unless ``peft`` is None or a PEFT adapter directory (before a model loads)."""
-    if peft is not None and not (Path(peft) / "adapter_config.json").is_file():
+    if peft is not None and not is_adapter(peft):
         raise InputError("not a PEFT adapter directory (no adapter_config.json)", peft)
+
+
+# What holds a Hugging Face model's weights (sharded ones have an index beside them).
+WEIGHT_FILES = ("*.safetensors", "*.bin", "*.gguf", "*.pt", "*.pth", "*.msgpack", "*.h5")
+
+
+def check_model(model: str | None, model_args: dict[str, Any] | None = None) -> None:
+    """InputError unless ``model`` can be a model: an embedded name, a directory with a
+    ``config.json``, or a hub id (offline: one in the Hugging Face cache); and
+    ``model_args``' dtype names a torch dtype. Before any model loads."""
+    import os
+
+    from logic_claims.tasks.models import EMBEDDED_MODELS
+
+    name = model or DEFAULT_MODEL
+    for key in ("dtype", "torch_dtype"):
+        value = (model_args or {}).get(key)
+        if value is not None and not _is_dtype(value):
+            raise InputError(
+                f"--model-args {key}: not a torch dtype (auto, float32, bfloat16, float16, ...), "
+                f"got {clip(value)}"
+            )
+    if name in EMBEDDED_MODELS:
+        return
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise InputError("not a model directory (no config.json)", name)
+        if not any(any(path.glob(pattern)) for pattern in WEIGHT_FILES):
+            raise InputError(f"not a model directory (no weights: {', '.join(WEIGHT_FILES)})", name)
+        return
+    if path.exists():
+        raise InputError("is a file; give a model directory, an embedded name or a hub id", name)
+    if name.startswith(("/", ".", "~")) or name.count("/") > 1:
+        raise InputError("no such model directory", name)
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.utils import HFValidationError
+
+    try:
+        cached = try_to_load_from_cache(name, "config.json")
+    except HFValidationError as exc:
+        raise InputError("not a model directory, an embedded model or a hub id", name) from exc
+    if not isinstance(cached, str) and os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0"):
+        raise InputError(
+            "not a local directory, and not in the Hugging Face cache (HF_HUB_OFFLINE is set)",
+            name,
+        )
+
+
+def _is_dtype(value: object) -> bool:
+    import torch
+
+    if value == "auto":
+        return True
+    return isinstance(value, str) and isinstance(getattr(torch, value, None), torch.dtype)
 
 
 def build_lm(
@@ -79,6 +139,7 @@ def build_lm(
     from logic_claims.harness import fast_lm  # noqa: F401 (registers hf-fast)
     from logic_claims.tasks.models import resolve_model
 
+    check_model(model, model_args)
     args: dict[str, Any] = {"pretrained": resolve_model(model), **(model_args or {})}
     check_adapter(peft)
     if peft is not None:
@@ -97,7 +158,15 @@ def build_lm(
     if batch_size is None:
         batch_size = DEFAULT_BATCH.get(backend)
     extra = {"batch_size": batch_size, "device": device} if batch_size else {"device": device}
-    return model_class.create_from_arg_obj(args, extra), args
+    try:
+        return model_class.create_from_arg_obj(args, extra), args
+    except RuntimeError as exc:
+        if peft is None or "size mismatch" not in str(exc):
+            raise
+        raise InputError(
+            f"--peft {peft}: its weights do not fit {model or DEFAULT_MODEL} (size mismatch; "
+            "an adapter of another base model?)"
+        ) from exc
 
 
 def run_eval(
@@ -122,13 +191,17 @@ def run_eval(
     lm-eval's: per subtask (each quantifier), an int count or a float fraction.
     With ``output_dir``, writes lm-eval's own files there (``results_*.json`` and
     ``samples_<task>_*.jsonl``), exactly what ``lm_eval --output_path --log_samples`` writes.
-    ``batch_size`` None: the backend's own (8 for ``hf``, as before).
+    ``batch_size`` None: the backend's own (8 for ``hf``).
     """
     from lm_eval import simple_evaluate
     from lm_eval.loggers import EvaluationTracker
 
     from logic_claims.harness import quiet
 
+    if data_dir is not None:  # each record checked (file:line) before lm-eval reads it
+        from logic_claims.tasks.data import check_datasets
+
+        check_datasets(data_dir)
     manager = task_manager(data_dir)
     unknown = [t for t in tasks if t not in manager.all_tasks]
     if unknown:
@@ -136,6 +209,7 @@ def run_eval(
             f"unknown task(s) {', '.join(unknown)}; see `logic-claims eval --list-tasks`"
         )
     check_adapter(peft)  # before the progress bar and any model loading
+    check_model(model, model_args)
     tracker = EvaluationTracker(output_path=str(output_dir)) if output_dir else None
     name = Path(str(peft or model or DEFAULT_MODEL)).name
     more = f" +{len(tasks) - 1} tasks" if len(tasks) > 1 else ""
@@ -278,6 +352,28 @@ def _batch_size(text: str) -> int | str:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The model options of every command that loads a model (``eval``, ``annotate
+    judge``): --model, --peft, --backend, --device and --model-args, as lm-eval builds it."""
+    group = parser.add_argument_group("model", "the model, as lm-eval's registry builds it")
+    group.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help="embedded model name, local HF directory or hub id (default: %(default)s)",
+    )
+    group.add_argument(
+        "--peft", metavar="ADAPTER", help="PEFT adapter directory to load on top of --model"
+    )
+    group.add_argument(
+        "--backend",
+        default=DEFAULT_BACKEND,
+        help="lm-eval model backend: hf-fast (default: lm-eval's hf with merged adapters, "
+        "shared-prefix cache, logits only where scored), hf, vllm, ... (must accept pretrained=)",
+    )
+    group.add_argument("--device", help="device for the hf backend, e.g. cuda:0 (default: auto)")
+    group.add_argument("--model-args", help="extra model_args, e.g. dtype=float16,parallelize=True")
+
+
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "eval",
@@ -303,12 +399,7 @@ examples:
   logic-claims eval --model meta-llama/Llama-2-7b-chat-hf --peft runs/peft8 \\
       --tasks logic_claims,logic_claims_contrast --output runs/eval/peft8""",
     )
-    parser.add_argument(
-        "--model",
-        default=DEFAULT_MODEL,
-        help="embedded model name, local HF directory or hub id (default: %(default)s)",
-    )
-    parser.add_argument("--peft", help="PEFT adapter directory to load on top of --model")
+    add_model_options(parser)
     parser.add_argument(
         "--tasks",
         default=",".join(DEFAULT_TASKS),
@@ -333,20 +424,10 @@ examples:
     )
     parser.add_argument("--gen-kwargs", help="generation overrides, e.g. max_gen_toks=64")
     parser.add_argument(
-        "--model-args", help="extra model_args, e.g. dtype=float16,parallelize=True"
-    )
-    parser.add_argument(
-        "--backend",
-        default=DEFAULT_BACKEND,
-        help="lm-eval model backend: hf-fast (default: lm-eval's hf with merged adapters, "
-        "shared-prefix cache, logits only where scored), hf, vllm, ... (must accept pretrained=)",
-    )
-    parser.add_argument(
         "--verbose",
         action="store_true",
         help="show lm-eval's and transformers' messages and bars (default: in the log file)",
     )
-    parser.add_argument("--device", help="device for the hf backend, e.g. cuda:0 (default: auto)")
     parser.add_argument(
         "--data-dir",
         help="a directory from `logic-claims data build` (default: build from "

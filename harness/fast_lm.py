@@ -20,7 +20,7 @@ Generation runs lm-eval's own ``generate_until`` on the merged model at a larger
 with the base model after a cache of the virtual tokens' keys and values, computed once
 (PEFT 0.21's ``generate`` under transformers 5 was 2.5-3x slower than the base model a
 token, its decoding steps as costly as whole-sequence passes, and it drifts from the adapted
-model's own greedy continuation; see README).
+model's own greedy continuation; see docs/performance.md).
 Anything the fast path does not handle (a seq2seq model, a prefix-tuning adapter, a
 request longer than the model's window, a model whose head is not a plain projection)
 goes through ``HFLM`` unchanged.
@@ -45,7 +45,7 @@ BACKEND = "hf-fast"
 MERGEABLE = frozenset({"LORA", "IA3"})  # PEFT types that merge_and_unload folds in
 MC_BATCH = 32  # log-likelihood requests a forward pass (suffixes only, ~13 tokens each)
 GEN_BATCH = 32  # generation batch on a CPU (lm-eval's default is 1)
-Request = tuple[tuple[str, str], list[int], list[int]]
+ScoreRequest = tuple[tuple[str, str], list[int], list[int]]
 
 
 def peft_type(model: Any) -> str | None:
@@ -169,7 +169,7 @@ class FastHFLM(HFLM):
 
     def _loglikelihood_tokens(
         self,
-        requests: list[Request],
+        requests: list[ScoreRequest],
         disable_tqdm: bool = False,
         override_bs: int | None = None,
     ) -> list[tuple[float, bool]]:
@@ -186,7 +186,7 @@ class FastHFLM(HFLM):
 
     def _score_with_prefix(
         self,
-        requests: list[Request],
+        requests: list[ScoreRequest],
         inputs: list[list[int]],
         shared: int,
         parts: tuple[Any, Any, Any],

@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from logic_claims.annotations.judge_prompt import (
     PROMPT_VERSION,
@@ -38,17 +38,15 @@ from logic_claims.annotations.judge_prompt import (
 )
 from logic_claims.annotations.records import Dimension, Rating
 from logic_claims.annotations.store import Store
-from logic_claims.harness.evaluate import DEFAULT_BACKEND, check_adapter
+from logic_claims.harness.evaluate import DEFAULT_BACKEND, check_adapter, check_model
 from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.settings import in_range, parse_options
 
-Method = Literal["loglikelihood", "generate"]
 METHODS: tuple[str, ...] = ("loglikelihood", "generate")
-BATCH_RANGE = (1, 4096)
-MAX_GEN_TOKS_RANGE = (1, 256)
 
 # (dimension, claim, answer) -> a label of the dimension, or None (no verdict)
-Request = tuple[Dimension, str, str]
-Decide = Callable[[Sequence[Request]], list[str | None]]
+JudgeRequest = tuple[Dimension, str, str]
+Decide = Callable[[Sequence[JudgeRequest]], list[str | None]]
 
 
 @dataclass(frozen=True)
@@ -58,9 +56,9 @@ class JudgeSettings:
     model: str
     peft: str | None = None
     backend: str = DEFAULT_BACKEND
-    method: str = "loglikelihood"
-    batch_size: int = 16
-    max_gen_toks: int = 8
+    method: str = METHODS[0]
+    batch_size: int = field(default=16, metadata=in_range(1, 4096))
+    max_gen_toks: int = field(default=8, metadata=in_range(1, 256))
     device: str | None = None
     model_args: dict[str, Any] = field(default_factory=dict)
 
@@ -68,21 +66,19 @@ class JudgeSettings:
         """Every setting in range, before any model loads; InputError otherwise."""
         if self.method not in METHODS:
             raise InputError(f"--method must be one of {', '.join(METHODS)}, got {self.method!r}")
-        for name, value, (low, high) in (
-            ("--batch-size", self.batch_size, BATCH_RANGE),
-            ("--max-gen-toks", self.max_gen_toks, MAX_GEN_TOKS_RANGE),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise InputError(f"{name} must be an integer from {low} to {high}, got {value!r}")
+        parse_options(
+            JudgeSettings, {"batch_size": self.batch_size, "max_gen_toks": self.max_gen_toks}
+        )
         if not self.model or not self.model.strip():
             raise InputError("--model: give an embedded model name, a directory or a hub id")
         check_adapter(self.peft)
         for key, value in self.model_args.items():
             if isinstance(value, float) and not math.isfinite(value):
                 raise InputError(f"--model-args {key}: must be finite, got {value}")
+        check_model(self.model, self.model_args)
 
     def record(self) -> dict[str, Any]:
-        """What the store keeps about this judge (``rater:NAME`` in its meta)."""
+        """What the store keeps about this judge (its settings in ``annotators``)."""
         return {
             "kind": "model judge",
             "model": self.model,
@@ -115,16 +111,18 @@ def load_model(settings: JudgeSettings) -> Any:
     """The judge's lm-eval model (``LM``), built as ``eval`` builds its model
     (:func:`logic_claims.harness.evaluate.build_lm`: embedded names, directories, hub ids,
     ``peft=``, any ``lm_eval --model`` backend)."""
+    from logic_claims.harness import quiet
     from logic_claims.harness.evaluate import build_lm
 
-    lm, _ = build_lm(
-        settings.model,
-        peft=settings.peft,
-        backend=settings.backend,
-        device=settings.device,
-        batch_size=settings.batch_size,
-        model_args=settings.model_args,
-    )
+    with quiet.quiet_libraries(f"judge: {settings.model}"):  # loading bars to the log
+        lm, _ = build_lm(
+            settings.model,
+            peft=settings.peft,
+            backend=settings.backend,
+            device=settings.device,
+            batch_size=settings.batch_size,
+            model_args=settings.model_args,
+        )
     return lm
 
 
@@ -132,7 +130,7 @@ def model_decider(lm: Any, settings: JudgeSettings) -> Decide:
     """Verdicts from an lm-eval model, by log-likelihood of the label words or generation."""
     from lm_eval.api.instance import Instance
 
-    def by_loglikelihood(requests: Sequence[Request]) -> list[str | None]:
+    def by_loglikelihood(requests: Sequence[JudgeRequest]) -> list[str | None]:
         instances, owners = [], []
         for n, (dim, claim, answer) in enumerate(requests):
             context = judge_prompt(dim, claim, answer)
@@ -147,7 +145,7 @@ def model_decider(lm: Any, settings: JudgeSettings) -> Decide:
                 best[n] = (logprob, label)
         return [best[n][1] for n in range(len(requests))]
 
-    def by_generation(requests: Sequence[Request]) -> list[str | None]:
+    def by_generation(requests: Sequence[JudgeRequest]) -> list[str | None]:
         gen = {"until": ["\n"], "max_gen_toks": settings.max_gen_toks, "do_sample": False}
         instances = [
             Instance("generate_until", {}, (judge_prompt(d, c, a), dict(gen)), idx=0)

@@ -7,7 +7,7 @@ sends all of that (stdout, stderr, every logging handler that writes to the term
 Python warnings) to the log file :func:`log_path` (``runs/logs/logic-claims.log`` under the
 working directory, or ``$LOGIC_CLAIMS_LOG``; appended, one header line per run), and shows
 on the terminal one bar that counts the run's requests. ``--verbose`` on ``eval``,
-``compare`` and ``demo`` (or ``LOGIC_CLAIMS_VERBOSE=1``) shows everything as before.
+``compare`` and ``demo`` (or ``LOGIC_CLAIMS_VERBOSE=1``) shows all of it on the terminal.
 """
 
 from __future__ import annotations
@@ -106,8 +106,11 @@ def _point(handler: logging.StreamHandler, stream: TextIO) -> None:
     stream someone has since closed, e.g. a test's captured stderr) is not flushed."""
     if getattr(handler.stream, "closed", False):
         handler.stream = stream
-    else:
+        return
+    try:
         handler.setStream(stream)
+    except ValueError:  # closed underneath its wrapper (a capture file pytest closed)
+        handler.stream = stream
 
 
 def _unbind(log: TextIO, terminal: TextIO) -> None:
@@ -173,7 +176,10 @@ class RequestBar:
             setattr(lm, name, self.wrap(getattr(lm, name)))
         return lm
 
-    def close(self) -> None:
+    def close(self, leave: bool = True) -> None:
+        """Close the bar; ``leave=False`` clears its line (a run that failed: the error's
+        one line stands alone)."""
+        self.bar.leave = leave
         self.bar.close()
 
 
@@ -192,5 +198,7 @@ def quiet_run(label: str) -> Iterator[Callable[[Any], Any]]:
         try:
             with _redirected(log):
                 yield bar.attach
-        finally:
-            bar.close()
+        except BaseException:
+            bar.close(leave=False)
+            raise
+        bar.close()

@@ -45,6 +45,11 @@ TABLE: tuple[Quantifier, ...] = (
     Quantifier("no", "No", "existential", False, "positive"),
 )
 
+# The longest claim any command reads (a data dir's records; a user's own claims): a
+# generic sentence is tens of characters, the study's longest a few hundred. One 10 MB
+# "claim" would stall tokenisation and generation with no progress, so it is refused.
+MAX_CLAIM_CHARS = 4000
+
 BY_NAME: dict[str, Quantifier] = {q.name: q for q in TABLE}
 QUANTIFIERS: tuple[str, ...] = tuple(q.name for q in TABLE)
 WORDS: dict[str, str] = {q.name: q.word for q in TABLE}

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from logic_claims.tasks.claims import QUANTIFIERS
+from logic_claims.tasks.claims import BY_NAME, QUANTIFIERS
 from logic_claims.tasks.prompt import format_target
 from logic_claims.tasks.sources import Row
 from logic_claims.tasks.text import lower_first, sentence, stable_hash
@@ -125,7 +125,7 @@ def generic_subject(generic: str, exc: Exception_) -> str | None:
 # exemplar) or a string: the reason one candidate was left out.
 
 Built = tuple[str, str, bool, str, str]
-Outcome = Built | str
+Attempt = Built | str
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ class Generic:
         return None
 
 
-def _negated_exception(g: Generic) -> Iterator[Outcome]:
+def _negated_exception(g: Generic) -> Iterator[Attempt]:
     for exemplar, exc in g.exceptions:
         if exc is None:
             yield "exception does not parse as 'K do not P'"
@@ -158,7 +158,7 @@ def _negated_exception(g: Generic) -> Iterator[Outcome]:
         yield ("some", f"Some {kind} {vp}.", False, because, exemplar)
 
 
-def _tautology(g: Generic) -> Iterator[Outcome]:
+def _tautology(g: Generic) -> Iterator[Attempt]:
     for exemplar, exc in g.exceptions:
         if exc is None:
             yield "exception does not parse as 'K do not P'"
@@ -172,7 +172,7 @@ def _tautology(g: Generic) -> Iterator[Outcome]:
         yield ("not_all", f"Not all {relative} {exc.verb_phrase()}.", False, because, exemplar)
 
 
-def _contradiction(g: Generic) -> Iterator[Outcome]:
+def _contradiction(g: Generic) -> Iterator[Attempt]:
     found = g.subject()
     if found is None:
         yield "generic's kind not found (no exception's verb phrase ends it)"
@@ -185,7 +185,7 @@ def _contradiction(g: Generic) -> Iterator[Outcome]:
     yield ("some", f"Some {relative} {vp}.", False, because, g.text)
 
 
-def _taxonomic(g: Generic) -> Iterator[Outcome]:
+def _taxonomic(g: Generic) -> Iterator[Attempt]:
     """ "All K are G." where K names its genus G: by its head ("milksnakes", "peregrine
     falcons" -> snakes, falcons) or as a restriction ("toucans that are kept as pets")."""
     found = g.subject()
@@ -210,7 +210,7 @@ def _taxonomic(g: Generic) -> Iterator[Outcome]:
         yield ("not_all", f"Not all {kind} are {genus}.", False, because, exemplar)
 
 
-def _instance_entailment(g: Generic) -> Iterator[Outcome]:
+def _instance_entailment(g: Generic) -> Iterator[Attempt]:
     instances = [sentence(r.exemplar) for r in g.rows if r.source == "positive"]
     if not instances:
         return
@@ -251,7 +251,7 @@ class Family:
 
     name: str
     flips: tuple[str, ...]
-    build: Callable[[Generic], Iterator[Outcome]]
+    build: Callable[[Generic], Iterator[Attempt]]
     example: str
 
 
@@ -305,7 +305,7 @@ def _unusual_claims(
                         "label": label,
                         "target": format_target(label, because),
                         "exemplar": exemplar,
-                        "source": "negative" if quantifier in ("all", "not_all") else "positive",
+                        "source": BY_NAME[quantifier].source,
                         "construction": family.name,
                         "family": family.name,
                     },

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from logic_claims.tasks import io as atomic
-from logic_claims.tasks.claims import TABLE, WORDS, Claim
+from logic_claims.tasks.claims import MAX_CLAIM_CHARS, QUANTIFIERS, TABLE, WORDS, Claim
 from logic_claims.tasks.contrast import CONTRAST_SPLITS, build_contrast
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.prompt import PROMPT_VERSION, format_target
@@ -226,6 +226,7 @@ def check_output_dir(
     own_files: frozenset[str] = BUILD_FILES,
     marker: str = MANIFEST,
     what: str = "data build",
+    option: str = "--out",
 ) -> Path:
     """The directory a build may write to: ``out``, or the directory a symlink ``out`` names.
 
@@ -233,19 +234,19 @@ def check_output_dir(
     previous build holding nothing but what a build writes (its ``manifest.json`` marks
     it). A file, a folder of anything else, or a folder holding the sources is refused.
     Other commands that replace a directory whole (``compare``'s report) pass their own
-    ``own_files``, ``marker`` and ``what``.
+    ``own_files``, ``marker`` and ``what``; ``option`` names where ``out`` came from.
     """
     try:
         out.stat()  # a symbolic link loop, or a path through a file, raises here
     except FileNotFoundError as exc:
         if out.is_symlink():
             raise InputError("is a symbolic link to nothing", out) from exc
-        atomic.check_not_input(out, sources)
+        atomic.check_not_input(out, sources, option)
         return out
     except OSError as exc:
         problem = "symbolic link loop" if exc.errno == errno.ELOOP else exc.strerror
         raise InputError(f"cannot create directory ({problem})", out) from exc
-    atomic.check_not_input(out, sources)
+    atomic.check_not_input(out, sources, option)
     out = Path(os.path.realpath(out))  # a link to a directory: write there, keep the link
     try:
         if not out.is_dir():
@@ -322,4 +323,45 @@ def load_split(data_dir: str | Path, split: str) -> list[Claim]:
     """The claim records of one split of a built dataset."""
     if split not in SPLITS:
         raise InputError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
-    return cast(list[Claim], atomic.read_jsonl(Path(data_dir) / f"{split}.jsonl"))
+    path = Path(data_dir) / f"{split}.jsonl"
+    records = []
+    for line, record in atomic.iter_json_lines(path, atomic.read_text(path, empty=None)):
+        check_claim_record(record, path, line)
+        records.append(record)
+    return cast(list[Claim], records)
+
+
+def check_datasets(data_dir: str | Path) -> None:
+    """Every split file of a built dataset holds claim records (InputError: file:line)."""
+    manifest_sha256(data_dir)
+    for split in SPLITS:
+        if (Path(data_dir) / f"{split}.jsonl").exists():
+            load_split(data_dir, split)
+
+
+def check_claim_record(record: dict[str, Any], path: Path, line: int) -> None:
+    """What the tasks read of a record: a claim (text of at most :data:`MAX_CLAIM_CHARS`),
+    its label (true/false) and its quantifier; optional text fields are text."""
+    claim = record.get("claim")
+    if not isinstance(claim, str) or not claim.strip():
+        raise InputError(f"claim must be non-empty text, got {clip(claim)}", path, line)
+    if len(claim) > MAX_CLAIM_CHARS:
+        raise InputError(
+            f"claim of {len(claim)} characters; at most {MAX_CLAIM_CHARS} (MAX_CLAIM_CHARS)",
+            path,
+            line,
+        )
+    if not isinstance(record.get("label"), bool):
+        raise InputError(
+            f"label must be true or false, got {clip(record.get('label'))}", path, line
+        )
+    if record.get("quantifier") not in QUANTIFIERS:
+        raise InputError(
+            f"quantifier must be one of {', '.join(QUANTIFIERS)}, got "
+            f"{clip(record.get('quantifier'))}",
+            path,
+            line,
+        )
+    for key in ("id", "generic", "target", "exemplar", "source", "construction", "family"):
+        if key in record and not isinstance(record[key], str):
+            raise InputError(f"{key} must be text, got {clip(record[key])}", path, line)

@@ -139,6 +139,21 @@ def parse(
     return out
 
 
+def parse_options(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Command-line options as the fields of dataclass ``cls`` hold them, checked as a
+    config's keys are; a refusal names the option: ``--batch-size must be >= 1, got 0``."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        try:
+            out[key] = field_value(fields[key], hints[key], value)
+        except ValueError as exc:
+            text, option = str(exc), "--" + key.replace("_", "-")
+            raise InputError(option + text[len(key) :] if text.startswith(key) else text) from exc
+    return out
+
+
 def unknown_key(key: Any, known: Iterable[str], noun: str = "key") -> str:
     """The refusal of ``key``, with the known keys like it: ``unknown key 'cont' (did you mean
     count?)``. A set of known keys is sorted first, so the message is the same every run."""

@@ -4,7 +4,10 @@ the ``annotate calibrate`` command."""
 
 from __future__ import annotations
 
+import inspect
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +16,9 @@ import pytest
 from annotation_helpers import cli, make_store
 
 from logic_claims.annotations.agreement import agreement_report
-from logic_claims.annotations.calibration import calibration_report, human_majority
+from logic_claims.annotations.calibration import calibrate_file, calibration_report, human_majority
 from logic_claims.annotations.ratings import load_ratings
 from logic_claims.annotations.store import Store
-from logic_claims.harness.annotate_judge_cli import calibration_for
 from logic_claims.harness.judge import judge_store
 
 N_ITEMS = 40
@@ -54,7 +56,7 @@ def row(report: dict, dim: str, reference: str) -> dict:
 def test_an_oracle_judge_agrees_perfectly(rated) -> None:
     path, oracle = rated
     judge_store(path, lambda reqs: [oracle[(c, a, d.name)] for d, c, a in reqs], {}, "oracle")
-    report = calibration_for(str(path), "oracle", ["ann"], n_boot=50, seed=0)
+    report = calibrate_file(str(path), "oracle", ["ann"], n_boot=50, seed=0)
     for dim in ("factual", "justified"):
         for reference in ("human majority",):  # one reference person: the majority
             r = row(report, dim, reference)
@@ -74,7 +76,7 @@ def test_a_constant_judge_gets_the_values_prevalence_explains(rated) -> None:
     Krippendorff's alpha-reliability", sec. B), i.e. 1 - (2N - 1) / (N (1 + p))."""
     path, _ = rated
     judge_store(path, lambda reqs: ["1"] * len(reqs), {}, "yes-man")
-    report = calibration_for(str(path), "yes-man", ["ann"], n_boot=0, seed=0)
+    report = calibrate_file(str(path), "yes-man", ["ann"], n_boot=0, seed=0)
     frame = load_ratings(path)
     for dim in ("factual", "justified"):
         ann = frame[(frame.annotator == "ann") & (frame.dimension == dim)]
@@ -100,7 +102,7 @@ def test_judge_against_people_equals_the_agreement_report(rated) -> None:
     path, _ = rated
     rng = np.random.default_rng(5)
     judge_store(path, lambda reqs: [str(rng.integers(0, 2)) for _ in reqs], {}, "coin")
-    report = calibration_for(str(path), "coin", None, n_boot=200, seed=3)
+    report = calibrate_file(str(path), "coin", None, n_boot=200, seed=3)
     frame = load_ratings(path)
     for pair, reference in (
         (("ann", "coin"), "ann"),
@@ -191,3 +193,24 @@ def test_scores_of_a_judge_come_with_its_calibration(rated, capsys) -> None:
     assert calibration["reference_raters"] == ["ann", "bob"]
     code, _, err = cli("annotate", "scores", path, "--raters", "nobody", capsys=capsys)
     assert code == 2 and "--raters: no judgments by nobody" in err
+
+
+def test_calibrate_n_boot_default_is_the_libraries_read_without_pandas() -> None:
+    """``annotate calibrate --n-boot`` defaults to the one N_BOOT the calibration and the
+    coefficient registry use, and its command module reads it without pandas or numpy."""
+    code = (
+        "import sys\n"
+        "import logic_claims.harness.annotate_judge_cli\n"
+        "assert 'pandas' not in sys.modules and 'numpy' not in sys.modules\n"
+        "from logic_claims.harness.cli import build_parser\n"
+        "args = build_parser().parse_args(['annotate', 'calibrate', 'r.sqlite', '--judge', 'j'])\n"
+        "print(args.n_boot)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    from logic_claims.annotations.coefficients import Inputs
+    from logic_claims.annotations.resampling import N_BOOT
+
+    assert int(out.stdout) == N_BOOT
+    assert Inputs(None, ()).n_boot == N_BOOT
+    for function in (calibration_report, agreement_report):
+        assert inspect.signature(function).parameters["n_boot"].default == N_BOOT

@@ -114,8 +114,8 @@ def test_default_rater_and_settings_checked_before_a_model_loads(tmp_path: Path,
     )
     store = make_store(tmp_path / "s.sqlite", 2)
     for argv, problem in (
-        (["--batch-size", "0"], "--batch-size must be an integer from 1 to 4096"),
-        (["--max-gen-toks", "9999"], "--max-gen-toks must be an integer from 1 to 256"),
+        (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
+        (["--max-gen-toks", "9999"], "--max-gen-toks must be <= 256, got 9999"),
         (["--peft", str(tmp_path)], "not a PEFT adapter directory"),
         (["--limit", "0"], "--limit must be at least 1"),
         (["--backend", "nosuch"], "--backend 'nosuch': not an lm-eval model backend"),
@@ -127,6 +127,22 @@ def test_default_rater_and_settings_checked_before_a_model_loads(tmp_path: Path,
     assert code == 2
     one_line_error(err, str(tmp_path / "none.sqlite"), "no such store")
     assert judgments_by(store, "judge-smollm2-135m-instruct-loglik") == {}
+
+
+def test_eval_and_judge_take_the_same_model_options(capsys) -> None:
+    """--model --peft --backend --device --model-args are one option group, declared once:
+    both commands' --help show the same section, word for word."""
+    sections = []
+    for command in (["eval"], ["annotate", "judge"]):
+        with pytest.raises(SystemExit) as exit_:
+            cli(*command, "--help")
+        assert exit_.value.code == 0
+        out = capsys.readouterr().out
+        start = out.index("\nmodel:\n")
+        sections.append(out[start : out.find("\n\n", out.index("--model ", start))])
+    assert sections[0] == sections[1]
+    for option in ("--model MODEL", "--peft ADAPTER", "--backend", "--device", "--model-args"):
+        assert option in sections[0]
 
 
 def test_generated_verdicts_and_unparsed_replies(tmp_path: Path, tiny_llama: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 from annotation_helpers import dumps, synthetic
 
 from logic_claims.annotations import reports as R
+from logic_claims.harness.report import format as fmt
 from logic_claims.harness.report.annotations import render_html, render_markdown, render_text
 
 # ----------------------------------------------------------------- rendering
@@ -86,3 +87,11 @@ def test_every_report_is_strict_json_and_renders_as_text():
         assert text.endswith("\n") and len(text.splitlines()) > 3
     with pytest.raises(ValueError, match="not a report"):
         render_text({"report": "nope"})
+
+
+def test_a_statistic_that_rounds_to_zero_has_no_sign():
+    """A kappa of -1e-17 (0/0 cancelling) read "-0.000" in the calibration tables."""
+    assert [fmt.num(x) for x in (-0.0, -1e-17, -0.0004)] == ["0.000"] * 3
+    assert (fmt.num(-0.0005), fmt.num(-0.04, 1), fmt.num(-0.05, 1)) == ("-0.001", "0.0", "-0.1")
+    assert fmt.interval({"low": -2e-16, "high": 3e-16}) == "[0.000, 0.000]"
+    assert fmt.num(float("nan")) == "nan" and fmt.num(None) == fmt.MISSING

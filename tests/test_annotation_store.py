@@ -259,6 +259,38 @@ def test_a_store_that_appears_meanwhile_is_never_replaced(tmp_path: Path) -> Non
     assert [p.name for p in tmp_path.iterdir()] == ["s.sqlite"]
 
 
+def test_without_hard_links_a_file_appearing_before_the_move_is_not_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file system without hard links (``os.link`` fails with EPERM, as on FAT or some
+    network mounts): the store is moved with ``os.replace``. Another process creating the
+    path just before that move (exclusively, ``open(path, "x")``) must either be refused
+    or keep its file; the name is claimed first, so it is refused."""
+    path = tmp_path / "s.sqlite"
+    real_replace, theirs = os.replace, []
+
+    def no_link(*args: object, **kwargs: object) -> None:
+        raise PermissionError(1, "hard links not supported")
+
+    def replace(src: str, dst: str | Path) -> None:
+        if Path(dst) == path:  # the other process, just before the move
+            try:
+                with open(path, "x") as f:
+                    f.write("someone else's file")
+                theirs.append("written")
+            except FileExistsError:
+                theirs.append("refused")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "link", no_link)
+    monkeypatch.setattr(os, "replace", replace)
+    S.create_atomically(path, lambda store: None)
+    assert theirs == ["refused"]
+    with S.Store.open(path) as store:
+        store.check()
+    assert [p.name for p in tmp_path.iterdir()] == ["s.sqlite"]
+
+
 def test_tui_escapes_bidi_controls(tmp_path: Path) -> None:
     """U+202E and friends reorder what a terminal shows after them (a "Trojan Source"
     answer could show the rater another text than the store holds): escape them all."""

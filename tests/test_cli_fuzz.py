@@ -6,7 +6,8 @@ The assertion for every example: exit code 0 or 2, at most one line on stderr, n
 traceback, every input file unchanged, and a store that a refused command was pointed
 at is unchanged too. Commands run in-process through the real entry point
 (``logic_claims.harness.cli.main``); nothing here loads a model (``train`` gets a base
-model that does not exist, ``compare`` runs with ``--dry-run``).
+model that does not exist, ``compare`` runs with ``--dry-run``, ``eval`` and ``annotate
+judge`` get a folder that is not a model, checked before any loads).
 """
 
 from __future__ import annotations
@@ -175,6 +176,10 @@ CASES = {
     " --output-dir {work}/adapter --no-progress",
     "compare": "compare --config {file} --out {work}/report --dry-run",
     "data build": "data build --source {folder} --out {work}/built",
+    "annotate judge": "annotate judge --store {file} --model {work}/model --limit 1",
+    "annotate calibrate store": "annotate calibrate --judge a --n-boot 10 {file}",
+    "eval --data-dir": "eval --data-dir {folder} --model {work}/not-a-model"
+    " --tasks logic_claims_mc",
 }
 
 
@@ -192,6 +197,8 @@ SUFFIXES = {
     "annotate scores": ".csv",
     "annotate agreement": ".csv",
     "annotate calibrate": ".csv",
+    "annotate judge": ".sqlite",
+    "annotate calibrate store": ".sqlite",
 }
 
 
@@ -203,6 +210,14 @@ def _place(content: bytes, folder: Path, case: str) -> Path:
         (inputs / "negative.csv").write_bytes(content)
         (inputs / "positive.csv").write_bytes(content)
         return inputs / "negative.csv"
+    if case == "eval --data-dir":  # a built dataset whose test split is the hostile file
+        (inputs / "manifest.json").write_text("{}\n")
+        (inputs / "test.jsonl").write_bytes(content)
+        return inputs / "test.jsonl"
+    if case == "annotate judge":  # what a model directory holds, to reach the store's checks
+        (folder / "model").mkdir()
+        (folder / "model" / "config.json").write_text('{"model_type": "llama"}\n')
+        (folder / "model" / "model.safetensors").write_bytes(b"")
     path = inputs / f"hostile{SUFFIXES.get(case, '.jsonl')}"
     path.write_bytes(content)
     return path
@@ -241,6 +256,14 @@ NUMBER_CASES = {
     " --set base_model={work}/no-such-model --output-dir {work}/a",
     "train --set batch_size": "train --config lora --set batch_size={n}"
     " --set base_model={work}/no-such-model --output-dir {work}/a",
+    "annotate judge --batch-size": "annotate judge --store {store} --batch-size {n}"
+    " --model {source}",
+    "annotate judge --model-args": "annotate judge --store {store} --model {work}/model"
+    " --model-args dtype={n}",
+    "annotate calibrate --n-boot": "annotate calibrate --judge a --n-boot {n} {store}",
+    "eval --model-args": "eval --model {work}/model --model-args dtype={n} --limit 1",
+    "eval --limit": "eval --model {work}/model --limit {n}",
+    "compare --plan --detect": "compare --config {source}/c.yaml --plan --detect {n}",
 }
 
 
@@ -257,6 +280,9 @@ def test_hostile_numbers_are_refused_before_anything_runs(
     shutil.copy(samples, source / "samples.jsonl")
     (source / "negative.csv").write_text("not,the,study,file\n")
     (source / "positive.csv").write_text("not,the,study,file\n")
+    (source / "c.yaml").write_text("systems:\n  - {name: quantifier-rule}\n")
+    (work / "model").mkdir()  # a model's config, no weights: a number checked after it
+    (work / "model" / "config.json").write_text('{"model_type": "llama"}\n')
     store = _copy_store(store_template, work / "store.sqlite")
     before = _digests(source)
     argv = argv_of(NUMBER_CASES[case], n=number, work=work, store=store, source=source)
@@ -264,3 +290,190 @@ def test_hostile_numbers_are_refused_before_anything_runs(
     check_refusal(argv, code, err)
     assert _digests(source) == before
     shutil.rmtree(work, ignore_errors=True)
+
+
+# -- issue 19's reproductions: each one line (exit 2), or the right answer -------------------
+
+
+def _bad_data_dir(folder: Path, built: Path, bad: dict) -> Path:
+    """A built dataset whose test split's second record is ``bad`` (others left as built)."""
+    data_dir = folder / "data"
+    data_dir.mkdir()
+    shutil.copy(built / "manifest.json", data_dir / "manifest.json")
+    lines = (built / "test.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    lines[1] = json.dumps({**json.loads(lines[1]), **bad})
+    (data_dir / "test.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return data_dir
+
+
+def _record_without_claim(folder: Path, built: Path) -> Path:
+    data_dir = _bad_data_dir(folder, built, {})
+    lines = (data_dir / "test.jsonl").read_text().splitlines()
+    record = json.loads(lines[1])
+    del record["claim"]
+    lines[1] = json.dumps(record)
+    (data_dir / "test.jsonl").write_text("\n".join(lines) + "\n")
+    return data_dir
+
+
+def _empty_model(folder: Path) -> Path:
+    (folder / "model").mkdir()
+    (folder / "model" / "config.json").write_text('{"model_type": "llama"}\n')
+    (folder / "model" / "model.safetensors").write_bytes(b"")
+    return folder / "model"
+
+
+# Each: argv (with {work}, {data}, {model}, {notes}, {store}), the data dir's bad record
+# (None: the built one), and what the one line says.
+REPRODUCTIONS = {
+    "judge --model EMPTYDIR": (
+        "annotate judge --store {store} --model {work}/empty",
+        None,
+        "not a model directory (no config.json)",
+    ),
+    "eval --model notes.txt": ("eval --model {notes} --limit 1", None, "is a file"),
+    "eval --model unknown/hub-id offline": (
+        "eval --model no-such-org/no-such-model-19 --limit 1",
+        None,
+        "not in the Hugging Face cache",
+    ),
+    "eval --model-args dtype=nan": (
+        "eval --model {model} --model-args dtype=nan --limit 1",
+        None,
+        "--model-args dtype: not a torch dtype",
+    ),
+    "judge --model-args dtype=nan": (
+        "annotate judge --store {store} --model {model} --model-args dtype=nan",
+        None,
+        "--model-args dtype: not a torch dtype",
+    ),
+    "train --output-dir FILE": (
+        "train --config lora --set base_model={model} --output-dir {notes} --no-progress",
+        None,
+        "is a file; --output-dir must be a new or empty directory",
+    ),
+    "eval --data-dir without claim": (
+        "eval --data-dir {data} --model {model} --tasks logic_claims_mc --limit 1",
+        "no claim",
+        "test.jsonl:2: claim must be non-empty text, got None",
+    ),
+    "eval --data-dir claim 123": (
+        "eval --data-dir {data} --model {model} --tasks logic_claims_mc --limit 1",
+        {"claim": 123},
+        "test.jsonl:2: claim must be non-empty text, got 123",
+    ),
+    "eval --data-dir label maybe": (
+        "eval --data-dir {data} --model {model} --tasks logic_claims_mc --limit 1",
+        {"label": "maybe"},
+        "test.jsonl:2: label must be true or false, got 'maybe'",
+    ),
+    "eval --data-dir 10 MB claim": (
+        "eval --data-dir {data} --model {model} --tasks logic_claims_mc --limit 1",
+        {"claim": "All birds fly" + " and fly" * 1_250_000 + "."},
+        "test.jsonl:2: claim of 10000014 characters; at most 4000 (MAX_CLAIM_CHARS)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REPRODUCTIONS))
+def test_issue_19_reproductions_are_refused_in_one_line(
+    case: str,
+    tmp_path: Path,
+    built_data: Path,
+    store_template: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as make test runs: no hub
+    template, bad, problem = REPRODUCTIONS[case]
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    store = _copy_store(store_template, tmp_path / "store.sqlite")
+    if bad == "no claim":
+        data_dir = _record_without_claim(tmp_path, built_data)
+    else:
+        data_dir = _bad_data_dir(tmp_path, built_data, bad or {})
+    paths = {
+        "work": tmp_path, "data": data_dir, "model": _empty_model(tmp_path),
+        "notes": tmp_path / "notes.txt", "store": store,
+    }  # fmt: skip
+    before, store_before = _digests(tmp_path / "data"), dump(store)
+    argv = argv_of(template, **paths)
+    code, _, err = run_cli(argv)
+    check_refusal(argv, code, err)
+    assert code == 2 and problem in err, f"{argv!r}: {err}"
+    assert (tmp_path / "notes.txt").read_text() == "my notes\n"
+    assert _digests(tmp_path / "data") == before and dump(store) == store_before
+
+
+def test_compare_output_in_the_config_is_named_as_the_config_key(
+    tmp_path: Path, built_data: Path
+) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"data_dir: {built_data}\noutput: /\nsystems:\n  - {{name: quantifier-rule}}\n"
+    )
+    code, _, err = run_cli(["compare", "--config", str(config)])
+    check_refusal(["compare"], code, err)
+    assert code == 2 and "`output:` of c.yaml is a folder that holds the input" in err, err
+    assert "--out" not in err
+
+
+def test_plan_for_a_tiny_difference_says_no_sample_size_is_practical(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("systems:\n  - {name: quantifier-rule}\n")
+    code, out, err = run_cli(["compare", "--config", str(config), "--plan", "--detect", "1e-7"])
+    assert code == 0 and not err, err
+    assert "no practical sample size (more than 1,000,000 claims per split)" in out
+    assert "e+" not in out
+    code, out, _ = run_cli(
+        ["compare", "--config", str(config), "--plan", "--json", "--detect", "1e-7"]
+    )
+    assert json.loads(out)["claims_needed"] is None
+
+
+# -- the compare cache, tampered with ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cache_config(tmp_path_factory: pytest.TempPathFactory, built_data: Path) -> tuple[Path, Path]:
+    """A compare config with one lm-eval system (never run: --dry-run) and its entry's path."""
+    from logic_claims.harness.compare import load_config
+    from logic_claims.harness.compare.runner import plan
+
+    folder = tmp_path_factory.mktemp("fuzz-cache")
+    _empty_model(folder)
+    config = folder / "c.yaml"
+    config.write_text(
+        f"data_dir: {built_data}\ncache: {folder / 'cache'}\nlimit: 1\nsystems:\n"
+        f"  - {{name: quantifier-rule}}\n  - {{name: m, model: {folder / 'model'},"
+        " tasks: [logic_claims_mc]}\n"
+    )
+    (job,) = plan(load_config(config, folder / "out"))
+    return config, folder / "cache" / job.keys["logic_claims_mc"]
+
+
+@settings(FUZZ, max_examples=40)
+@given(content=HOSTILE_FILES, tamper=st.sampled_from(["entry", "subtasks", "samples"]))
+def test_a_tampered_cache_entry_is_a_miss_in_one_line(
+    content: bytes, tamper: str, cache_config: tuple[Path, Path]
+) -> None:
+    config, entry = cache_config
+    shutil.rmtree(entry, ignore_errors=True)
+    (entry / "samples").mkdir(parents=True)
+    leaf = "logic_claims_mc_all"
+    (entry / "samples" / f"{leaf}.jsonl").write_bytes(b'{"acc": 1.0}\n')
+    record = {"subtasks": [leaf], "files": {f"samples/{leaf}.jsonl": "0" * 64}}
+    if tamper == "entry":
+        (entry / "entry.json").write_bytes(content)
+    elif tamper == "subtasks":  # a hostile subtask name beside a sound digest
+        name = content.decode("utf-8", "replace")[:200] or "../../etc/passwd_x"
+        record = {"subtasks": [name], "files": {}}
+        (entry / "entry.json").write_text(json.dumps(record))
+    else:  # a samples file whose digest is not the recorded one
+        (entry / "samples" / f"{leaf}.jsonl").write_bytes(content)
+        (entry / "entry.json").write_text(json.dumps(record))
+    argv = ["compare", "--config", str(config), "--dry-run", "--json"]
+    code, out, err = run_cli(argv)
+    check_refusal(argv, code, err)
+    assert code == 0 and err.strip().endswith("recomputing"), err
+    assert json.loads(out)["would_run"] == [{"system": "m", "tasks": ["logic_claims_mc"]}]

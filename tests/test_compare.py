@@ -14,6 +14,7 @@ from logic_claims.harness import compare, evaluate
 from logic_claims.harness.cli import main
 from logic_claims.harness.compare.config import CONFIGS_DIR
 from logic_claims.harness.compare.results import collect, significance
+from logic_claims.harness.report.compare import system_results
 from logic_claims.tasks.errors import InputError
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "data" / "seed-results"
@@ -240,7 +241,7 @@ def test_clustered_difference_by_hand(tmp_path: Path) -> None:
         "mixed": {"test": clustered("cccc" + "..." + "w" + "ccc" + "w" * 9)},
     }
     tests = significance(collected, "base", config)
-    by_system = {t["system"]: t for t in tests}
+    by_system = {t.system: t.to_json() for t in tests}
     worse, mixed = by_system["worse"], by_system["mixed"]
     assert (worse["system_only"], worse["baseline_only"], worse["n"]) == (0, 8, 20)
     assert worse["n_generics"] == 5
@@ -258,9 +259,9 @@ def test_clustered_difference_by_hand(tmp_path: Path) -> None:
     low, high = worse["confidence_interval"]["low"], worse["confidence_interval"]["high"]
     assert -0.8 <= low <= -0.4 < high <= 0
     config.primary_test = "clustered-mcnemar"
-    worse = next(t for t in significance(collected, "base", config) if t["system"] == "worse")
-    assert worse["statistic"] == pytest.approx(2.0)
-    assert worse["pvalue"] == pytest.approx(0.157299, abs=1e-6)
+    worse = next(t for t in significance(collected, "base", config) if t.system == "worse")
+    assert worse.statistic == pytest.approx(2.0)
+    assert worse.pvalue == pytest.approx(0.157299, abs=1e-6)
 
 
 def test_pairs_only_the_claims_both_answered(tmp_path: Path) -> None:
@@ -273,7 +274,7 @@ def test_pairs_only_the_claims_both_answered(tmp_path: Path) -> None:
         "other": {"test": {"gen": answers("ww", start=2) | answers("w", start=9)}},
     }
     (test,) = significance(collected, "base", config)
-    assert test["n"] == 2 and test["baseline_only"] == 2
+    assert test.n == 2 and test.baseline_only == 2
 
 
 def test_plan_says_what_a_difference_needs_before_anything_runs(
@@ -341,6 +342,10 @@ legacy:
     assert printed["ran"] == []
     report = json.loads((out / "report.json").read_text())
     assert report == json.loads(json.dumps(printed["report"]))
+    # The per-system tables read typed rows, and report.json is written from the same rows.
+    systems = system_results(report)
+    assert {s.name: s.to_json() for s in systems} == report["systems"]
+    assert systems[0].splits["test"].gen["overall"].rate("correct") == 1.0
     rule = report["systems"]["quantifier-rule"]["splits"]
     assert rule["test"]["gen"]["overall"]["correct_rate"] == 1.0
     assert rule["contrast"]["gen"]["overall"]["correct_rate"] <= 0.5
@@ -524,3 +529,91 @@ def test_limited_contrast_that_misses_the_rule_gets_a_note(
     assert ("do not catch the quantifier rule" in notes) == (rule["correct_rate"] > 0.5)
     assert "'gone' was left out: /nonexistent/model9.txt not found" in notes
     assert "## Notes" in (tmp_path / "out" / "report.md").read_text()
+
+
+def _tiny_mc_config(tmp_path: Path, built_data: Path, tiny_llama: Path) -> Path:
+    return write_config(
+        tmp_path / "mc.yaml",
+        f"""\
+data_dir: {built_data}
+cache: {tmp_path / "cache"}
+limit: 1
+systems:
+  - {{name: quantifier-rule}}
+  - {{name: tiny, model: {tiny_llama}, tasks: [logic_claims_mc]}}
+""",
+    )
+
+
+def _entry(tmp_path: Path) -> Path:
+    (entry,) = [p for p in (tmp_path / "cache").iterdir() if not p.name.startswith(".")]
+    return entry
+
+
+def test_a_hand_edited_cache_entry_is_recomputed_with_a_notice(
+    tmp_path: Path, built_data: Path, tiny_llama: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _tiny_mc_config(tmp_path, built_data, tiny_llama)
+    out = tmp_path / "report"
+    first = compare.compare(compare.load_config(config, out))
+    accuracy = first.report["systems"]["tiny"]["splits"]["test"]["mc"]["overall"]
+    entry = _entry(tmp_path)
+    recorded = json.loads((entry / "entry.json").read_text())
+    assert set(recorded["files"]) == {f"samples/{t}.jsonl" for t in recorded["subtasks"]}
+    capsys.readouterr()
+
+    for samples in (entry / "samples").glob("*.jsonl"):  # every answer made right
+        rows = [json.loads(line) for line in samples.read_text().splitlines()]
+        samples.write_text("".join(json.dumps({**r, "acc": 1.0}) + "\n" for r in rows))
+    again = compare.compare(compare.load_config(config, out))
+    assert again.ran == [{"system": "tiny", "tasks": ["logic_claims_mc"]}]
+    assert "differ from the recorded digest; recomputing" in capsys.readouterr().err
+    assert again.report["systems"]["tiny"]["splits"]["test"]["mc"]["overall"] == accuracy
+
+    third = compare.compare(compare.load_config(config, out))  # the rewritten entry is good
+    assert third.ran == []
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("{broken", "unreadable entry.json"),
+        ('{"subtasks": 5}', "subtasks is not a list"),
+        ('{"subtasks": ["../../etc/passwd_x"]}', "is not a plain task name"),
+        ('{"subtasks": ["logic_claims_mc_all"], "key": {}}', "key material is not this"),
+        ("[]", "not a JSON object"),
+    ],
+)
+def test_a_corrupt_cache_entry_is_a_miss_not_a_traceback(
+    tmp_path: Path,
+    built_data: Path,
+    tiny_llama: Path,
+    content: str,
+    why: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = compare.load_config(_tiny_mc_config(tmp_path, built_data, tiny_llama), tmp_path / "o")
+    (job,) = compare.runner.plan(config)
+    entry = config.cache / job.keys["logic_claims_mc"]
+    (entry / "samples").mkdir(parents=True)
+    (entry / "entry.json").write_text(content)
+    capsys.readouterr()
+    (job,) = compare.runner.plan(config)
+    assert job.missing == ["logic_claims_mc"]
+    err = capsys.readouterr().err.strip()
+    assert why in err and err.endswith("recomputing") and len(err.splitlines()) == 1
+
+
+def test_report_md_escapes_html_and_markdown_in_table_cells(
+    tmp_path: Path, built_data: Path
+) -> None:
+    config = write_config(
+        tmp_path / "c.yaml",
+        f"data_dir: {built_data}\ncache: {tmp_path / 'cache'}\nlimit: 2\nsystems:\n"
+        "  - {name: quantifier-rule}\n"
+        "  - {name: '<script>alert(1)</script>|*x*', rule: majority-class}\n",
+    )
+    compare.compare(compare.load_config(config, tmp_path / "out"))
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "<script>" not in md
+    assert "| &lt;script&gt;alert(1)&lt;/script&gt;\\|\\*x\\* |" in md

@@ -19,6 +19,7 @@ from logic_claims.tasks.settings import (
     in_range,
     line_of,
     parse,
+    parse_options,
     ranges,
     unknown_key,
 )
@@ -175,3 +176,27 @@ def test_ranges_come_from_field_metadata() -> None:
     for f in dataclasses.fields(Example):  # every default passes its own checks
         default = f.default_factory() if callable(f.default_factory) else f.default
         assert parsed(**{f.name: default}) == {f.name: default}
+
+
+def test_command_line_options_are_checked_by_the_same_parser() -> None:
+    """parse_options: a command's options get the config keys' checks and messages, named
+    as options (``annotate judge``, ``annotate calibrate`` and ``compare --plan`` use it)."""
+
+    @dataclass
+    class Options:
+        batch_size: int = field(default=16, metadata=in_range(1, 4096))
+        detect: float = field(default=0.1, metadata=in_range(0, 1, low_open=True))
+
+    assert parse_options(Options, {"batch_size": 8, "detect": 1}) == {
+        "batch_size": 8,
+        "detect": 1.0,
+    }
+    for values, message in (
+        ({"batch_size": 0}, "--batch-size must be >= 1, got 0"),
+        ({"batch_size": True}, "--batch-size must be an integer"),
+        ({"detect": 0.0}, "--detect must be > 0, got 0.0"),
+        ({"detect": math.nan}, "--detect must be a finite number"),
+    ):
+        with pytest.raises(InputError) as error:
+            parse_options(Options, values)
+        assert str(error.value).startswith(message), error.value

@@ -1,10 +1,10 @@
 """The fast version of ``benchmarks/type1_error.py``: simulated null data, fixed seeds.
 
 200 simulations per data kind with 199 resamples per test and interval (a few seconds);
-the README's table is the full run (2000 simulations, 999 resamples). Bounds from issue 10:
-every primary test rejects at most 0.05 + 2 Monte Carlo SE, every 95% interval covers at
-least 93%. The same simulation must also show what clustering is for: McNemar on the
-claims, ignoring the generic, rejects more often than that bound.
+docs/statistics.md's table is the full run (2000 simulations, 999 resamples). Bounds from
+issue 10: every primary test rejects at most 0.05 + 2 Monte Carlo SE, every 95% interval
+covers at least 93%. The same simulation must also show what clustering is for: McNemar on
+the claims, ignoring the generic, rejects more often than that bound.
 """
 
 from __future__ import annotations

@@ -50,6 +50,9 @@ from logic_claims.annotations.stats.results import (
 PRIMARY_TESTS = ("sign-flip", "clustered-mcnemar")
 ALPHA = 0.05
 POWER = 0.8
+POWER_TEXT = f"{POWER:.0%} power"
+POWER_NOTE = f"{POWER_TEXT}, two-sided {ALPHA:g}"
+"""How every report names the power and level of its minimum detectable difference."""
 
 
 def cluster_sums(

@@ -1,10 +1,11 @@
 """``logic-claims compare``: baselines vs adapters, one report, with significance tests.
 
 A YAML config lists *systems*: rule baselines computed from the split records
-(``quantifier-rule``, ``majority-class``) and lm-eval systems (a model, optionally a PEFT
-adapter, some logic_claims tasks). ``compare`` runs lm-eval (``harness.evaluate.run_eval``)
-for every (system, task) without cached results, then writes ``report.md``,
-``report.html``, ``report.json`` and ``chart.png`` under the output directory.
+(``quantifier-rule``, ``construction-rule``, ``majority-class``) and lm-eval systems (a
+model, optionally a PEFT adapter, some logic_claims tasks). ``compare`` runs lm-eval
+(``harness.evaluate.run_eval``) for every (system, task) without cached results, then
+writes ``report.md``, ``report.html``, ``report.json`` and ``chart.png`` under the output
+directory.
 
 ==============  ==============================================================
 module          what
@@ -12,8 +13,9 @@ module          what
 ``config``      the YAML schema and :func:`load_config` (errors name file and line)
 ``cache``       cache keys: model identity, adapter and code hashes
 ``runner``      :func:`plan`, :func:`run_job`, :func:`compare` (the whole command)
-``results``     per-quantifier tables, McNemar tests and Holm, :func:`build_report`
-``cli``         ``cmd_compare`` and its parser (:func:`add_commands`)
+``results``     per-quantifier tables, clustered paired tests and Holm, :func:`build_report`
+``families``    per contrast family: each system's score, clustered by generic
+``cli``         ``cmd_compare``, ``--plan`` and the parser (:func:`add_commands`)
 ==============  ==============================================================
 
 The report's Markdown and HTML come from :mod:`logic_claims.harness.report.compare`

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,67 @@ def lm_eval_version() -> str:
 def cache_key(material: dict[str, Any]) -> str:
     """sha256 of the key material as sorted JSON: the name of the cache entry."""
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- entries
+#
+# An entry is a folder named by its key: ``entry.json`` and ``samples/<subtask>.jsonl``.
+# ``entry.json`` records the sha256 of each samples file (``files``); an entry is read only
+# when its key, its subtask names and every file's digest check out, so a damaged or
+# hand-edited entry is a miss (recomputed), never a result. The digest does not stop
+# someone who rewrites ``files`` as well: it guards against accidents, not an adversary.
+
+ENTRY = "entry.json"
+# A subtask name becomes a file name: lm-eval's task names, no path separators or "..".
+TASK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
+
+
+class StaleEntry(Exception):
+    """A cache entry that cannot be used; ``str()`` says why (one line)."""
+
+
+def sample_file(leaf: str) -> str:
+    """A subtask's samples file inside an entry, relative to the entry."""
+    return f"samples/{leaf}.jsonl"
+
+
+def file_digests(directory: Path, leaves: Sequence[str]) -> dict[str, str]:
+    """sha256 of each subtask's samples file, by its name relative to the entry."""
+    return {
+        sample_file(leaf): _sha256_files([("", directory / sample_file(leaf))]) for leaf in leaves
+    }
+
+
+def read_entry(directory: Path, key: str) -> dict[str, Any]:
+    """The entry's record once its key, subtask names and file digests check out.
+
+    StaleEntry (saying why) when it is missing, unreadable, not this key's, names a
+    subtask that is not a plain task name, or a file's content differs from its digest.
+    """
+    path = directory / ENTRY
+    if not path.is_file():
+        raise StaleEntry("no entry")
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise StaleEntry(f"unreadable {ENTRY} ({type(exc).__name__})") from exc
+    if not isinstance(entry, dict):
+        raise StaleEntry(f"{ENTRY} is not a JSON object")
+    leaves, files = entry.get("subtasks"), entry.get("files")
+    if not isinstance(leaves, list) or not leaves:
+        raise StaleEntry(f"{ENTRY}: subtasks is not a list of task names")
+    for leaf in leaves:
+        if not isinstance(leaf, str) or not TASK_NAME.fullmatch(leaf) or ".." in leaf:
+            raise StaleEntry(f"{ENTRY}: subtask {str(leaf)[:60]!r} is not a plain task name")
+    if not isinstance(entry.get("key"), dict) or cache_key(entry["key"]) != key:
+        raise StaleEntry(f"{ENTRY}: its key material is not this entry's")
+    if not isinstance(files, dict):
+        raise StaleEntry(f"{ENTRY}: no file digests (an entry of an older version)")
+    try:
+        actual = file_digests(directory, leaves)
+    except OSError as exc:
+        raise StaleEntry(f"a samples file is unreadable ({exc.strerror or exc})") from exc
+    if actual != files:
+        changed = sorted(name for name in actual if files.get(name) != actual[name])
+        raise StaleEntry(f"{', '.join(changed) or 'files'} differ from the recorded digest")
+    return entry

@@ -5,21 +5,27 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from logic_claims.annotations import stats
+from logic_claims.annotations.stats.clustered import POWER_NOTE
 from logic_claims.harness import quiet
 from logic_claims.harness.compare.config import load_config
 from logic_claims.harness.compare.runner import compare
-from logic_claims.harness.report.compare import significance_table, tables
+from logic_claims.harness.report.compare import significance_table, summary_tables
 from logic_claims.harness.report.format import pct, pct_value, points
 from logic_claims.harness.report.render import md_table
 from logic_claims.tasks import data
 from logic_claims.tasks.claims import QUANTIFIERS
 from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.settings import in_range, parse_options
 
 CLAIMS_PER_GENERIC = len(QUANTIFIERS)  # at most: All, Not all, Some, No
+# Beyond this many claims a split (hundreds of times the study's) no sample size is
+# practical: --plan says so instead of printing a number like 3.5e14.
+PRACTICAL_CLAIMS = 1_000_000
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
@@ -50,18 +56,20 @@ def cmd_compare(args: argparse.Namespace) -> None:
         )
         return
     print(_plan_text({"ran": result.ran, "cached": result.cached}))
-    for title, _note, header, rows in tables(result.report)[1:4]:
-        print(f"\n{title}\n{md_table(rows, header)}")
-    title, note, header, rows = significance_table(result.report)
-    print(f"\n{title}\n{note}\n{md_table(rows, header)}")
+    for table in summary_tables(result.report):
+        print(f"\n{table.title}\n{md_table(table.rows, table.header)}")
+    table = significance_table(result.report)
+    print(f"\n{table.title}\n{table.note}\n{md_table(table.rows, table.header)}")
     print(f"\nwrote {result.output}/report.md, report.html, report.json, chart.png")
 
 
-def _fraction(value: float, name: str, *, low: float = 0.0, high: float = 1.0) -> float:
-    """A finite setting in (low, high], else the one-line InputError."""
-    if not (math.isfinite(value) and low < value <= high):
-        raise InputError(f"--{name} must be in ({low:g}, {high:g}], got {value}")
-    return value
+@dataclass
+class PlanAssumptions:
+    """What ``--plan`` assumes, each checked by the settings parser before it plans."""
+
+    detect: float = field(metadata=in_range(0, 1, low_open=True))
+    discordance: float = field(metadata=in_range(0, 1, low_open=True))
+    design_effect: float = field(metadata=in_range(0, 100, low_open=True))
 
 
 def power_plan(args: argparse.Namespace) -> dict[str, Any]:
@@ -72,16 +80,18 @@ def power_plan(args: argparse.Namespace) -> dict[str, Any]:
     the minimum detectable difference of the claims the config would evaluate.
     """
     config = load_config(args.config, args.out, check_adapters=False)
-    detect = _fraction(args.detect, "detect")
-    psi = _fraction(args.discordance, "discordance")
-    deff = _fraction(args.design_effect, "design-effect", high=100.0)
+    names = ("detect", "discordance", "design_effect")
+    assumed = PlanAssumptions(
+        **parse_options(PlanAssumptions, {n: getattr(args, n) for n in names})
+    )
+    detect, psi, deff = assumed.detect, assumed.discordance, assumed.design_effect
     if detect > psi:
         raise InputError(
             f"--detect {detect} exceeds --discordance {psi}: a difference in rates cannot "
             "exceed the share of claims the two systems answer differently"
         )
     pairs = stats.pairs_needed(detect, psi)
-    claims = math.ceil(pairs * deff)
+    claims: int | None = math.ceil(pairs * deff) if pairs * deff <= PRACTICAL_CLAIMS else None
     planned, generics, per_generic = _planned_claims(config)
     mdd = stats.min_detectable_difference(planned / deff, psi) if planned else None
     return {
@@ -90,11 +100,12 @@ def power_plan(args: argparse.Namespace) -> dict[str, Any]:
         "design_effect": deff,
         "claims_needed": claims,
         "claims_per_generic": per_generic,
-        "generics_needed": math.ceil(claims / per_generic),
+        "generics_needed": math.ceil(claims / per_generic) if claims is not None else None,
+        "practical_limit_claims": PRACTICAL_CLAIMS,
         "config_claims_per_split": planned,
         "config_generics": generics,
         "config_min_detectable_difference": mdd if mdd is None or math.isfinite(mdd) else None,
-        "method": "Connor (1987) McNemar sample size x design effect; 80% power, two-sided 0.05",
+        "method": f"Connor (1987) McNemar sample size x design effect; {POWER_NOTE}",
     }
 
 
@@ -122,9 +133,12 @@ def _power_text(plan: dict[str, Any]) -> str:
     lines = [
         f"To detect a difference of {points(plan['detect'])} points in per-claim correctness "
         f"(discordance {pct(plan['discordance'])}, design effect {plan['design_effect']:g}; "
-        "80% power, two-sided 0.05):",
+        f"{POWER_NOTE}):",
         f"  {plan['claims_needed']} claims per split, about {plan['generics_needed']} generics "
-        f"({plan['claims_per_generic']:.1f} claims per generic)",
+        f"({plan['claims_per_generic']:.1f} claims per generic)"
+        if plan["claims_needed"] is not None
+        else f"  no practical sample size (more than {plan['practical_limit_claims']:,} claims "
+        "per split)",
     ]
     if plan["config_claims_per_split"] is not None:
         mdd = plan["config_min_detectable_difference"]

@@ -147,11 +147,13 @@ class Config:
     legacy: list[tuple[str, Path]]
     annotations: Path | None
     notes: list[str] = field(default_factory=list)
-    n_resamples: int = 2000
-    confidence_level: float = 0.95
-    seed: int = 0
-    primary_test: str = PRIMARY_TESTS[0]
-    mcnemar: str = "midp"
+    # The statistics settings: their defaults are those of Bootstrap and RunSettings.
+    n_resamples: int = Bootstrap.n_resamples
+    confidence_level: float = RunSettings.confidence_level
+    seed: int = RunSettings.seed
+    primary_test: str = RunSettings.primary_test
+    mcnemar: str = RunSettings.mcnemar
+    output_from: str = "--out"  # where ``output`` came from, for its errors
 
 
 def _run_settings(raw: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
@@ -261,7 +263,7 @@ def _lm_system(
     adapter = entry.get("adapter", defaults.get("adapter"))
     if adapter is not None:
         adapter = Path(str(adapter))
-        if check_adapters and not (adapter / "adapter_config.json").is_file():
+        if check_adapters and not evaluate.is_adapter(adapter):
             raise InputError(
                 f"system {clip(name)}: adapter {clip(str(adapter))} is not a PEFT adapter "
                 "directory (no adapter_config.json; train one first)",
@@ -373,6 +375,7 @@ def load_config(
         baseline=baseline,
         data_dir=paths["data_dir"] or data.built_dataset_dir(),
         output=Path(out or paths["output"] or Path("reports") / name),
+        output_from="--out" if out or not paths["output"] else f"`output:` of {path.name}",
         cache=paths["cache"] or sources.cache_dir() / "compare",
         legacy=legacy_runs,
         annotations=paths["annotations"],

@@ -23,12 +23,21 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from logic_claims.annotations import stats
+from logic_claims.annotations.stats.clustered import POWER_NOTE
 from logic_claims.harness import study_outputs
 from logic_claims.harness.compare import families
 from logic_claims.harness.compare.config import Config
+from logic_claims.harness.report.rows import (
+    GenScores,
+    McScores,
+    Significance,
+    SplitResult,
+    SystemResult,
+)
 from logic_claims.tasks import data
 from logic_claims.tasks.claims import CLAIM_TYPES, DEFAULT_TRUTH, QUANTIFIERS, generic_of
 from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.scoring import OUTCOMES
 
 GROUPS = {q: (q,) for q in QUANTIFIERS} | CLAIM_TYPES | {"overall": QUANTIFIERS}
 SPLITS = ("test", "contrast")
@@ -45,7 +54,7 @@ def collect(system: str, samples: dict[str, list[dict[str, Any]]]) -> dict[str, 
             split = doc.get("split", "test")
             if "correct" in sample:
                 kind = "gen"
-                value: Any = next(o for o in ("correct", "tie", "wrong") if sample.get(o))
+                value: Any = next(o for o in OUTCOMES if sample.get(o))
             elif "acc" in sample:
                 kind, value = "mc", float(sample["acc"])
             else:
@@ -95,7 +104,7 @@ def _generics(ids: list[str], generics: dict[str, str] | None) -> list[str] | No
 
 def gen_table(
     answers: dict[str, tuple[str, str]], config: Config, generics: dict[str, str] | None = None
-) -> dict[str, Any]:
+) -> dict[str, GenScores]:
     """Per group: n, correct / tie / wrong counts and rates, the correct rate's interval
     (clustered by generic when ``generics`` maps claim ids to them)."""
     rows = {}
@@ -103,31 +112,47 @@ def gen_table(
         ids = [i for i, (q, _) in answers.items() if q in quantifiers]
         outcomes = [answers[i][1] for i in ids]
         n = len(outcomes)
-        row: dict[str, Any] = {"n": n}
-        for name in ("correct", "tie", "wrong"):
-            row[name] = outcomes.count(name)
-            row[f"{name}_rate"] = outcomes.count(name) / n if n else None
+        counts: dict[str, Any] = {}
+        for name in OUTCOMES:
+            counts[name] = outcomes.count(name)
+            counts[f"{name}_rate"] = outcomes.count(name) / n if n else None
         hits = [o == "correct" for o in outcomes]
-        row["correct_ci"] = mean_interval(hits, config, _generics(ids, generics))
-        rows[group] = row
+        ci = mean_interval(hits, config, _generics(ids, generics))
+        rows[group] = GenScores(n=n, **counts, correct_ci=ci)
     return rows
 
 
 def mc_table(
     answers: dict[str, tuple[str, float]], config: Config, generics: dict[str, str] | None = None
-) -> dict[str, Any]:
+) -> dict[str, McScores]:
     """Per group: n and log-likelihood accuracy with its interval (clustered as gen_table)."""
     rows = {}
     for group, quantifiers in GROUPS.items():
         ids = [i for i, (q, _) in answers.items() if q in quantifiers]
         values = [answers[i][1] for i in ids]
         n = len(values)
-        rows[group] = {
-            "n": n,
-            "acc": sum(values) / n if n else None,
-            "acc_ci": mean_interval(values, config, _generics(ids, generics)),
-        }
+        rows[group] = McScores(
+            n=n,
+            acc=sum(values) / n if n else None,
+            acc_ci=mean_interval(values, config, _generics(ids, generics)),
+        )
     return rows
+
+
+def system_result(
+    system: str, describe: dict[str, Any], per: dict[str, Any], config: Config
+) -> SystemResult:
+    """One system's results per split (the splits it answered) from :func:`collect`."""
+    splits = {}
+    for split in SPLITS:
+        if split not in per:
+            continue
+        part, generic = per[split], per[split].get("generic")
+        splits[split] = SplitResult(
+            gen=gen_table(part["gen"], config, generic) if "gen" in part else None,
+            mc=mc_table(part["mc"], config, generic) if "mc" in part else None,
+        )
+    return SystemResult(system, describe, splits)
 
 
 def _paired_answers(
@@ -171,41 +196,49 @@ def _finite(x: float) -> float | None:
 
 
 def comparison_row(
-    system: str, baseline: str, s: list[int], b: list[int], clusters: list[str], config: Config
-) -> dict[str, Any]:
-    """One system against the baseline on one split and metric (0/1 per claim)."""
+    where: tuple[str, str, str, str],
+    s: list[int],
+    b: list[int],
+    clusters: list[str],
+    config: Config,
+) -> Significance:
+    """One system against the baseline on one split and metric (0/1 per claim);
+    ``where``: (split, metric, system, baseline)."""
     res = stats.clustered_paired_comparison(
         s, b, clusters, primary=config.primary_test, mcnemar=config.mcnemar,
         n_resamples=config.n_resamples, confidence_level=config.confidence_level,
         seed=config.seed,
     )  # fmt: skip
     sens = res.sensitivity[0] if res.sensitivity else None
-    return {
-        "system": system,
-        "baseline": baseline,
-        "n": res.n_units,
-        "n_generics": res.n_clusters,
-        "system_only": sens.details["a_only"] if sens else None,
-        "baseline_only": sens.details["b_only"] if sens else None,
-        "system_rate": res.rate_a,
-        "baseline_rate": res.rate_b,
-        "difference": res.statistic,
-        "confidence_interval": res.confidence_interval._asdict(),
-        "interval_method": res.interval_method,
-        "primary_test": res.test,
-        "statistic": res.primary.statistic,
-        "pvalue": res.pvalue,
-        "design_effect": _finite(res.design_effect),
-        "discordance": res.discordance,
-        "min_detectable_difference": _finite(res.min_detectable_difference),
-        "tests": [_test_dict(res.primary, "primary")]
+    split, metric, system, baseline = where
+    return Significance(
+        split=split,
+        metric=metric,
+        system=system,
+        baseline=baseline,
+        n=res.n_units,
+        n_generics=res.n_clusters,
+        system_only=sens.details["a_only"] if sens else None,
+        baseline_only=sens.details["b_only"] if sens else None,
+        system_rate=res.rate_a,
+        baseline_rate=res.rate_b,
+        difference=res.statistic,
+        confidence_interval=res.confidence_interval._asdict(),
+        interval_method=res.interval_method,
+        primary_test=res.test,
+        statistic=res.primary.statistic,
+        pvalue=res.pvalue,
+        design_effect=_finite(res.design_effect),
+        discordance=res.discordance,
+        min_detectable_difference=_finite(res.min_detectable_difference),
+        tests=[_test_dict(res.primary, "primary")]
         + [_test_dict(t, "sensitivity") for t in res.sensitivity],
-    }
+    )
 
 
 def significance(
     collected: dict[str, dict[str, Any]], baseline: str, config: Config
-) -> list[dict[str, Any]]:
+) -> list[Significance]:
     """Each system vs the baseline, per split and metric: the clustered paired difference,
     the primary test (Holm across every row) and the sensitivity tests."""
     tests = []
@@ -213,11 +246,10 @@ def significance(
         hit = "correct" if metric == "correct" else 1.0
         s = [int(value == hit) for value in mine]
         b = [int(value == hit) for value in theirs]
-        row = comparison_row(system, baseline, s, b, clusters, config)
-        tests.append({"split": split, "metric": metric, **row})
-    for test, adjusted in zip(tests, stats.holm([t["pvalue"] for t in tests]), strict=True):
-        test["pvalue_holm"] = adjusted
-        test["tests"][0]["pvalue_holm"] = adjusted
+        tests.append(comparison_row((split, metric, system, baseline), s, b, clusters, config))
+    for test, adjusted in zip(tests, stats.holm([t.pvalue for t in tests]), strict=True):
+        test.pvalue_holm = adjusted
+        test.tests[0]["pvalue_holm"] = adjusted
     return tests
 
 
@@ -238,7 +270,7 @@ def statistics_settings(config: Config) -> dict[str, Any]:
             f"McNemar {MCNEMAR_NAMES[config.mcnemar]} test on claims (clustering ignored)"
         ),
         "correction": "Holm across every primary comparison of this report",
-        "power": "minimum detectable difference at 80% power, two-sided 0.05 "
+        "power": f"minimum detectable difference at {POWER_NOTE} "
         "(Connor 1987, effective pairs = claims / design effect)",
     }
 
@@ -325,24 +357,10 @@ def build_report(config: Config, samples: dict[str, dict[str, list[dict]]]) -> d
     notes = list(config.notes)
     if note := contrast_balance_note(samples):
         notes.append(note)
-    systems = {}
-    for system in config.systems:
-        per = collected[system.name]
-        systems[system.name] = {
-            "config": system.describe(),
-            "splits": {
-                split: {
-                    "gen": gen_table(per[split]["gen"], config, per[split].get("generic"))
-                    if "gen" in per.get(split, {})
-                    else None,
-                    "mc": mc_table(per[split]["mc"], config, per[split].get("generic"))
-                    if "mc" in per.get(split, {})
-                    else None,
-                }
-                for split in SPLITS
-                if split in per
-            },
-        }
+    systems = [
+        system_result(system.name, system.describe(), collected[system.name], config)
+        for system in config.systems
+    ]
     return {
         "name": config.name,
         "config": str(config.path),
@@ -354,9 +372,9 @@ def build_report(config: Config, samples: dict[str, dict[str, list[dict]]]) -> d
             "confidence_level": config.confidence_level,
             "seed": config.seed,
         },
-        "systems": systems,
+        "systems": {system.name: system.to_json() for system in systems},
         "statistics": statistics_settings(config),
-        "significance": significance(collected, config.baseline, config),
+        "significance": [row.to_json() for row in significance(collected, config.baseline, config)],
         "families": families.family_table(samples, config),
         "legacy": [legacy_run(name, path, config) for name, path in config.legacy],
         "annotations": annotation_section(config, [s.name for s in config.systems]),

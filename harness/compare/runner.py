@@ -20,11 +20,16 @@ from typing import Any
 
 from logic_claims.harness import baselines, evaluate
 from logic_claims.harness.compare.cache import (
+    ENTRY,
+    StaleEntry,
     adapter_hash,
     cache_key,
     code_hash,
+    file_digests,
     lm_eval_version,
     model_identity,
+    read_entry,
+    sample_file,
 )
 from logic_claims.harness.compare.config import Config, System
 from logic_claims.harness.compare.results import build_report
@@ -71,9 +76,25 @@ def plan(config: Config) -> list[Job]:
                 "apply_chat_template": system.apply_chat_template,
             }
             keys[task] = cache_key(material[task])
-        missing = [t for t in system.tasks if not (config.cache / keys[t] / "entry.json").is_file()]
+        missing = [
+            t for t in system.tasks if not _cached(config.cache / keys[t], keys[t], system, t)
+        ]
         jobs.append(Job(system, keys, material, missing))
     return jobs
+
+
+def _cached(directory: Path, key: str, system: System, task: str) -> bool:
+    """Whether the entry can be used; a damaged one is a miss, with a notice."""
+    try:
+        read_entry(directory, key)
+    except StaleEntry as exc:
+        if directory.exists():
+            print(
+                f"compare: cache entry {directory} ({system.name}, {task}): {exc}; recomputing",
+                file=sys.stderr,
+            )
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- running
@@ -144,15 +165,16 @@ def run_job(job: Job, config: Config) -> None:
             with atomic_dir(config.cache / job.keys[task]) as tmp:
                 (tmp / "samples").mkdir()
                 for leaf in leaves:
-                    shutil.copyfile(files[leaf], tmp / "samples" / f"{leaf}.jsonl")
+                    shutil.copyfile(files[leaf], tmp / sample_file(leaf))
                 entry = {
                     "system": system.name,
                     "task": task,
                     "subtasks": leaves,
                     "key": job.material[task],
                     "results": {leaf: results["results"].get(leaf) for leaf in leaves},
+                    "files": file_digests(tmp, leaves),  # checked on every read
                 }
-                (tmp / "entry.json").write_text(
+                (tmp / ENTRY).write_text(
                     json.dumps(entry, indent=2, default=str) + "\n", encoding="utf-8"
                 )
     finally:
@@ -164,9 +186,12 @@ def load_job_samples(job: Job, config: Config) -> dict[str, list[dict[str, Any]]
     out: dict[str, list[dict[str, Any]]] = {}
     for task in job.system.tasks:
         directory = config.cache / job.keys[task]
-        entry = json.loads((directory / "entry.json").read_text(encoding="utf-8"))
+        try:
+            entry = read_entry(directory, job.keys[task])
+        except StaleEntry as exc:  # changed since plan() read it
+            raise InputError(f"cache entry ({job.system.name}, {task}): {exc}", directory) from exc
         for leaf in entry["subtasks"]:
-            out[leaf] = read_jsonl(directory / "samples" / f"{leaf}.jsonl")
+            out[leaf] = read_jsonl(directory / sample_file(leaf))
     return out
 
 
@@ -260,5 +285,10 @@ def check_report_dir(config: Config) -> Path:
     inputs += [s.adapter for s in config.systems if s.adapter is not None]
     inputs += [config.annotations] if config.annotations is not None else []
     return data.check_output_dir(
-        config.output, inputs, own_files=REPORT_FILES, marker="report.json", what="report"
+        config.output,
+        inputs,
+        own_files=REPORT_FILES,
+        marker="report.json",
+        what="report",
+        option=config.output_from,
     )

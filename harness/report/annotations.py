@@ -16,37 +16,27 @@ Example (``render_markdown`` and ``render_html`` take the same dict)::
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from logic_claims.annotations.coefficients import COEFFICIENTS as REGISTRY
+from logic_claims.annotations.coefficients import MANY_RATERS
+from logic_claims.annotations.stats.clustered import POWER_TEXT
 from logic_claims.harness.report import charts
 from logic_claims.harness.report import format as fmt
 from logic_claims.harness.report.render import render
+from logic_claims.harness.report.table import Column, Table
 
 Report = Mapping[str, Any]
-Table = tuple[list[str], list[list[str]]]
 
 TITLES = {
     "scores": "Explanation scores",
     "agreement": "Inter-rater agreement",
     "compare": "Comparison of systems",
 }
-COEFFICIENTS = (
-    ("percent_agreement", "percent agreement"),
-    ("krippendorff_alpha", "Krippendorff's alpha"),
-    ("fleiss_kappa", "Fleiss' kappa"),
-    ("gwet_ac1", "Gwet's AC1"),
-)
-COEFFICIENT_HEADER = ["statistic", "value", "95% CI", "p", "how"]
-COMPARE_HEADER = [
-    "dimension",
-    "systems",
-    "mean rater share",
-    "difference (pts)",
-    "primary: permutation p",
-    "sensitivity: majority-label test p",
-    "design",
-]
+COEFFICIENTS = tuple((name, REGISTRY[name].title) for name in MANY_RATERS)
+KAPPA = REGISTRY["cohen_kappa"].title
 
 
 def _kind(report: Report) -> str:
@@ -59,25 +49,31 @@ def _kind(report: Report) -> str:
 # -- tables ----------------------------------------------------------------------------------
 
 
+def _dimension_cell(d: str) -> Callable[[Mapping[str, Any]], str]:
+    """A group's rate and interval of dimension ``d`` (and its n, ties where they differ)."""
+
+    def cell(row: Mapping[str, Any]) -> str:
+        c = row["dimensions"][d]
+        text = fmt.rate_interval(c["rate"], c["confidence_interval"])
+        if c["n_items"] != row["n_items"]:
+            text += f" n={c['n_items']}"
+        if c["ties"]:
+            text += f" ties={c['ties']}"
+        return text
+
+    return cell
+
+
 def scores_table(report: Report) -> Table:
     """One row per group: its items, then each dimension's rate and interval (and n, ties)."""
-    by = report["by"]
     estimand = report.get("estimand", "rate")
-    header = [*by, "items"]
-    header += [f"{d} ({report['positive'][d]}): {estimand}" for d in report["dimensions"]]
-    rows = []
-    for row in report["rows"]:
-        cells = [str(row["group"][b]) for b in by] + [str(row["n_items"])]
-        for d in report["dimensions"]:
-            cell = row["dimensions"][d]
-            text = fmt.rate_interval(cell["rate"], cell["confidence_interval"])
-            if cell["n_items"] != row["n_items"]:
-                text += f" n={cell['n_items']}"
-            if cell["ties"]:
-                text += f" ties={cell['ties']}"
-            cells.append(text)
-        rows.append(cells)
-    return header, rows
+    columns = [Column(b, lambda row, b=b: str(row["group"][b])) for b in report["by"]]
+    columns.append(Column("items", lambda row: str(row["n_items"])))
+    columns += [
+        Column(f"{d} ({report['positive'][d]}): {estimand}", _dimension_cell(d))
+        for d in report["dimensions"]
+    ]
+    return Table("", "", columns, report["rows"])
 
 
 def prevalence(block: Mapping[str, Any], separator: str = " ") -> str:
@@ -85,35 +81,63 @@ def prevalence(block: Mapping[str, Any], separator: str = " ") -> str:
     return ", ".join(f"{lab!r}{separator}{fmt.pct(p)}" for lab, p in block["prevalence"].items())
 
 
-def agreement_rows(block: Mapping[str, Any]) -> list[list[str]]:
-    """The coefficients of one dimension for the text table: value, interval, test."""
-    rows = []
-    for name, title in COEFFICIENTS:
-        r = block[name]
-        test = "" if r["pvalue"] is None else fmt.p_equals(r["pvalue"])
-        rows.append([title, fmt.num(r["statistic"]), fmt.interval(r["confidence_interval"]), test])
-    rows.append(["Cohen's kappa, mean of pairs", fmt.num(block["cohen_kappa"]["mean"]), "", ""])
-    return rows
+@dataclass(frozen=True)
+class CoefficientRow:
+    """One row of an agreement table: a coefficient's title, its result (``statistic``,
+    ``confidence_interval``, ``pvalue``: what it has of them) and how it was computed."""
+
+    title: str
+    result: Mapping[str, Any]
+    how: str = ""
 
 
-def coefficient_rows(block: Mapping[str, Any]) -> list[list[str]]:
+def _ci(r: CoefficientRow) -> str:
+    """The interval, or nothing for a row that has none (a mean of pairs)."""
+    return (
+        fmt.interval(r.result["confidence_interval"]) if "confidence_interval" in r.result else ""
+    )
+
+
+def _registry_rows(block: Mapping[str, Any]) -> list[CoefficientRow]:
+    return [
+        CoefficientRow(title, block[name], block[name]["method"]) for name, title in COEFFICIENTS
+    ]
+
+
+# Rows: :class:`CoefficientRow`. The text report's table (one test column, no method) ...
+AGREEMENT_COLUMNS = [
+    Column("statistic", lambda r: r.title),
+    Column("value", lambda r: fmt.num(r.result["statistic"])),
+    Column("95% CI", _ci),
+    Column(
+        "test", lambda r: "" if r.result.get("pvalue") is None else fmt.p_equals(r.result["pvalue"])
+    ),
+]
+# ... and the HTML and Markdown reports' (p-value and how it was computed).
+COEFFICIENT_COLUMNS = [
+    *AGREEMENT_COLUMNS[:3],
+    Column("p", lambda r: fmt.pvalue(r.result["pvalue"])),
+    Column("how", lambda r: r.how),
+]
+
+
+def agreement_table(block: Mapping[str, Any]) -> Table:
+    """The coefficients of one dimension for the text report: value, interval, test."""
+    mean = {"statistic": block["cohen_kappa"]["mean"]}
+    rows = [*_registry_rows(block), CoefficientRow(f"{KAPPA}, mean of pairs", mean)]
+    return Table("", "", AGREEMENT_COLUMNS, rows)
+
+
+def coefficient_table(block: Mapping[str, Any]) -> Table:
     """For HTML and Markdown: each coefficient and each pair's Cohen's kappa, with its p-value
     and how it was computed."""
-    results = [(title, block[name], block[name]["method"]) for name, title in COEFFICIENTS]
-    results += [
-        (f"Cohen's kappa {p['raters'][0]} / {p['raters'][1]}", p, f"{p['n_items']} shared items")
+    pairs = [
+        CoefficientRow(
+            f"{KAPPA} {p['raters'][0]} / {p['raters'][1]}", p, f"{p['n_items']} shared items"
+        )
         for p in block["cohen_kappa"]["pairs"]
     ]
-    return [
-        [
-            title,
-            fmt.num(r["statistic"]),
-            fmt.interval(r["confidence_interval"]),
-            fmt.pvalue(r["pvalue"]),
-            how,
-        ]
-        for title, r, how in results
-    ]
+    return Table("", "", COEFFICIENT_COLUMNS, [*_registry_rows(block), *pairs])
 
 
 def _p_holm(test: Mapping[str, Any]) -> str:
@@ -126,33 +150,41 @@ def clustering(c: Mapping[str, Any]) -> str:
         return ""
     return (
         f"design effect {fmt.num(c['design_effect'], 2)}, minimum detectable difference "
-        f"{fmt.pct_value(c['min_detectable_difference'])} pts (80% power)"
+        f"{fmt.pct_value(c['min_detectable_difference'])} pts ({POWER_TEXT})"
     )
 
 
-def compare_rows(report: Report) -> list[list[str]]:
+def _tested(
+    cell: Callable[[Mapping[str, Any]], str],
+    skipped: Callable[[Mapping[str, Any]], str] = lambda c: "",
+) -> Callable[[Mapping[str, Any]], str]:
+    """A cell of a comparison that was run, or ``skipped(c)`` for one that was not."""
+    return lambda c: skipped(c) if "skipped" in c else cell(c)
+
+
+def _difference(c: Mapping[str, Any]) -> str:
+    d = c["difference"]
+    return f"{fmt.points(d['estimate'])} pts {fmt.interval(d['confidence_interval'], fmt.points)}"
+
+
+# Rows: the compare report's ``comparisons``.
+COMPARE_COLUMNS = [
+    Column("dimension", lambda c: c["dimension"]),
+    Column("systems", lambda c: f"{c['system_a']} vs {c['system_b']}"),
+    Column(
+        "mean rater share",
+        _tested(lambda c: f"{fmt.pct(c['rate_a'])} vs {fmt.pct(c['rate_b'])}", lambda c: "skipped"),
+    ),
+    Column("difference (pts)", _tested(_difference, lambda c: c["skipped"])),
+    Column("primary: permutation p", _tested(lambda c: _p_holm(c["tests"][0]))),
+    Column("sensitivity: majority-label test p", _tested(lambda c: _p_holm(c["tests"][1]))),
+    Column("design", _tested(lambda c: "; ".join(filter(None, [c["design"], clustering(c)])))),
+]
+
+
+def compare_table(report: Report) -> Table:
     """One row per comparison: rates, difference with interval, both tests' p (Holm)."""
-    rows = []
-    for c in report["comparisons"]:
-        systems = f"{c['system_a']} vs {c['system_b']}"
-        if "skipped" in c:
-            rows.append([c["dimension"], systems, "skipped", c["skipped"], "", "", ""])
-            continue
-        d = c["difference"]
-        primary, exact = c["tests"]
-        rows.append(
-            [
-                c["dimension"],
-                systems,
-                f"{fmt.pct(c['rate_a'])} vs {fmt.pct(c['rate_b'])}",
-                f"{fmt.points(d['estimate'])} pts "
-                f"{fmt.interval(d['confidence_interval'], fmt.points)}",
-                _p_holm(primary),
-                _p_holm(exact),
-                "; ".join(filter(None, [c["design"], clustering(c)])),
-            ]
-        )
-    return rows
+    return Table("", "", COMPARE_COLUMNS, report["comparisons"])
 
 
 # -- plots -----------------------------------------------------------------------------------
@@ -217,12 +249,10 @@ def _context(report: Report) -> dict[str, Any]:
     if kind == "scores":
         context["table"] = scores_table(report)
     elif kind == "compare":
-        context["compare_rows"] = compare_rows(report)
-        context["compare_header"] = COMPARE_HEADER
+        context["table"] = compare_table(report)
         context["whys"] = list(dict.fromkeys(c["why"] for c in report["comparisons"] if "why" in c))
-    context.update(prevalence=prevalence, agreement_rows=agreement_rows)
-    context.update(clustering=clustering)
-    context.update(coefficient_rows=coefficient_rows, coefficient_header=COEFFICIENT_HEADER)
+    context.update(prevalence=prevalence, clustering=clustering)
+    context.update(agreement_table=agreement_table, coefficient_table=coefficient_table)
     return context
 
 

@@ -42,8 +42,12 @@ def points(x: float | None, digits: int = 1) -> str:
 
 
 def num(x: float | None, digits: int = 3) -> str:
-    """A statistic (kappa, alpha, a mean): ``0.41237`` -> ``0.412``."""
-    return MISSING if x is None else f"{x:.{digits}f}"
+    """A statistic (kappa, alpha, a mean): ``0.41237`` -> ``0.412``; a value that rounds
+    to zero is ``0.000``, never ``-0.000``."""
+    if x is None:
+        return MISSING
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 
 def pvalue(p: float | None) -> str:

@@ -8,6 +8,8 @@ table helpers as filters (``rows | md_table(header)``); HTML templates autoescap
 from __future__ import annotations
 
 import functools
+import html
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,12 +18,18 @@ import markupsafe
 
 from logic_claims.harness.report import format as fmt
 
+# Markdown's inline syntax in a table cell, backslash-escaped (so is the backslash).
+MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
+
 
 def md_table(rows: Sequence[Sequence[Any]], header: Sequence[Any]) -> str:
-    """A GitHub-flavoured Markdown table; ``|`` and newlines in cells are escaped."""
+    """A GitHub-flavoured Markdown table. Cells are text: HTML (``<script>``) and
+    Markdown syntax (``|``, ``*``, ``_``, backticks, links) in them are escaped, newlines
+    become spaces."""
 
     def cell(text: Any) -> str:
-        return str(text).replace("|", "\\|").replace("\n", " ")
+        escaped = html.escape(str(text), quote=False).replace("\n", " ")
+        return MD_SPECIAL.sub(r"\\\1", escaped)
 
     lines = ["| " + " | ".join(cell(h) for h in header) + " |"]
     lines.append("|" + "|".join("---" for _ in header) + "|")
