@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from logic_claims.adapters.inputs import another_base, check_adapter_width
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.io import parse_json, read_text
 
@@ -189,6 +190,7 @@ def interpret(
     config = read_adapter_config(adapter)
     vectors = _prompt_vectors(adapter, config)
     base = base_model_of(adapter, config, model)
+    check_adapter_width(adapter, base)
 
     import torch
     import torch.nn.functional as F
@@ -198,13 +200,8 @@ def interpret(
     lm = AutoModelForCausalLM.from_pretrained(base, dtype="auto", low_cpu_mem_usage=True)
     table = lm.get_input_embeddings().weight.detach().float()
     del lm
-    if table.shape[1] != vectors.shape[1]:
-        raise InputError(
-            f"adapter of another base model: its virtual tokens have {vectors.shape[1]} "
-            f"dimensions, the input embeddings of {clip(base)} have {table.shape[1]}; "
-            "name its base with --model",
-            adapter,
-        )
+    if table.shape[1] != vectors.shape[1]:  # a config without hidden_size
+        raise another_base(adapter, vectors.shape[1], base, table.shape[1])
     # Rows past the tokenizer's vocabulary are padding, not tokens.
     table = table[: min(table.shape[0], len(tokenizer))]
     similarity = F.normalize(vectors, dim=-1) @ F.normalize(table, dim=-1).T

@@ -31,14 +31,12 @@ from typing import Any
 from logic_claims.annotations.samples import SYSTEM_KEY
 from logic_claims.tasks import TASKS_DIR
 from logic_claims.tasks.claims import quantifier_of
+from logic_claims.tasks.data import check_claim_text
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.io import iter_json_lines, read_text, split_lines
 from logic_claims.tasks.prompt import CHOICES, TARGET_DELIMITER, format_prompt
 from logic_claims.tasks.scoring import OUTCOMES, first_sentence, read_verdict, score_answer
 
-# PLACEHOLDER until the robustness fix lands: the claim length limit shared with data
-# loading (tasks/claims.py MAX_CLAIM_CHARS).
-MAX_CLAIM_CHARS = 4000
 # The study's demo CSV (its demo/demo.py): the claim, and the expected answer.
 CSV_COLUMNS = ("text_input", "text_label")
 # The generation task whose settings (stop sequences, max_gen_toks) ``ask`` uses.
@@ -76,13 +74,9 @@ class Answer:
 
 
 def check_claim(text: str, path: str | Path | None = None, line: int | None = None) -> str:
-    """The claim stripped; InputError for an empty one or one over the length limit."""
-    claim = text.strip()
-    if not claim:
-        raise InputError("empty claim", path, line)
-    if len(claim) > MAX_CLAIM_CHARS:
-        raise InputError(f"claim of {len(claim)} characters; at most {MAX_CLAIM_CHARS}", path, line)
-    return claim
+    """The claim stripped, checked as a data dir's claims are (non-empty, at most
+    ``MAX_CLAIM_CHARS``); InputError naming where it came from otherwise."""
+    return check_claim_text(text.strip(), path, line)
 
 
 def label_of_answer(text: str) -> bool | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from logic_claims.harness.ask import Answer, Question
+from logic_claims.harness.evaluate import add_model_options
 from logic_claims.harness.report.format import MISSING
 from logic_claims.tasks.errors import InputError
 
@@ -162,13 +163,13 @@ def _show(args: argparse.Namespace, answers: Sequence[Answer]) -> None:
 def cmd_ask(args: argparse.Namespace) -> None:
     from logic_claims.harness import quiet
     from logic_claims.harness.ask import ask
-    from logic_claims.harness.evaluate import check_adapter, parse_kv
+    from logic_claims.harness.evaluate import check_adapter, check_model, parse_kv
 
     quiet.set_verbose(args.verbose)
     questions = _questions(args)
     _check_out(args)
+    check_model(args.model, parse_kv(args.model_args))
     check_adapter(args.peft)
-    parse_kv(args.model_args)
     if questions is None:
         interactive(args)
         return
@@ -232,19 +233,6 @@ def interactive(args: argparse.Namespace) -> None:
     _write_out(args, answers)
 
 
-def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    """PLACEHOLDER until the shared model option group lands (issue 18)."""
-    from logic_claims.harness.evaluate import DEFAULT_BACKEND
-    from logic_claims.tasks.models import DEFAULT_MODEL
-
-    group = parser.add_argument_group("model")
-    group.add_argument("--model", default=DEFAULT_MODEL)
-    group.add_argument("--peft", metavar="ADAPTER")
-    group.add_argument("--backend", default=DEFAULT_BACKEND)
-    group.add_argument("--device")
-    group.add_argument("--model-args")
-
-
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "ask",
@@ -291,5 +279,5 @@ examples:
     parser.add_argument(
         "--verbose", action="store_true", help="show lm-eval's and transformers' messages"
     )
-    _add_model_options(parser)
+    add_model_options(parser)
     parser.set_defaults(func=cmd_ask)

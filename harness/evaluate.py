@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from logic_claims.adapters.inputs import check_adapter_width
 from logic_claims.tasks import TASKS_DIR
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.models import DEFAULT_MODEL
@@ -143,6 +144,7 @@ def build_lm(
     args: dict[str, Any] = {"pretrained": resolve_model(model), **(model_args or {})}
     check_adapter(peft)
     if peft is not None:
+        check_adapter_width(peft, args["pretrained"])
         args["peft"] = str(peft)
     try:
         model_class = get_model(backend)
@@ -354,7 +356,8 @@ def _batch_size(text: str) -> int | str:
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """The model options of every command that loads a model (``eval``, ``annotate
-    judge``): --model, --peft, --backend, --device and --model-args, as lm-eval builds it."""
+    judge``, ``ask``): --model, --peft, --backend, --device and --model-args, as lm-eval
+    builds it."""
     group = parser.add_argument_group("model", "the model, as lm-eval's registry builds it")
     group.add_argument(
         "--model",

@@ -226,7 +226,7 @@ def test_interactive_prompt_on_a_terminal(tiny_llama: Path, tmp_path: Path) -> N
 
 
 def test_refusals_are_one_line_exit_2_and_write_nothing(
-    tiny_llama: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tiny_llama: Path, adapter: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     no_columns = tmp_path / "claims.csv"
     no_columns.write_text("statement,truth\nAll birds fly.,False\n")
@@ -241,18 +241,23 @@ def test_refusals_are_one_line_exit_2_and_write_nothing(
     out = tmp_path / "out.jsonl"
     model = ["--model", str(tiny_llama), "--out", str(out)]
     cases = [
-        (["", *model], "claim 1: empty claim"),
+        (["", *model], "claim 1: claim must be non-empty text, got ''"),
         (["ok.", "z" * 4001, *model], "claim 2: claim of 4001 characters; at most 4000"),
         (
             ["--claims", str(no_columns), *model],
             f"{no_columns}:1: a CSV of claims needs a text_input",
         ),
-        (["--claims", str(empty_cell), *model], f"{empty_cell}:3: empty claim"),
+        (["--claims", str(empty_cell), *model], f"{empty_cell}:3: claim must be non-empty text"),
         (["--claims", str(bad_label), *model], f"{bad_label}:1: label must be true or false"),
         (["--claims", str(long_file), *model], f"{long_file}:2: claim of 5000 characters"),
         (["--claims", str(good), "--out", str(good)], "--out is one of the inputs"),
         (["All birds fly.", "--peft", str(tmp_path), *model], "not a PEFT adapter directory"),
         (["All birds fly.", "--out", str(tmp_path)], "is a directory; --out takes a file"),
+        # the tiny llama's prompt-tuning adapter on the embedded SmolLM2 (32 vs 576 wide)
+        (
+            ["All birds fly.", "--peft", str(adapter), "--out", str(out)],
+            f"{adapter}: adapter of another base model: its virtual tokens have 32 dimensions",
+        ),
     ]
     for argv, message in cases:
         code, stdout, err = run(["ask", *argv], capsys)
