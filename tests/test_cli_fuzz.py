@@ -6,8 +6,9 @@ The assertion for every example: exit code 0 or 2, at most one line on stderr, n
 traceback, every input file unchanged, and a store that a refused command was pointed
 at is unchanged too. Commands run in-process through the real entry point
 (``logic_claims.harness.cli.main``); nothing here loads a model (``train`` gets a base
-model that does not exist, ``compare`` runs with ``--dry-run``, ``eval`` and ``annotate
-judge`` get a folder that is not a model, checked before any loads).
+model that does not exist, ``compare`` runs with ``--dry-run``, ``eval``, ``ask`` and
+``annotate judge`` get a folder that is not a model, checked before any loads;
+``interpret`` gets an adapter config without weights).
 """
 
 from __future__ import annotations
@@ -180,6 +181,10 @@ CASES = {
     "annotate calibrate store": "annotate calibrate --judge a --n-boot 10 {file}",
     "eval --data-dir": "eval --data-dir {folder} --model {work}/not-a-model"
     " --tasks logic_claims_mc",
+    "ask --claims csv": "ask --claims {file} --model {work}/not-a-model --out {work}/a.jsonl",
+    "ask --claims jsonl": "ask --claims {file} --model {work}/not-a-model --out {work}/a.jsonl",
+    "ask --claims text": "ask --claims {file} --model {work}/not-a-model --out {work}/a.jsonl",
+    "interpret": "interpret {folder}",
 }
 
 
@@ -199,6 +204,8 @@ SUFFIXES = {
     "annotate calibrate": ".csv",
     "annotate judge": ".sqlite",
     "annotate calibrate store": ".sqlite",
+    "ask --claims csv": ".csv",
+    "ask --claims text": ".txt",
 }
 
 
@@ -214,6 +221,9 @@ def _place(content: bytes, folder: Path, case: str) -> Path:
         (inputs / "manifest.json").write_text("{}\n")
         (inputs / "test.jsonl").write_bytes(content)
         return inputs / "test.jsonl"
+    if case == "interpret":  # an adapter directory whose config is the hostile file
+        (inputs / "adapter_config.json").write_bytes(content)
+        return inputs / "adapter_config.json"
     if case == "annotate judge":  # what a model directory holds, to reach the store's checks
         (folder / "model").mkdir()
         (folder / "model" / "config.json").write_text('{"model_type": "llama"}\n')
@@ -264,6 +274,7 @@ NUMBER_CASES = {
     "eval --model-args": "eval --model {work}/model --model-args dtype={n} --limit 1",
     "eval --limit": "eval --model {work}/model --limit {n}",
     "compare --plan --detect": "compare --config {source}/c.yaml --plan --detect {n}",
+    "interpret --top-k": "interpret {work}/model --top-k {n}",
 }
 
 
