@@ -256,7 +256,7 @@ examples:
   logic-claims ask --peft runs/adapters/pt --claims demo_pattern_breaking.csv
   printf 'No fish swim.\\nNot all cars have radios.\\n' | logic-claims ask --json
   logic-claims ask --claims mine.txt --out runs/ask/samples.jsonl
-  logic-claims annotate new --samples runs/ask/samples.jsonl --annotators ann,bob \\
+  logic-claims annotate new --samples runs/ask/samples.jsonl --per-item 2 --annotators ann,bob \\
       --store runs/ask/judge.sqlite""",
     )
     parser.add_argument("claim", nargs="*", metavar="CLAIM", help="claims to ask")

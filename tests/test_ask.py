@@ -98,11 +98,18 @@ def test_answers_are_the_lm_eval_tasks_answers(
     assert rows[-1].endswith("of 3 claims with a known label")
 
 
-def test_the_studys_demo_csv(tiny_llama: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(
-        ["ask", "--model", str(tiny_llama), "--claims", str(DEMO_CSV), "--json"], capsys
-    )
+def test_the_studys_demo_csv(
+    tiny_llama: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    samples = tmp_path / "demo.jsonl"
+    argv = ["ask", "--model", str(tiny_llama), "--claims", str(DEMO_CSV), "--json"]
+    code, out, _ = run([*argv, "--out", str(samples), "--system", "demo-run"], capsys)
     assert code == 0
+    records = [json.loads(line) for line in samples.read_text().splitlines()]
+    assert {r["system"] for r in records} == {"demo-run"} and len(records) == 15
+    assert records[0]["doc"]["label"] is False and records[0]["metrics"] == [
+        "correct", "tie", "wrong",
+    ]  # fmt: skip
     answers = json.loads(out)
     assert len(answers) == 15
     first = answers[0]
