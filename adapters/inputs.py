@@ -90,24 +90,30 @@ def another_base(adapter: str | Path, width: int, base: str, hidden: int) -> Inp
     )
 
 
+# PEFT types whose vectors are input embeddings, as wide as the base's hidden states (prefix
+# tuning's token_dim is the key/value width, which grouped-query attention makes narrower).
+INPUT_SPACE_TYPES = ("PROMPT_TUNING", "P_TUNING")
+
+
 def check_adapter_width(adapter: str | Path, base: str) -> None:
-    """InputError when a prompt- or prefix-tuning adapter's vectors (``token_dim``) are not
-    as wide as the base model's hidden states, read from the two configs before any weights
-    load (PEFT would load such an adapter and fail at the first forward pass). Other
-    adapters, and configs that do not say, pass: loading checks their weights' shapes."""
+    """InputError when a prompt-tuning (or p-tuning) adapter's vectors (``token_dim``) are
+    not as wide as the base model's hidden states, read from the two configs before any
+    weights load (PEFT would load such an adapter and fail at the first forward pass).
+    Other adapters, and configs that do not say, pass: loading checks their weights' shapes."""
     path = Path(adapter) / "adapter_config.json"
     try:
-        width = json.loads(path.read_text(encoding="utf-8")).get("token_dim")
+        config = json.loads(path.read_text(encoding="utf-8"))
+        kind, width = config.get("peft_type"), config.get("token_dim")
     except (OSError, ValueError, AttributeError, RecursionError):
         return  # loading says what is wrong with it
-    if isinstance(width, bool) or not isinstance(width, int):
+    if kind not in INPUT_SPACE_TYPES or isinstance(width, bool) or not isinstance(width, int):
         return
     from transformers import AutoConfig
 
     try:
-        config = AutoConfig.from_pretrained(base)
+        base_config = AutoConfig.from_pretrained(base)
     except (OSError, ValueError):
         return
-    hidden = getattr(config.get_text_config(), "hidden_size", None)
+    hidden = getattr(base_config.get_text_config(), "hidden_size", None)
     if isinstance(hidden, int) and hidden != width:
         raise another_base(adapter, width, base, hidden)
