@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from logic_claims.adapters.config import TrainConfig
+from logic_claims.tasks import launch
 
 PROG = "logic-claims train"
 
@@ -60,11 +61,11 @@ def choose_backend(cfg: TrainConfig) -> dict[str, Any]:
         os.environ["ACCELERATE_MIXED_PRECISION"] = precision
     if use_ds and not gpu:
         notes.append("DeepSpeed kept in fp32 on CPU, without offload (nothing to offload to)")
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if use_ds and not gpu and world == 1:
-        # One CPU process has nothing to all-reduce; DeepSpeed would otherwise JIT-compile
-        # its shared-memory collective op (minutes) before the first step. The dict is
-        # DeepSpeed's documented, mutable probe cache.
+    if use_ds and not gpu:
+        # DeepSpeed's shared-memory collective op serves only its inference all-reduce;
+        # training on CPU all-reduces over gloo. Without this DeepSpeed JIT-compiles the op
+        # (minutes, and a C++ compiler) before the first step. The dict is DeepSpeed's
+        # documented, mutable probe cache.
         import deepspeed.ops
 
         deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
@@ -106,17 +107,36 @@ def fit_deepspeed_config(accelerator: Any, cfg: TrainConfig, backend: dict[str, 
 
 
 def start_accelerator(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
-    """The ``Accelerator`` of this run and its backend record (for train_config.json)."""
+    """The ``Accelerator`` of this run and its backend record (for train_config.json).
+
+    DeepSpeed on CPU: Accelerate finds no device backend on a machine without a GPU and,
+    while DeepSpeed's CPU accelerator starts gloo with every launched process, records
+    one process of rank 0 on each (so every rank wrote files, and DeepSpeed refused the
+    batch sizes: ``train_batch_size ... 2 != 2 * 1 * 2``). Naming gloo makes Accelerate
+    read the real world size and rank.
+    """
     backend = choose_backend(cfg)
     from accelerate import Accelerator
+    from accelerate.utils import InitProcessGroupKwargs
 
+    cpu_ds = backend["device"] == "cpu" and backend["name"] == "deepspeed"
     accelerator = Accelerator(
         mixed_precision={"fp32": "no"}.get(backend["precision"], backend["precision"]),
-        cpu=backend["device"] == "cpu" and backend["name"] != "deepspeed",
+        cpu=backend["device"] == "cpu" and not cpu_ds,
+        kwargs_handlers=[InitProcessGroupKwargs(backend="gloo")] if cpu_ds else None,
     )
-    if accelerator.is_main_process and backend["notice"]:
-        notice(backend["notice"])
+    alone = launch.alone_notice()
+    if accelerator.is_main_process:
+        for message in (backend["notice"], alone):
+            if message:
+                notice(message)
+    backend["launch_notice"] = alone
     if accelerator.state.deepspeed_plugin is not None:
         fit_deepspeed_config(accelerator, cfg, backend)
     backend["num_processes"] = accelerator.num_processes
+    if accelerator.num_processes != launch.world_size():
+        raise RuntimeError(
+            f"Accelerate sees {accelerator.num_processes} processes, the launcher started "
+            f"{launch.world_size()}"
+        )
     return accelerator, backend

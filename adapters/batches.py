@@ -223,6 +223,11 @@ def load_data(cfg: TrainConfig, base_path: str, data_dir: Path, world: int, rank
     val_records = select_records(load_split(data_dir, "validation"), cfg, train=False)
     examples, dropped = encode(tokenizer, train_records, cfg)
     val_examples, _ = encode(tokenizer, val_records, cfg)
-    if len(examples) < world:
-        raise InputError(f"too few training examples ({len(examples)}) for {world} processes")
+    batches = -(-len(examples) // cfg.batch_size)
+    if batches < world:
+        raise InputError(
+            f"too few training examples ({len(examples)}) for {world} processes: each needs "
+            f"its own batch of batch_size {cfg.batch_size} a step (more than "
+            f"{(world - 1) * cfg.batch_size} examples, or fewer processes)"
+        )
     return TrainData(cfg, examples, val_examples, dropped, pad_id, world, rank)

@@ -69,9 +69,23 @@ def check_output_dir(out: Path, resume: bool, overwrite: bool) -> Path | None:
     return None
 
 
-def check_resume_config(resume_from: Path, cfg: TrainConfig) -> None:
-    """Refuse to resume a checkpoint with a config other than the one it was saved with."""
+def check_resume_config(resume_from: Path, cfg: TrainConfig, world: int) -> None:
+    """Refuse to resume a checkpoint with a config, or a number of processes, other than
+    the ones it was saved with.
+
+    Each process's batches, RNG state and (under DeepSpeed) optimizer partition are
+    those of its rank in a world of that size, so another world size would not continue
+    the same run.
+    """
     state = json.loads((resume_from / "trainer_state.json").read_text())
+    saved = state.get("world_size", 1)  # checkpoints before multi-process runs: one
+    if saved != world:
+        raise InputError(
+            f"--resume: the checkpoint was written by {saved} process(es), this run has "
+            f"{world}; resume with {saved} (accelerate launch --num_processes {saved}), "
+            "or start afresh with --overwrite",
+            resume_from,
+        )
     if state["config_digest"] != cfg.digest():
         diff = sorted(k for k, v in cfg.to_dict().items() if state["config"].get(k) != v)
         raise InputError(
@@ -138,7 +152,12 @@ def save_checkpoint(accelerator: Any, out: Path, step: int, cfg: TrainConfig) ->
         accelerator.save_state(str(tmp))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        state = {"step": step, "config_digest": cfg.digest(), "config": cfg.to_dict()}
+        state = {
+            "step": step,
+            "world_size": accelerator.num_processes,
+            "config_digest": cfg.digest(),
+            "config": cfg.to_dict(),
+        }
         atomic.write_json(tmp / "trainer_state.json", state)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)

@@ -38,6 +38,12 @@ examples:
 
   # continue after an interruption (same config, same data order, same result)
   logic-claims train --config lora --set max_steps=50 --output-dir runs/adapters/lora-small --resume
+
+  # two processes (DDP over gloo on a CPU; on GPUs one per GPU): see docs/scaling.md
+  accelerate launch --multi_gpu --num_processes 2 -m logic_claims.adapters.train --config lora
+
+  # memory per GPU of the study's run on 8 GPUs, before renting them
+  logic-claims train --config peft8 --set base_model=llama-2-7b --plan --gpus 8
 """
 
 
@@ -66,3 +72,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--overwrite", action="store_true", help="replace an adapter already in --output-dir"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    plan = parser.add_argument_group(
+        "memory plan (--plan: nothing is trained and no weights are loaded)"
+    )
+    plan.add_argument(
+        "--plan",
+        action="store_true",
+        help="print the memory per GPU of this config under ZeRO 0/2/3 with and without "
+        "offload, and the micro-batch's activations (base_model: a local directory with "
+        "config.json, or llama-2-7b / llama-2-13b / llama-2-70b)",
+    )
+    plan.add_argument("--gpus", type=_count, default=1, help="GPUs per machine (default 1)")
+    plan.add_argument("--nodes", type=_count, default=1, help="machines (default 1)")
+    plan.add_argument("--json", action="store_true", help="the plan as JSON")
+
+
+def _count(text: str) -> int:
+    """A whole number from 1 to 100000 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 100000, got {text!r}")
+    return value

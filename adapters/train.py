@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ from logic_claims.adapters.methods import peft_config
 from logic_claims.adapters.options import EPILOG, add_arguments
 from logic_claims.adapters.packed_forward import AnswerLoss
 from logic_claims.tasks import io as atomic
+from logic_claims.tasks import launch
 from logic_claims.tasks.data import manifest_sha256
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.prompt import PROMPT_VERSION
@@ -111,7 +111,7 @@ def plan_run(
     inputs = [data_dir] + ([Path(base_path)] if Path(base_path).exists() else [])  # not a hub id
     atomic.check_not_input(out, inputs, option="--output-dir")
     if resume_from is not None:
-        check_resume_config(resume_from, cfg)
+        check_resume_config(resume_from, cfg, launch.world_size())
     config_file = str(config) if isinstance(config, (str, Path)) else None
     return Run(cfg, out, config_file, overrides or {}, resume_from, made_dir, base_path, data_dir)
 
@@ -191,13 +191,13 @@ def train(
     cfg, out = run.cfg, run.out
     accelerator, backend = start_accelerator(cfg)
     main = accelerator.is_main_process
+    world, rank = accelerator.num_processes, accelerator.process_index
+    data = load_data(cfg, run.base_path, run.data_dir, world, rank)  # may refuse: nothing written
     if main and run.resume_from is None:
         clear_output_dir(out)
         out.mkdir(parents=True, exist_ok=True)
     accelerator.wait_for_everyone()
 
-    world, rank = accelerator.num_processes, accelerator.process_index
-    data = load_data(cfg, run.base_path, run.data_dir, world, rank)
     model = build_model(cfg, run.base_path, accelerator, data.total_steps)
     run_info = describe_run(run, data, backend, model.trainable)
     if main:
@@ -270,11 +270,20 @@ def fit(
 def train_step(
     accelerator: Any, model: Model, batch: dict[str, Any], cfg: TrainConfig, step: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Forward, backward and update on one batch; its (loss sum, answer tokens)."""
+    """Forward, backward and update on one batch; its (loss sum, answer tokens).
+
+    The loss is the mean over the answer tokens of the whole step, all processes
+    together: DDP and DeepSpeed average the processes' gradients, so each process
+    divides its sum by the step's token count over the world size. N processes of batch
+    b then take the step one process of batch N*b takes (a test); a mean per process
+    would weigh each process's tokens by the inverse of its own count.
+    """
     loss_sum, n = model.module(**on_device(batch, accelerator.device))
     if any_not_finite(accelerator, loss_sum):
         raise Diverged("training loss", step)
-    accelerator.backward(loss_sum / n.clamp(min=1))
+    world = accelerator.num_processes
+    tokens = accelerator.reduce(n.detach().double(), "sum") if world > 1 else n.double()
+    accelerator.backward(loss_sum * (world / tokens.clamp(min=1)).to(loss_sum.dtype))
     if cfg.max_grad_norm and accelerator.state.deepspeed_plugin is None:
         accelerator.clip_grad_norm_(model.params, cfg.max_grad_norm)  # DeepSpeed clips itself
     model.optimizer.step()
@@ -368,7 +377,17 @@ def evaluate(accelerator: Any, module: Any, batches: list[dict[str, Any]]) -> fl
 
 
 def run_from_args(args: argparse.Namespace) -> None:
-    """Train as the command line asks (both forms); print where the adapter went."""
+    """Train as the command line asks (both forms); print where the adapter went.
+
+    ``--plan``: print the memory plan of the config instead (``plan.py``).
+    """
+    if args.plan:
+        from logic_claims.adapters import plan
+
+        result = plan.plan(load_config(config_path(args.config), parse_set(args.set)),
+                           args.gpus, args.nodes)  # fmt: skip
+        print(plan.plan_json(result) if args.json else plan.format_plan(result))
+        return
     out = train(
         config_path(args.config),
         parse_set(args.set),
@@ -377,7 +396,7 @@ def run_from_args(args: argparse.Namespace) -> None:
         overwrite=args.overwrite,
         progress=not args.no_progress,
     )
-    if int(os.environ.get("RANK", "0")) == 0:
+    if launch.is_main():
         print(f"adapter written to {out}")
 
 
@@ -398,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run_from_args(args)
     except InputError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        if launch.is_main():  # every process refuses alike; one of them says so
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -14,23 +14,19 @@ from logic_claims.harness import (
     data_cli,
     evaluate,
     interpret_cli,
+    lm_eval_cli,
     study_outputs,
     train_cli,
 )
+from logic_claims.tasks import launch
 from logic_claims.tasks.errors import InputError
 
 # Each module adds its own subcommands through ``add_commands(subparsers)``; none of
 # them imports torch at module level, so ``--help`` stays fast.
 COMMAND_MODULES = (
-    data_cli,
-    evaluate,
-    study_outputs,
-    compare,
-    annotate_cli,
-    train_cli,
-    ask_cli,
-    interpret_cli,
-)
+    data_cli, evaluate, lm_eval_cli, study_outputs, compare, annotate_cli, train_cli,
+    ask_cli, interpret_cli,
+)  # fmt: skip
 
 DESCRIPTION = """\
 logic-claims: how well language models reason about generics under quantifiers
@@ -104,12 +100,15 @@ def _run(argv: list[str] | None) -> int:
             # every file writer would fail on them later.
             print(f"logic-claims: error: argument {n} is not valid UTF-8", file=sys.stderr)
             return 2
+    if argv[:1] == [lm_eval_cli.COMMAND]:  # lm-eval parses its own arguments
+        return lm_eval_cli.run_lm_eval(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         result = args.func(args)
     except InputError as exc:
-        print(f"logic-claims: error: {exc}", file=sys.stderr)
+        if launch.is_main():  # under `accelerate launch` every process refuses alike
+            print(f"logic-claims: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("logic-claims: interrupted", file=sys.stderr)

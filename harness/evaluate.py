@@ -15,12 +15,13 @@ import argparse
 import json
 import math
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from logic_claims.adapters.inputs import check_adapter_width
-from logic_claims.tasks import TASKS_DIR
+from logic_claims.tasks import TASKS_DIR, launch
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.models import DEFAULT_MODEL
 
@@ -153,9 +154,15 @@ def build_lm(
             f"--backend {clip(backend)}: not an lm-eval model backend "
             "(those of `lm_eval --model`: hf-fast, hf, vllm, ...)"
         ) from exc
-    if device is None:
-        import torch
+    import torch
 
+    if backend == "hf" and launch.world_size() > 1 and not torch.cuda.is_available():
+        raise InputError(
+            f"--backend hf under {launch.world_size()} processes on a machine without a GPU: "
+            "lm-eval's hf splits the documents only across GPUs, so every process would "
+            "evaluate all of them; use --backend hf-fast (the default), or one process"
+        )
+    if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if batch_size is None:
         batch_size = DEFAULT_BATCH.get(backend)
@@ -215,11 +222,16 @@ def run_eval(
     tracker = EvaluationTracker(output_path=str(output_dir)) if output_dir else None
     name = Path(str(peft or model or DEFAULT_MODEL)).name
     more = f" +{len(tasks) - 1} tasks" if len(tasks) > 1 else ""
+    alone = _launch_notices(limit)
     with quiet.quiet_run(f"{name}: {tasks[0]}{more}") as attach:
         lm, args = build_lm(
             model, peft=peft, backend=backend, device=device, batch_size=batch_size,
             model_args=model_args,
         )  # fmt: skip
+        if alone:  # every process has joined the launch; the others are done
+            if not launch.is_main():
+                return {}
+            lm._rank, lm._world_size = 0, 1
         lm = attach(lm)
         results = simple_evaluate(
             model=lm,
@@ -235,6 +247,26 @@ def run_eval(
         if results is not None and tracker is not None:
             _save(tracker, results)
     return results or {}  # None on non-zero ranks under accelerate launch
+
+
+def _launch_notices(limit: int | float | None) -> bool:
+    """Say (once) when the launch is not what was asked; whether process 0 goes alone.
+
+    lm-eval gives process r documents r, r + N, ...: with fewer documents per task than
+    processes some get none, and lm-eval's evaluator fails on an empty share. A
+    ``limit`` below the number of processes is therefore evaluated by process 0 alone.
+    """
+    world = launch.world_size()
+    messages = [launch.alone_notice()]
+    alone = isinstance(limit, int) and world > 1 and limit < world
+    if alone:
+        messages.append(
+            f"--limit {limit} is below the {world} processes: process 0 evaluates alone"
+        )
+    for message in filter(None, messages):
+        if launch.is_main():
+            print(f"logic-claims eval: notice: {message}", file=sys.stderr, flush=True)
+    return alone
 
 
 def _save(tracker: Any, results: dict[str, Any]) -> None:

@@ -21,6 +21,9 @@ with the base model after a cache of the virtual tokens' keys and values, comput
 (PEFT 0.21's ``generate`` under transformers 5 was 2.5-3x slower than the base model a
 token, its decoding steps as costly as whole-sequence passes, and it drifts from the adapted
 model's own greedy continuation; see docs/performance.md).
+Under ``accelerate launch`` it reports the launcher's rank and world size on any device
+(``HFLM`` does only on several GPUs), so lm-eval shares the documents out and gathers
+the results on process 0 (docs/scaling.md).
 Anything the fast path does not handle (a seq2seq model, a prefix-tuning adapter, a
 request longer than the model's window, a model whose head is not a plain projection)
 goes through ``HFLM`` unchanged.
@@ -40,6 +43,8 @@ import torch
 import torch.nn.functional as F
 from lm_eval.api.registry import register_model
 from lm_eval.models.huggingface import HFLM
+
+from logic_claims.tasks import launch
 
 BACKEND = "hf-fast"
 MERGEABLE = frozenset({"LORA", "IA3"})  # PEFT types that merge_and_unload folds in
@@ -70,6 +75,21 @@ def common_prefix(sequences: Sequence[Sequence[int]]) -> int:
     return length
 
 
+def join_launch() -> None:
+    """Join the processes ``accelerate launch`` started, as Accelerate's CPU processes.
+
+    Without a GPU, Accelerate's state started without ``cpu=True`` finds no device
+    backend and records one process of rank 0 (while torch joins the launcher's gloo
+    group). Starting it first with ``cpu=True`` records the launcher's world size and
+    rank; ``HFLM``'s own ``Accelerator()`` then shares that state.
+    """
+    if launch.world_size() <= 1 or torch.cuda.is_available():
+        return
+    from accelerate import PartialState
+
+    PartialState(cpu=True)
+
+
 @register_model(BACKEND)
 class FastHFLM(HFLM):
     """``HFLM`` with merged adapters, a shared-prefix cache and logits only where scored.
@@ -88,13 +108,31 @@ class FastHFLM(HFLM):
     ) -> None:
         if kwargs.get("batch_size") is None:
             kwargs["batch_size"] = GEN_BATCH
+        join_launch()
         super().__init__(*args, **kwargs)
+        self._take_launch_rank()
         self.mc_batch_size = int(mc_batch_size)
         self.adapter_type = peft_type(self._model)
         if merge and self.adapter_type in MERGEABLE:
             self._model = self._model.merge_and_unload()
             self._model.eval()
             self.adapter_type = None
+
+    def _take_launch_rank(self) -> None:
+        """Report the rank and world size of ``accelerate launch`` on any device.
+
+        ``HFLM`` does so only when it sees more than one GPU, so under ``accelerate
+        launch --multi_gpu --num_processes N`` on a CPU every process called itself rank
+        0 of 1 and evaluated everything. With the rank and world size, lm-eval's
+        evaluator gives each process its share of the documents and gathers the results
+        on rank 0 (which alone returns and writes them). The rank is the global one
+        (``HFLM`` takes the local one, which repeats on a second machine).
+        """
+        accelerator = getattr(self, "accelerator", None)
+        if accelerator is None or accelerator.num_processes <= 1 or self._world_size > 1:
+            return
+        self._rank, self._world_size = accelerator.process_index, accelerator.num_processes
+        self._device = accelerator.device
 
     # ------------------------------------------------------------------ model parts
 

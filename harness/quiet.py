@@ -156,7 +156,16 @@ class RequestBar:
     def __init__(self, label: str, stream: TextIO) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=0, desc=label, unit="req", file=stream, dynamic_ncols=True)
+        from logic_claims.tasks import launch
+
+        self.bar = tqdm(
+            total=0,
+            desc=label,
+            unit="req",
+            file=stream,
+            dynamic_ncols=True,
+            disable=not launch.is_main(),  # one bar under `accelerate launch`: process 0's
+        )
 
     def add_partial(self, attr: str, req: Any, res: Any) -> None:
         self.bar.update(1)

@@ -617,3 +617,18 @@ def test_report_md_escapes_html_and_markdown_in_table_cells(
     md = (tmp_path / "out" / "report.md").read_text()
     assert "<script>" not in md
     assert "| &lt;script&gt;alert(1)&lt;/script&gt;\\|\\*x\\* |" in md
+
+
+def test_md_table_cells_render_as_text_and_numbers_stay_readable() -> None:
+    """A CommonMark renderer shows a hostile cell as its text (no tag, no link), and an
+    interval's brackets are left as written in the raw Markdown."""
+    from markdown_it import MarkdownIt
+
+    from logic_claims.harness.report.render import md_table
+
+    hostile = "<b>x</b> [click](http://e) ![i](u) a|b *y*"
+    md = md_table([[hostile, "50.0% [47.9, 52.2]"]], ["system", "accuracy"])
+    assert "| 50.0% [47.9, 52.2] |" in md
+    html = MarkdownIt("commonmark").enable("table").render(md)
+    assert "<a " not in html and "<img" not in html and "<b>" not in html
+    assert "[click](http://e)" in html and "a|b *y*" in html.replace("&lt;", "<")

@@ -18,14 +18,16 @@ import markupsafe
 
 from logic_claims.harness.report import format as fmt
 
-# Markdown's inline syntax in a table cell, backslash-escaped (so is the backslash).
-MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
+# Markdown's inline syntax in a table cell, backslash-escaped (so is the backslash). A
+# bracket alone is plain text ("[77.9, 82.2]" stays as written); a link or image needs
+# "](", whose parenthesis is escaped.
+MD_SPECIAL = re.compile(r"([\\`*_|]|(?<=\])\()")
 
 
 def md_table(rows: Sequence[Sequence[Any]], header: Sequence[Any]) -> str:
     """A GitHub-flavoured Markdown table. Cells are text: HTML (``<script>``) and
-    Markdown syntax (``|``, ``*``, ``_``, backticks, links) in them are escaped, newlines
-    become spaces."""
+    Markdown syntax (``|``, ``*``, ``_``, backticks, the ``](`` of links) in them are
+    escaped, newlines become spaces."""
 
     def cell(text: Any) -> str:
         escaped = html.escape(str(text), quote=False).replace("\n", " ")
