@@ -7,13 +7,14 @@ the contrast claims a mixed recipe adds to the standard ones (``mix_contrast``).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from logic_claims.adapters.config import TrainConfig
 from logic_claims.tasks.contrast import CONTRAST_SPLITS, FAMILY_NAMES
 from logic_claims.tasks.data import built_dataset_dir, load_split
-from logic_claims.tasks.errors import InputError
+from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.text import stable_hash
 
 
@@ -78,3 +79,41 @@ def mix_contrast(
             if i < len(pool) and len(mixed) < wanted:
                 mixed.append(pool[i])
     return standard + mixed
+
+
+def another_base(adapter: str | Path, width: int, base: str, hidden: int) -> InputError:
+    """The one line for virtual tokens that do not fit the base model's width."""
+    return InputError(
+        f"adapter of another base model: its virtual tokens have {width} dimensions, "
+        f"the hidden states of {clip(base)} have {hidden}",
+        adapter,
+    )
+
+
+# PEFT types whose vectors are input embeddings, as wide as the base's hidden states (prefix
+# tuning's token_dim is the key/value width, which grouped-query attention makes narrower).
+INPUT_SPACE_TYPES = ("PROMPT_TUNING", "P_TUNING")
+
+
+def check_adapter_width(adapter: str | Path, base: str) -> None:
+    """InputError when a prompt-tuning (or p-tuning) adapter's vectors (``token_dim``) are
+    not as wide as the base model's hidden states, read from the two configs before any
+    weights load (PEFT would load such an adapter and fail at the first forward pass).
+    Other adapters, and configs that do not say, pass: loading checks their weights' shapes."""
+    path = Path(adapter) / "adapter_config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+        kind, width = config.get("peft_type"), config.get("token_dim")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return  # loading says what is wrong with it
+    if kind not in INPUT_SPACE_TYPES or isinstance(width, bool) or not isinstance(width, int):
+        return
+    from transformers import AutoConfig
+
+    try:
+        base_config = AutoConfig.from_pretrained(base)
+    except (OSError, ValueError):
+        return
+    hidden = getattr(base_config.get_text_config(), "hidden_size", None)
+    if isinstance(hidden, int) and hidden != width:
+        raise another_base(adapter, width, base, hidden)

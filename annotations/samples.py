@@ -144,7 +144,8 @@ def default_system_name(path: str | Path) -> str:
 
     lm-eval writes ``results_<date>.json`` beside ``samples_<task>_<date>.jsonl``; its
     ``config.model_args`` names the model and any PEFT adapter: ``<model>`` or
-    ``<model>+<adapter>`` (directory names). Without it, the folder lm-eval made for
+    ``<model>+<adapter>`` (directory names). Without it, the ``system`` that
+    ``logic-claims ask --out`` writes in each record; else the folder lm-eval made for
     the model (``__path__to__model``) gives ``model``.
     """
     path = Path(path)
@@ -165,5 +166,28 @@ def default_system_name(path: str | Path) -> str:
                 if args.get("peft"):
                     name += "+" + Path(str(args["peft"]).rstrip("/")).name
                 return name
+    recorded = _recorded_system(path)
+    if recorded:
+        return recorded
     folder = path.resolve().parent.name
     return folder.split("__")[-1] or folder or path.stem
+
+
+# A samples record's own system name: written by ``logic-claims ask --out`` (lm-eval's
+# records have no such key, and lm-eval's readers ignore it).
+SYSTEM_KEY = "system"
+MAX_FIRST_LINE = 1 << 20
+
+
+def _recorded_system(path: Path) -> str | None:
+    """The ``system`` named by the file's first record, if any."""
+    try:
+        with path.open(encoding="utf-8-sig") as fh:
+            record = json.loads(fh.readline(MAX_FIRST_LINE))
+    except (OSError, ValueError, RecursionError):  # read_samples says what is wrong
+        return None
+    name = record.get(SYSTEM_KEY) if isinstance(record, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        return None
+    check_no_surrogates(name, path, 1)
+    return name.strip()

@@ -9,9 +9,11 @@ from typing import NoReturn
 
 from logic_claims.harness import (
     annotate_cli,
+    ask_cli,
     compare,
     data_cli,
     evaluate,
+    interpret_cli,
     lm_eval_cli,
     study_outputs,
     train_cli,
@@ -24,7 +26,7 @@ from logic_claims.tasks.errors import InputError
 # them imports torch at module level, so ``--help`` stays fast.
 COMMAND_MODULES = (
     data_cli, evaluate, lm_eval_cli, study_outputs, compare, annotate_cli, train_cli,
-    view_cli,
+    view_cli, ask_cli, interpret_cli,
 )  # fmt: skip
 
 DESCRIPTION = """\

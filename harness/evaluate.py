@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from logic_claims.adapters.inputs import check_adapter_width
 from logic_claims.tasks import TASKS_DIR, launch
 from logic_claims.tasks.errors import InputError, clip
 from logic_claims.tasks.models import DEFAULT_MODEL
@@ -156,6 +157,8 @@ def build_lm(
     args: dict[str, Any] = {"pretrained": resolved, **(model_args or {})}
     check_adapter(peft)
     if peft is not None:
+        if not served:
+            check_adapter_width(peft, args["pretrained"])
         args["peft"] = str(peft)
     import torch
 
@@ -391,7 +394,8 @@ def _batch_size(text: str) -> int | str:
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """The model options of every command that loads a model (``eval``, ``annotate
-    judge``): --model, --peft, --backend, --device and --model-args, as lm-eval builds it."""
+    judge``, ``ask``): --model, --peft, --backend, --device and --model-args, as lm-eval
+    builds it."""
     group = parser.add_argument_group("model", "the model, as lm-eval's registry builds it")
     group.add_argument(
         "--model",

@@ -339,10 +339,9 @@ def check_datasets(data_dir: str | Path) -> None:
             load_split(data_dir, split)
 
 
-def check_claim_record(record: dict[str, Any], path: Path, line: int) -> None:
-    """What the tasks read of a record: a claim (text of at most :data:`MAX_CLAIM_CHARS`),
-    its label (true/false) and its quantifier; optional text fields are text."""
-    claim = record.get("claim")
+def check_claim_text(claim: object, path: str | Path | None, line: int | None) -> str:
+    """A claim's text: non-empty, at most :data:`MAX_CLAIM_CHARS` characters (a data dir's
+    records and a user's own claims, ``logic-claims ask``); InputError otherwise."""
     if not isinstance(claim, str) or not claim.strip():
         raise InputError(f"claim must be non-empty text, got {clip(claim)}", path, line)
     if len(claim) > MAX_CLAIM_CHARS:
@@ -351,6 +350,13 @@ def check_claim_record(record: dict[str, Any], path: Path, line: int) -> None:
             path,
             line,
         )
+    return claim
+
+
+def check_claim_record(record: dict[str, Any], path: Path, line: int) -> None:
+    """What the tasks read of a record: a claim (:func:`check_claim_text`), its label
+    (true/false) and its quantifier; optional text fields are text."""
+    check_claim_text(record.get("claim"), path, line)
     if not isinstance(record.get("label"), bool):
         raise InputError(
             f"label must be true or false, got {clip(record.get('label'))}", path, line

@@ -15,9 +15,15 @@ Outcome = Literal["correct", "tie", "wrong"]
 OUTCOMES: tuple[Outcome, ...] = ("correct", "tie", "wrong")
 
 
+def first_sentence(answer: str) -> str:
+    """The answer up to its first period (kept), as the study cut it before reading it."""
+    head, period, _ = answer.strip().partition(".")
+    return head + period
+
+
 def read_verdict(answer: str) -> Verdict:
     """The answer's verdict by the study's rule (first sentence, count true/false)."""
-    first = answer.split(".", 1)[0].lower()
+    first = first_sentence(answer).lower()
     n_true, n_false = first.count("true"), first.count("false")
     if n_true > n_false:
         return "true"
@@ -51,7 +57,7 @@ _NOT_NO = ("not", "now", "noc", "nor", "non", "nou")
 
 def read_yes_no(answer: str) -> Verdict:
     """A yes/no answer's verdict: cut at the first period, more yes = true, more no = false."""
-    first = answer.split(".", 1)[0].lower()
+    first = first_sentence(answer).lower()
     n_yes = first.count("yes") - first.count("eyes")
     n_no = first.count("no") - sum(first.count(word) for word in _NOT_NO)
     if n_yes > n_no:

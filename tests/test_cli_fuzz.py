@@ -6,8 +6,9 @@ The assertion for every example: exit code 0 or 2, at most one line on stderr, n
 traceback, every input file unchanged, and a store that a refused command was pointed
 at is unchanged too. Commands run in-process through the real entry point
 (``logic_claims.harness.cli.main``); nothing here loads a model (``train`` gets a base
-model that does not exist, ``compare`` runs with ``--dry-run``, ``eval`` and ``annotate
-judge`` get a folder that is not a model, checked before any loads).
+model that does not exist, ``compare`` runs with ``--dry-run``, ``eval``, ``ask`` and
+``annotate judge`` get a folder that is not a model, checked before any loads;
+``interpret`` gets an adapter config without weights).
 """
 
 from __future__ import annotations
@@ -181,6 +182,10 @@ CASES = {
     "eval --data-dir": "eval --data-dir {folder} --model {work}/not-a-model"
     " --tasks logic_claims_mc",
     "view": "view {folder} --out {work}/page.html",
+    "ask --claims csv": "ask --claims {file} --model {work}/not-a-model --out {work}/a.jsonl",
+    "ask --claims jsonl": "ask --claims {file} --model {work}/not-a-model --out {work}/a.jsonl",
+    "ask --claims text": "ask --claims {file} --model {work}/not-a-model --out {work}/a.jsonl",
+    "interpret": "interpret {folder}",
 }
 
 
@@ -200,6 +205,8 @@ SUFFIXES = {
     "annotate calibrate": ".csv",
     "annotate judge": ".sqlite",
     "annotate calibrate store": ".sqlite",
+    "ask --claims csv": ".csv",
+    "ask --claims text": ".txt",
 }
 
 
@@ -219,6 +226,9 @@ def _place(content: bytes, folder: Path, case: str) -> Path:
         path = inputs / "samples_logic_claims_all_2026-01-01T00-00-00.000000.jsonl"
         path.write_bytes(content)
         return path
+    if case == "interpret":  # an adapter directory whose config is the hostile file
+        (inputs / "adapter_config.json").write_bytes(content)
+        return inputs / "adapter_config.json"
     if case == "annotate judge":  # what a model directory holds, to reach the store's checks
         (folder / "model").mkdir()
         (folder / "model" / "config.json").write_text('{"model_type": "llama"}\n')
@@ -270,6 +280,7 @@ NUMBER_CASES = {
     "eval --model-args": "eval --model {work}/model --model-args dtype={n} --limit 1",
     "eval --limit": "eval --model {work}/model --limit {n}",
     "compare --plan --detect": "compare --config {source}/c.yaml --plan --detect {n}",
+    "interpret --top-k": "interpret {work}/model --top-k {n}",
 }
 
 
