@@ -244,3 +244,29 @@ def make_store(path: Path, n_items: int, raters: tuple[str, ...] = ("ann",)) -> 
 
     create_atomically(path, build)
     return path
+
+
+def judgments_of(path: Path, rater: str) -> dict[tuple[str, str], tuple[str, float | None]]:
+    """A rater's current judgments in a store: (item, dimension) -> (value, score)."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(
+            "SELECT item_id, dimension, value, score FROM ratings WHERE annotator=?", (rater,)
+        ).fetchall()
+    finally:
+        conn.close()
+    return {(i, d): (v, s) for i, d, v, s in rows}
+
+
+def export_then_import(
+    path: Path, people: Path, fmt: str, capsys: pytest.CaptureFixture
+) -> tuple[int, str, Path]:
+    """Export store ``path`` as ``fmt`` (csv, jsonl, labelstudio with the judgments) and
+    import that file into store ``people`` with ``--add-annotators``: the import's exit
+    code and standard error, and the exported file."""
+    out = path.parent / f"export.{ {'labelstudio': 'json'}.get(fmt, fmt) }"
+    extra = ["--with-judgments"] if fmt == "labelstudio" else []
+    assert cli("annotate", "export", "--store", path, "--out", out, *extra)[0] == 0
+    code, _, err = cli("annotate", "import", out, "--store", people, "--add-annotators",
+                       capsys=capsys)  # fmt: skip
+    return code, err, out

@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 import test_annotation_web as web
-from annotation_helpers import ANSWERS_A, cli, dump, make_store, new_store, one_line_error
+from annotation_helpers import (
+    ANSWERS_A,
+    cli,
+    dump,
+    export_then_import,
+    make_store,
+    new_store,
+    one_line_error,
+)
 
 from logic_claims.annotations.store import Store
 from logic_claims.annotations.store_file import SCHEMA_VERSION
@@ -170,11 +178,7 @@ def test_judges_survive_an_export_and_import(
     tmp_path: Path, capsys: pytest.CaptureFixture, fmt: str
 ) -> None:
     path, people = judged_store(tmp_path)
-    out = tmp_path / f"export.{ {'labelstudio': 'json'}.get(fmt, fmt) }"
-    extra = ["--with-judgments"] if fmt == "labelstudio" else []
-    assert cli("annotate", "export", "--store", path, "--out", out, *extra)[0] == 0
-    code, _, err = cli("annotate", "import", out, "--store", people, "--add-annotators",
-                       capsys=capsys)  # fmt: skip
+    code, err, out = export_then_import(path, people, fmt, capsys)
     assert code == 0, err
     with Store.open(path) as a, Store.open(people) as b:
         assert b.rater_info("robot") == INFO and b.rater_kind("robot") == "model"

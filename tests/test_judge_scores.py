@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from pathlib import Path
 
 import pytest
-from annotation_helpers import ANSWERS_A, cli, make_store, new_store, one_line_error
+from annotation_helpers import (
+    ANSWERS_A,
+    cli,
+    export_then_import,
+    judgments_of,
+    make_store,
+    new_store,
+    one_line_error,
+)
 
 from logic_claims.annotations.judge_prompt import judge_prompt, label_words, surface_forms
 from logic_claims.annotations.records import FACTUAL, JUSTIFIED
@@ -28,17 +35,6 @@ from logic_claims.harness.judge import (
 )
 
 INFO = JudgeSettings("smollm2-135m-instruct").record()
-
-
-def scores_of(path: Path, rater: str) -> dict[tuple[str, str], tuple[str, float | None]]:
-    conn = sqlite3.connect(path)
-    try:
-        rows = conn.execute(
-            "SELECT item_id, dimension, value, score FROM ratings WHERE annotator=?", (rater,)
-        ).fetchall()
-    finally:
-        conn.close()
-    return {(i, d): (v, s) for i, d, v, s in rows}
 
 
 def test_surface_forms_cover_case_and_leading_space() -> None:
@@ -73,7 +69,7 @@ def test_loglikelihood_sums_every_surface_form_and_records_the_margin(
     # Through the store: every judgment carries its margin.
     store = make_store(tmp_path / "s.sqlite", 3)
     judge_store(store, model_decider(lm, settings), settings.record(), "tiny", batch_size=2)
-    stored = scores_of(store, "tiny")
+    stored = judgments_of(store, "tiny")
     assert len(stored) == 6
     assert all((s > 0) == (v == "1") for v, s in stored.values())
 
@@ -102,21 +98,17 @@ def test_margins_survive_an_export_and_import(
     tmp_path: Path, capsys: pytest.CaptureFixture, fmt: str
 ) -> None:
     path, people = scored_store(tmp_path)
-    out = tmp_path / f"export.{ {'labelstudio': 'json'}.get(fmt, fmt) }"
-    extra = ["--with-judgments"] if fmt == "labelstudio" else []
-    assert cli("annotate", "export", "--store", path, "--out", out, *extra)[0] == 0
-    code, _, err = cli("annotate", "import", out, "--store", people, "--add-annotators",
-                       capsys=capsys)  # fmt: skip
+    code, err, _ = export_then_import(path, people, fmt, capsys)
     assert code == 0, err
-    before, after = scores_of(path, "robot"), scores_of(people, "robot")
+    before, after = judgments_of(path, "robot"), judgments_of(people, "robot")
     assert after == before and all(s is not None for _, s in after.values())
-    assert all(s is None for _, s in scores_of(people, "ann").values())
+    assert all(s is None for _, s in judgments_of(people, "ann").values())
 
 
 def test_a_person_with_a_score_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     path, _ = scored_store(tmp_path)
     capsys.readouterr()
-    item = next(iter(scores_of(path, "ann")))[0]
+    item = next(iter(judgments_of(path, "ann")))[0]
     bad = tmp_path / "bad.jsonl"
     line = {"item_id": item, "system": "A", "annotator": "ann", "dimension": "factual",
             "value": "1", "score": 0.5}  # fmt: skip
@@ -143,8 +135,8 @@ def test_calibrate_reports_the_auc_of_the_margins(
     factual = report["dimensions"][0]
     assert factual["dimension"] == "factual" and factual["auc_from"] == "margins"
     ann = next(c for c in factual["comparisons"] if c["reference"] == "ann")
-    mine = scores_of(path, "robot")
-    theirs = {i: v for (i, d), (v, _) in scores_of(path, "ann").items() if d == "factual"}
+    mine = judgments_of(path, "robot")
+    theirs = {i: v for (i, d), (v, _) in judgments_of(path, "ann").items() if d == "factual"}
     expected = roc_auc([mine[(i, "factual")][1] for i in theirs],
                        [theirs[i] == "1" for i in theirs])  # fmt: skip
     assert ann["auc"]["statistic"] == pytest.approx(expected.statistic)
@@ -167,7 +159,7 @@ def test_a_chat_backend_takes_generation_only_and_says_so_before_loading(
     ):
         code, _, err = cli("annotate", "judge", "--store", store, *argv, capsys=capsys)
         assert code == 2 and problem in err and err.count("\n") == 1, err
-    assert scores_of(store, "judge-served-loglik") == {}
+    assert judgments_of(store, "judge-served-loglik") == {}
     # The model is the server's: a hub id nobody has downloaded is fine (offline).
     served = JudgeSettings("Org/Big-72B-Instruct", backend="local-chat-completions",
                            method="generate", model_args={"base_url": "http://h:1/v1"})  # fmt: skip

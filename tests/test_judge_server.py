@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from annotation_helpers import cli, make_store
+from annotation_helpers import cli, judgments_of, make_store
 
 pytestmark = pytest.mark.slow  # a real server process and model per test (about a minute)
 
@@ -72,17 +71,6 @@ def transformers_serve(model: Path, log: Path) -> Iterator[str]:
             proc.wait()
 
 
-def judgments(path: Path, rater: str) -> dict[tuple[str, str], tuple[str, float | None]]:
-    conn = sqlite3.connect(path)
-    try:
-        rows = conn.execute(
-            "SELECT item_id, dimension, value, score FROM ratings WHERE annotator=?", (rater,)
-        ).fetchall()
-    finally:
-        conn.close()
-    return {(i, d): (v, s) for i, d, v, s in rows}
-
-
 def judge(store: Path, model: Path, url: str, capsys: pytest.CaptureFixture) -> str:
     code, out, err = cli(
         "annotate", "judge", "--store", store, "--model", model, "--rater", "served",
@@ -101,7 +89,7 @@ def test_a_served_instruct_model_judges_through_chat_completions(
     store = make_store(tmp_path / "s.sqlite", 4)
     with transformers_serve(embedded_model, tmp_path / "serve.log") as url:
         out = judge(store, embedded_model, url, capsys)
-    got = judgments(store, "served")
+    got = judgments_of(store, "served")
     assert got, out  # an instruct model names a label to at least one of 8 prompts
     assert all(v in ("0", "1") and s is None for v, s in got.values())
     assert f"{len(got)} judgments written" in out and f"{8 - len(got)} replies named no" in out
@@ -127,4 +115,4 @@ def test_a_reply_naming_no_label_is_asked_again_never_a_no(
         assert "0 judgments written" in first and "6 replies named no label" in first
         again = judge(store, model, url, capsys)
     assert "0 of 3 items were already judged; 6 replies named no label" in again
-    assert judgments(store, "served") == {}
+    assert judgments_of(store, "served") == {}
