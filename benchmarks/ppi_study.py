@@ -146,10 +146,12 @@ def _versions() -> str:
 def model_labels(
     name: str, study: dict[str, Any], folder: Path, cache: Path, model: str
 ) -> dict[str, np.ndarray]:
-    """A model judge's 0/1 labels of every item (cached; unparsed answers count as "no",
-    and their number is printed)."""
-    import tempfile
+    """A model judge's 0/1 labels of every item, and its margins under ``DIM:margin``
+    (unparsed answers count as "no", and their number is printed).
 
+    The judge works in a store kept under ``cache`` (``NAME-DIGEST.sqlite``), so a run
+    that is stopped resumes where it was; the finished labels, margins and judging time are
+    cached beside it (``NAME-DIGEST.json``) and read from there on later runs."""
     from logic_claims.annotations.judge_prompt import PROMPT_VERSION
     from logic_claims.annotations.store import Store
     from logic_claims.annotations.study_judgments import import_study_judgments
@@ -162,32 +164,52 @@ def model_labels(
     digest.update(f"{model}|{method}|{PROMPT_VERSION}|{_versions()}".encode())
     path = cache / f"{name}-{digest.hexdigest()[:16]}.json"
     if path.exists():
-        return {k: np.array(v, float) for k, v in json.loads(path.read_text()).items()}
+        cached = json.loads(path.read_text())
+        print(f"{name}: labels from {path} (judged in {cached['seconds']:.0f} s)", file=sys.stderr)
+        return {k: np.array(v, float) for k, v in cached["labels"].items()}
+    cache.mkdir(parents=True, exist_ok=True)
+    store_path = path.with_suffix(".sqlite")
+    if not store_path.exists():  # built aside, then renamed: a half-built store is never used
+        building = path.with_suffix(".building.sqlite")
+        building.unlink(missing_ok=True)
+        for system, f in SYSTEMS.items():
+            import_study_judgments(folder / f, system, "study", building)
+        building.replace(store_path)
     settings = JudgeSettings(model, method=method, device="cpu")
     settings.check()
     lm = load_model(settings)
-    with tempfile.TemporaryDirectory() as tmp:
-        store_path = Path(tmp) / "study.sqlite"
-        for system, f in SYSTEMS.items():
-            import_study_judgments(folder / f, system, "study", store_path)
-        judge_store(store_path, model_decider(lm, settings), settings.record(), name)
-        with Store.open(store_path) as store:
-            got = {
-                (it.item_id, dim): value
-                for it in study["items"]
-                for dim, value in store.current(it.item_id, name).items()
-            }
-    labels = {
-        dim: np.array([float(got.get((it.item_id, dim)) == "1") for it in study["items"]])
-        for dim in DIMENSIONS
-    }
-    missing = sum((it.item_id, d) not in got for it in study["items"] for d in DIMENSIONS)
-    print(f"{name}: {missing} verdicts missing (counted as no)", file=sys.stderr)
-    cache.mkdir(parents=True, exist_ok=True)
+    total = len(study["items"]) * len(DIMENSIONS)
+    started = time.perf_counter()
+
+    def progress(run: Any) -> None:
+        rate = run.judged / max(time.perf_counter() - started, 1e-9)
+        print(f"\r{name}: {run.judged} judgments this run ({rate:.2f}/s)", end="",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    judge_store(store_path, model_decider(lm, settings), settings.record(), name,
+                batch_size=8, progress=progress)  # fmt: skip
+    seconds = time.perf_counter() - started
+    print(file=sys.stderr)
+    with Store.open(store_path) as store:
+        got = {
+            (r["item_id"], r["dimension"]): (r["value"], r["score"])
+            for r in store.conn.execute(
+                "SELECT item_id, dimension, value, score FROM ratings WHERE annotator=?",
+                (name,),
+            )
+        }
+    labels: dict[str, list[float | None]] = {}
+    for dim in DIMENSIONS:
+        verdicts = [got.get((it.item_id, dim), (None, None)) for it in study["items"]]
+        labels[dim] = [float(v == "1") for v, _ in verdicts]
+        labels[f"{dim}:margin"] = [s for _, s in verdicts]
+    missing = sum(got.get((it.item_id, d)) is None for it in study["items"] for d in DIMENSIONS)
+    print(f"{name}: {missing} of {total} verdicts missing (counted as no)", file=sys.stderr)
+    record = {"labels": labels, "seconds": seconds, "model": model, "method": method}
     tmp_path = path.with_suffix(".tmp")
-    tmp_path.write_text(json.dumps({k: v.tolist() for k, v in labels.items()}))
+    tmp_path.write_text(json.dumps(record))
     tmp_path.replace(path)
-    return labels
+    return {k: np.array(v, float) for k, v in labels.items()}
 
 
 def table(rows: list[dict[str, Any]]) -> str:
