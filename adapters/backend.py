@@ -17,6 +17,7 @@ import torch
 
 from logic_claims.adapters.config import TrainConfig
 from logic_claims.tasks import launch
+from logic_claims.tasks.errors import InputError
 
 PROG = "logic-claims train"
 
@@ -90,10 +91,16 @@ def fit_deepspeed_config(accelerator: Any, cfg: TrainConfig, backend: dict[str, 
     Records the ZeRO stage and gradient clipping DeepSpeed will use in ``backend``.
     """
     ds = accelerator.state.deepspeed_plugin.deepspeed_config
+    accumulate, launched = cfg.gradient_accumulation_steps, ds.get("gradient_accumulation_steps")
+    if launched not in (None, "auto", 1, accumulate):
+        raise InputError(
+            f"the launch config's DeepSpeed gradient_accumulation_steps is {launched}, the "
+            f"training config's {accumulate}: give it once, in the training config "
+            f"(--set gradient_accumulation_steps={launched}), and 1 or auto in the launch config"
+        )
+    ds["gradient_accumulation_steps"] = accumulate
     ds["train_micro_batch_size_per_gpu"] = cfg.batch_size
-    ds["train_batch_size"] = (
-        cfg.batch_size * accelerator.num_processes * ds.get("gradient_accumulation_steps", 1)
-    )
+    ds["train_batch_size"] = cfg.batch_size * accelerator.num_processes * accumulate
     zero = ds.setdefault("zero_optimization", {})
     if cfg.ds_param_persistence_threshold is not None:
         zero["stage3_param_persistence_threshold"] = cfg.ds_param_persistence_threshold
@@ -125,6 +132,9 @@ def start_accelerator(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
         cpu=backend["device"] == "cpu" and not cpu_ds,
         kwargs_handlers=[InitProcessGroupKwargs(backend="gloo")] if cpu_ds else None,
     )
+    # The training config says it (a launcher's ACCELERATE_GRADIENT_ACCUMULATION_STEPS would
+    # override the constructor's argument); DeepSpeed's config is set to match below.
+    accelerator.gradient_accumulation_steps = cfg.gradient_accumulation_steps
     alone = launch.alone_notice()
     if accelerator.is_main_process:
         for message in (backend["notice"], alone):

@@ -153,6 +153,7 @@ def collate(batch: list[Example], pad_id: int, packed: bool = True) -> dict[str,
         "positions": torch.tensor(positions, dtype=torch.long),
         "segments": torch.tensor(segments, dtype=torch.long) if packed else None,
         "tokens": sum(len(e.ids) for e in batch),
+        "answer_tokens": sum(t != IGNORE for row in targets for t in row),
         "examples": len(batch),
     }
 
@@ -181,24 +182,43 @@ class TrainData:
         return self.cfg.packing and not self.cfg.gradient_checkpointing
 
     @property
+    def micro_batches(self) -> int:
+        """Batches of ``batch_size`` a step takes, all processes together."""
+        return self.world * self.cfg.gradient_accumulation_steps
+
+    @property
     def steps_per_epoch(self) -> int:
-        """Steps in which every process gets a batch (``len(epoch_batches(...)) // world``)."""
-        return -(-len(self.examples) // self.cfg.batch_size) // self.world
+        """Steps in which every process gets its batches (``len(epoch_batches(...))``
+        over :attr:`micro_batches`)."""
+        return -(-len(self.examples) // self.cfg.batch_size) // self.micro_batches
 
     @property
     def total_steps(self) -> int:
         return self.cfg.max_steps or self.cfg.num_epochs * self.steps_per_epoch
 
-    def batch(self, step: int) -> dict[str, Any]:
-        """The collated batch this process trains on at ``step`` (counted from 0)."""
+    def step_indices(self, step: int) -> list[list[int]]:
+        """The example indices of this process's micro-batches at ``step`` (from 0).
+
+        A step takes the next :attr:`micro_batches` batches of the epoch: process ``rank``
+        the ``gradient_accumulation_steps`` of them from ``rank * gradient_accumulation_steps``
+        on. So N processes of batch b, one process accumulating N batches of b, and one
+        process of batch N*b see the same examples in the same steps."""
         epoch, index = divmod(step, self.steps_per_epoch)
         if epoch not in self._epochs:
             self._epochs.clear()
             self._epochs[epoch] = epoch_batches(
                 self.examples, self.cfg.batch_size, self.cfg.seed, epoch
             )
-        chosen = [self.examples[i] for i in self._epochs[epoch][index * self.world + self.rank]]
-        return collate(chosen, self.pad_id, self.packed)
+        accumulate = self.cfg.gradient_accumulation_steps
+        first = index * self.micro_batches + self.rank * accumulate
+        return self._epochs[epoch][first : first + accumulate]
+
+    def batches(self, step: int) -> list[dict[str, Any]]:
+        """The collated micro-batches this process trains on at ``step`` (from 0)."""
+        return [
+            collate([self.examples[i] for i in indices], self.pad_id, self.packed)
+            for indices in self.step_indices(step)
+        ]
 
     def val_batches(self) -> list[dict[str, Any]]:
         """This process's share of the validation examples, shortest first, collated."""
@@ -223,11 +243,12 @@ def load_data(cfg: TrainConfig, base_path: str, data_dir: Path, world: int, rank
     val_records = select_records(load_split(data_dir, "validation"), cfg, train=False)
     examples, dropped = encode(tokenizer, train_records, cfg)
     val_examples, _ = encode(tokenizer, val_records, cfg)
-    batches = -(-len(examples) // cfg.batch_size)
-    if batches < world:
+    batches, per_step = -(-len(examples) // cfg.batch_size), world * cfg.gradient_accumulation_steps
+    if batches < per_step:
         raise InputError(
-            f"too few training examples ({len(examples)}) for {world} processes: each needs "
-            f"its own batch of batch_size {cfg.batch_size} a step (more than "
-            f"{(world - 1) * cfg.batch_size} examples, or fewer processes)"
+            f"too few training examples ({len(examples)}) for {world} processes x "
+            f"{cfg.gradient_accumulation_steps} gradient accumulation steps: each takes its own "
+            f"batch of batch_size {cfg.batch_size} (more than "
+            f"{(per_step - 1) * cfg.batch_size} examples, or fewer processes)"
         )
     return TrainData(cfg, examples, val_examples, dropped, pad_id, world, rank)

@@ -64,6 +64,9 @@ class TrainConfig:
     learning_rate: float = field(default=3e-2, metadata=POSITIVE_REAL)
     weight_decay: float = field(default=0.0, metadata=in_range(0.0, math.inf))
     batch_size: int = field(default=12, metadata=POSITIVE)
+    # Micro-batches of batch_size whose gradients are summed into one optimizer step:
+    # a step takes batch_size x this x processes examples (docs/scaling.md).
+    gradient_accumulation_steps: int = field(default=1, metadata=POSITIVE)
     num_epochs: int = field(default=1, metadata=POSITIVE)
     max_steps: int = field(default=0, metadata=COUNT)  # > 0 overrides num_epochs
     lr_schedule: str = "linear"

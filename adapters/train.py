@@ -242,9 +242,11 @@ def fit(
     model.module.train()
     try:
         for step in range(start_step + 1, total + 1):
-            batch = data.batch(step - 1)
-            loss_sum, n = train_step(accelerator, model, batch, cfg, step)
-            window.add(loss_sum, n, batch)
+            batches = data.batches(step - 1)
+            for batch, (loss_sum, n) in zip(
+                batches, train_step(accelerator, model, batches, cfg, step), strict=True
+            ):
+                window.add(loss_sum, n, batch)
             bar.update(1)
             last = step == total
             do_eval = bool(data.val_examples) and (step % cfg.eval_steps == 0 or last)
@@ -268,28 +270,37 @@ def fit(
 
 
 def train_step(
-    accelerator: Any, model: Model, batch: dict[str, Any], cfg: TrainConfig, step: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Forward, backward and update on one batch; its (loss sum, answer tokens).
+    accelerator: Any, model: Model, batches: list[dict[str, Any]], cfg: TrainConfig, step: int
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Forward and backward on each micro-batch, then one update; each one's (loss sum,
+    answer tokens).
 
-    The loss is the mean over the answer tokens of the whole step, all processes
-    together: DDP and DeepSpeed average the processes' gradients, so each process
-    divides its sum by the step's token count over the world size. N processes of batch
-    b then take the step one process of batch N*b takes (a test); a mean per process
-    would weigh each process's tokens by the inverse of its own count.
+    The loss is the mean over the answer tokens of the whole step, all micro-batches and
+    processes together. DDP and DeepSpeed average the processes' gradients and Accelerate
+    divides each micro-batch's loss by ``gradient_accumulation_steps``, so each divides its
+    sum by the step's token count over both. N processes of batch b then take the step one
+    process accumulating N batches of b takes, to the bit (a test), and one process of
+    batch N*b takes it up to rounding; a mean per process or per micro-batch would weigh
+    each one's tokens by the inverse of its own count.
     """
-    loss_sum, n = model.module(**on_device(batch, accelerator.device))
-    if any_not_finite(accelerator, loss_sum):
-        raise Diverged("training loss", step)
-    world = accelerator.num_processes
-    tokens = accelerator.reduce(n.detach().double(), "sum") if world > 1 else n.double()
-    accelerator.backward(loss_sum * (world / tokens.clamp(min=1)).to(loss_sum.dtype))
+    world, accumulate = accelerator.num_processes, cfg.gradient_accumulation_steps
+    mine = torch.tensor(float(sum(b["answer_tokens"] for b in batches)), dtype=torch.float64)
+    tokens = accelerator.reduce(mine.to(accelerator.device), "sum") if world > 1 else mine
+    scale = world * accumulate / tokens.clamp(min=1)
+    results = []
+    for batch in batches:
+        with accelerator.accumulate(model.module):  # the last micro-batch syncs and steps
+            loss_sum, n = model.module(**on_device(batch, accelerator.device))
+            if any_not_finite(accelerator, loss_sum):
+                raise Diverged("training loss", step)
+            accelerator.backward(loss_sum * scale.to(loss_sum.dtype))
+            results.append((loss_sum, n))
     if cfg.max_grad_norm and accelerator.state.deepspeed_plugin is None:
         accelerator.clip_grad_norm_(model.params, cfg.max_grad_norm)  # DeepSpeed clips itself
     model.optimizer.step()
     model.scheduler.step()
     model.optimizer.zero_grad()
-    return loss_sum, n
+    return results
 
 
 class Window:

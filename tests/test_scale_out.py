@@ -67,6 +67,16 @@ def references(tiny_llama: Path, built_data: Path, tmp_path_factory: pytest.Temp
 
 
 @pytest.fixture(scope="module")
+def accumulated(tiny_llama: Path, built_data: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One process accumulating two batches of BATCH a step: the same arithmetic as two."""
+    from logic_claims.adapters.train import train
+
+    root = tmp_path_factory.mktemp("one-process-accumulating")
+    ov = overrides(tiny_llama, built_data, BATCH, gradient_accumulation_steps=2)
+    return {m: train(m, ov, root / m, progress=False) for m in ("lora", "prompt_tuning")}
+
+
+@pytest.fixture(scope="module")
 def ddp_runs(tiny_llama: Path, built_data: Path, tmp_path_factory: pytest.TempPathFactory):
     """Two DDP processes of batch BATCH for each method (stderr kept for the asserts)."""
     root = tmp_path_factory.mktemp("two-processes")
@@ -99,6 +109,53 @@ def test_two_ddp_processes_take_the_steps_of_one_with_twice_the_batch(
         assert not list(run.glob(".*tmp"))
         steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").open()]
         assert steps == list(range(1, 13))  # one line a step: one process wrote them
+
+
+@pytest.mark.slow
+def test_two_ddp_processes_take_the_steps_of_one_accumulating_two_batches_to_the_bit(
+    accumulated: dict[str, Path], ddp_runs: dict[str, Path]
+) -> None:
+    """The same micro-batches, summed in the same order: no rounding between the two."""
+    import torch
+    from safetensors.torch import load_file
+
+    for method, run in ddp_runs.items():
+        assert so._losses(run) == so._losses(accumulated[method]), method
+        a = load_file(accumulated[method] / "adapter_model.safetensors")
+        b = load_file(run / "adapter_model.safetensors")
+        assert a.keys() == b.keys()
+        assert all(torch.equal(a[k], b[k]) for k in a), method
+        steps = json.loads((accumulated[method] / "train_config.json").read_text())["total_steps"]
+        assert steps == 12  # a step is two batches: 96 examples, 12 steps, as two processes
+
+
+def test_a_step_takes_the_same_examples_however_it_is_split(
+    tiny_llama: Path, built_data: Path
+) -> None:
+    from logic_claims.adapters.batches import load_data
+    from logic_claims.adapters.config import load_config
+    from logic_claims.tasks.errors import InputError
+
+    def indices(world: int, batch: int, accumulate: int, step: int) -> list[list[int]]:
+        """Every process's micro-batches at ``step``, rank by rank."""
+        cfg = load_config("lora", {"max_train_examples": 24, "batch_size": batch,
+                                   "gradient_accumulation_steps": accumulate})  # fmt: skip
+        return [
+            micro
+            for rank in range(world)
+            for micro in load_data(cfg, str(tiny_llama), built_data, world, rank).step_indices(step)
+        ]
+
+    for step in (0, 2):
+        two_processes = indices(2, 2, 1, step)
+        assert len(two_processes) == 2 and all(len(m) == 2 for m in two_processes)
+        assert indices(1, 2, 2, step) == two_processes  # the same micro-batches, in order
+        assert [two_processes[0] + two_processes[1]] == indices(1, 4, 1, step)  # one of four
+        assert indices(2, 1, 2, step) == indices(1, 1, 4, step)
+    cfg = load_config("lora", {"max_train_examples": 24, "batch_size": 4,
+                               "gradient_accumulation_steps": 4})  # fmt: skip
+    with pytest.raises(InputError, match=r"for 2 processes x 4 gradient accumulation steps"):
+        load_data(cfg, str(tiny_llama), built_data, world=2, rank=0)  # 6 batches, 8 a step
 
 
 @pytest.mark.slow
