@@ -129,6 +129,32 @@ def test_two_ddp_processes_take_the_steps_of_one_accumulating_two_batches_to_the
         assert steps == 12  # a step is two batches: 96 examples, 12 steps, as two processes
 
 
+@pytest.mark.slow
+def test_deepspeed_accumulates_as_the_training_config_says_and_refuses_another_launch_value(
+    tiny_llama: Path, built_data: Path, accumulated: dict[str, Path], tmp_path: Path
+) -> None:
+    """ZeRO-2, one process accumulating two batches: DeepSpeed's own accumulation takes the
+    step of Accelerate's. A launch config asking for other accumulation: one line, exit 2."""
+    ov = overrides(tiny_llama, built_data, BATCH, gradient_accumulation_steps=2)
+    out = tmp_path / "zero2"
+    command = so.train_command("zero2", 1, so.free_port(), "lora", ov, out)
+    proc = subprocess.run(command, capture_output=True, text=True, env=so.one_thread_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = so.compare_training(accumulated["lora"], out)
+    assert report["equal"], report
+    at = command.index("--gradient_accumulation_steps")
+    command[at + 1] = "4"
+    other = tmp_path / "refused"
+    proc = subprocess.run([*command[:-3], "--output-dir", str(other), "--no-progress"],
+                          capture_output=True, text=True, env=so.one_thread_env())  # fmt: skip
+    assert proc.returncode != 0  # the trainer exits 2; the launcher says 1 after its report
+    lines = [x for x in proc.stderr.splitlines() if x.startswith("logic-claims train: error:")]
+    assert len(lines) == 1, proc.stderr[-3000:]
+    assert "DeepSpeed gradient_accumulation_steps is 4, the training config's 2" in lines[0]
+    assert "exitcode  : 2" in proc.stderr
+    assert not other.exists()
+
+
 def test_a_step_takes_the_same_examples_however_it_is_split(
     tiny_llama: Path, built_data: Path
 ) -> None:
