@@ -139,13 +139,18 @@ def test_cluster_bootstrap_t_is_near_the_t_interval_for_a_normal_sample():
     assert res.method.startswith("cluster bootstrap-t")
     assert low == pytest.approx(x.mean() - half, abs=0.1 * half)
     assert high == pytest.approx(x.mean() + half, abs=0.1 * half)
-    # Twenty generics that all score the same: no spread, the point interval (BCa's
-    # fallback); two such generics are too few for any interval (issue 20).
-    same = stats.cluster_interval(
-        [1, 0] * 20, np.repeat(np.arange(20), 2), n_resamples=99, confidence_level=0.95,
-        rng=np.random.default_rng(0),
-    )  # fmt: skip
-    assert tuple(same.confidence_interval) == (0.5, 0.5)
+    # Twenty generics that all score the same: no spread to resample. A rate gets Wilson's
+    # interval at one trial per generic, never a point; any other mean is withheld; two
+    # such generics are too few for any interval (issue 20).
+    how = {"n_resamples": 99, "confidence_level": 0.95, "rng": np.random.default_rng(0)}
+    half = stats.cluster_interval([1, 0] * 20, np.repeat(np.arange(20), 2), rate=True, **how)
+    assert half.confidence_interval == stats.wilson_interval(10, 20).confidence_interval
+    every = stats.cluster_interval([1] * 80, np.repeat(np.arange(40), 2), rate=True, **how)
+    assert every.confidence_interval == stats.wilson_interval(40, 40).confidence_interval
+    assert every.confidence_interval.low == pytest.approx(0.9124, abs=1e-4)  # 40/40: Wilson
+    same = stats.cluster_interval([1, 0] * 20, np.repeat(np.arange(20), 2), **how)
+    assert math.isnan(same.confidence_interval.low)
+    assert same.withheld.startswith("every generic has the same mean (0.5)")
     two = stats.cluster_interval(
         [1, 0, 1, 0], ["a", "a", "b", "b"], n_resamples=99, confidence_level=0.95,
         rng=np.random.default_rng(0),
