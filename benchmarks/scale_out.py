@@ -1,15 +1,17 @@
 """Two processes against one: the same training steps and evaluation results, and their speed.
 
-Training, for each method (LoRA, prompt tuning): the reference is one process taking
-each step's 2b examples as two accumulated batches of b (``gradient_accumulation_steps:
-2``, plain Accelerate, 2 threads); for each backend, two processes of batch b (1 thread
-each): ``ddp`` (``accelerate launch --multi_gpu``, gloo), ``zero2`` (``--use_deepspeed
---zero_stage 2``) and ``zero3`` (the study's ``ds_zero3_cpu.yaml`` unchanged,
-``--num_processes 2``), DeepSpeed in fp32 on a CPU. ``equal`` holds when the train loss
-of every step is within 1e-4 (relative) and every final adapter weight within 1e-5
-(absolute) of the reference (``harness/scale_out.py``). ``one_pass`` compares the same
-two processes with one process of batch 2b in one forward: the same examples in the
-same steps, summed in another order (its rounding, amplified by Adam, is what it shows).
+Training, for each backend and method (LoRA, prompt tuning): two processes of batch b
+(1 thread each) against the reference, one process of the same backend taking each
+step's 2b examples as two accumulated batches of b (``gradient_accumulation_steps: 2``,
+2 threads). Backends: ``ddp`` (``accelerate launch --multi_gpu``, gloo; one process:
+plain Accelerate), ``zero2`` (``--use_deepspeed --zero_stage 2``) and ``zero3`` (the
+study's ``ds_zero3_cpu.yaml`` unchanged, ``--num_processes 2``), DeepSpeed in fp32 on a
+CPU. ``equal`` holds when the train loss of every step is within 1e-4 (relative) and
+every final adapter weight within 1e-5 (absolute) of the reference
+(``harness/scale_out.py``). ``one_pass`` compares the same two processes with one plain
+Accelerate process of batch 2b in one forward: the same examples in the same steps,
+summed in another order and, for DeepSpeed, by another engine (its rounding, amplified
+by Adam, is what it shows).
 
 Evaluation: ``logic-claims eval`` (hf-fast) on the MC and generation tasks of one
 quantifier, one process (2 threads) against ``accelerate launch --multi_gpu
@@ -48,6 +50,10 @@ SPEED_NOTE = (
     "excluded); eval: documents over the command's wall time (loading included)"
 )
 EVAL_TASKS = "logic_claims_mc_all,logic_claims_all"
+TRAIN_REFERENCE = (
+    "equal: against one process of the same backend accumulating two batches of b a step; "
+    "one_pass: against one plain-Accelerate process of batch 2b"
+)
 
 
 def run(command: list[str], threads: int) -> float:
@@ -81,22 +87,22 @@ def train_side(args: argparse.Namespace, root: Path) -> tuple[dict[str, Any], di
     }
     result: dict[str, Any] = {}
     speed: dict[str, dict[str, float]] = {}
-    refs, one_pass = {}, {}
+    one_pass = {}
     for method in args.methods:
-        refs[method] = root / f"one-accumulating-{method}"
-        accumulating = {**base, "batch_size": args.batch, "gradient_accumulation_steps": 2}
-        run(so.train_command("ddp", 1, so.free_port(), method, accumulating, refs[method]), 2)
         one_pass[method] = root / f"one-{method}"
         one = {**base, "batch_size": 2 * args.batch}
         run(so.train_command("ddp", 1, so.free_port(), method, one, one_pass[method]), 2)
         speed.setdefault("1x2", {})[method] = examples_per_s(one_pass[method])
+    accumulating = {**base, "batch_size": args.batch, "gradient_accumulation_steps": 2}
+    two = {**base, "batch_size": args.batch}
     for backend in args.backends:
         parts, passes = {}, {}
         for method in args.methods:
+            ref = root / f"one-{backend}-{method}"
+            run(so.train_command(backend, 1, so.free_port(), method, accumulating, ref), 2)
             out = root / f"two-{backend}-{method}"
-            two = {**base, "batch_size": args.batch}
             run(so.train_command(backend, 2, so.free_port(), method, two, out), threads=1)
-            parts[method] = so.compare_training(refs[method], out)
+            parts[method] = so.compare_training(ref, out)
             passes[method] = so.compare_training(one_pass[method], out)
             speed.setdefault(f"2x1-{backend}", {})[method] = examples_per_s(out)
         result[backend] = so.worst(parts) | {"one_pass": so.worst(passes)}
@@ -132,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="scale-out-") as tmp:
         train, train_speed = train_side(args, Path(tmp))
         report: dict[str, Any] = {"model": Path(args.model).name, "train": train}
+        report["train_reference"] = TRAIN_REFERENCE
         report["sizes"] = {
             "steps": args.steps,
             "batch_per_process": args.batch,
