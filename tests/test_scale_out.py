@@ -294,12 +294,17 @@ def test_hf_backend_on_several_cpu_processes_is_refused_in_one_line(tiny_llama: 
     assert len(lines) == 1 and "--backend hf under 2 processes" in lines[0], proc.stderr
 
 
-def test_lm_eval_cli_runs_with_hf_fast_registered(tiny_llama: Path, tmp_path: Path) -> None:
+def lm_eval_args(tiny: Path, limit: str, out: Path) -> list[str]:
+    """``logic-claims lm-eval`` arguments: hf-fast on the tiny model, the MC task."""
     from logic_claims.tasks import TASKS_DIR
 
-    args = ["--model", "hf-fast", "--model_args", f"pretrained={tiny_llama}"]
-    args += ["--include_path", str(TASKS_DIR), "--tasks", "logic_claims_mc_all", "--limit", "2"]
-    args += ["--output_path", str(tmp_path / "out"), "--log_samples"]
+    args = ["--model", "hf-fast", "--model_args", f"pretrained={tiny}"]
+    args += ["--include_path", str(TASKS_DIR), "--tasks", "logic_claims_mc_all", "-L", limit]
+    return [*args, "--output_path", str(out), "--log_samples"]
+
+
+def test_lm_eval_cli_runs_with_hf_fast_registered(tiny_llama: Path, tmp_path: Path) -> None:
+    args = lm_eval_args(tiny_llama, "2", tmp_path / "out")
     proc = subprocess.run(
         [sys.executable, "-m", "logic_claims.harness.cli", "lm-eval", *args],
         capture_output=True,
@@ -309,6 +314,20 @@ def test_lm_eval_cli_runs_with_hf_fast_registered(tiny_llama: Path, tmp_path: Pa
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "logic_claims_mc_all" in proc.stdout
     assert [len(s) for s in so.read_samples(tmp_path / "out").values()] == [2]
+
+
+@pytest.mark.slow
+def test_lm_eval_cli_with_a_limit_below_the_world_size(tiny_llama: Path, tmp_path: Path) -> None:
+    """lm-eval failed on the process without a document (`build_requests() did not find any
+    docs!`); now process 0 evaluates alone, as `logic-claims eval` does."""
+    command = [*so.launch_prefix("ddp", 2, so.free_port()), "-m", "logic_claims.harness.cli"]
+    command += ["lm-eval", *lm_eval_args(tiny_llama, "1", tmp_path / "out")]
+    proc = subprocess.run(command, capture_output=True, text=True, env=so.one_thread_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "--limit 1 is below the 2 processes: process 0 evaluates alone" in proc.stderr
+    assert proc.stdout.count("|logic_claims_mc_all|") == 1
+    assert len(list((tmp_path / "out").rglob("results_*.json"))) == 1
+    assert [len(s) for s in so.read_samples(tmp_path / "out").values()] == [1]
 
 
 # --------------------------------------------------------------------------- --plan
