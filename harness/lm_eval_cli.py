@@ -30,11 +30,11 @@ examples:
 
 def _limit(argv: list[str]) -> float | None:
     """lm-eval's ``--limit``/``-L`` in ``argv`` (None: absent or not a number, lm-eval's to say)."""
-    parser = argparse.ArgumentParser(add_help=False)
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
     parser.add_argument("--limit", "-L")
     try:
         return float(parser.parse_known_args(argv)[0].limit)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, argparse.ArgumentError):
         return None
 
 
