@@ -256,23 +256,13 @@ def run_eval(
 
 
 def _launch_notices(limit: int | float | None) -> bool:
-    """Say (once) when the launch is not what was asked; whether process 0 goes alone.
-
-    lm-eval gives process r documents r, r + N, ...: with fewer documents per task than
-    processes some get none, and lm-eval's evaluator fails on an empty share. A
-    ``limit`` below the number of processes is therefore evaluated by process 0 alone.
-    """
-    world = launch.world_size()
-    messages = [launch.alone_notice()]
-    alone = isinstance(limit, int) and world > 1 and limit < world
-    if alone:
-        messages.append(
-            f"--limit {limit} is below the {world} processes: process 0 evaluates alone"
-        )
-    for message in filter(None, messages):
+    """Say (once) when the launch is not what was asked; whether process 0 goes alone
+    (a ``limit`` below the number of processes: :func:`launch.limit_notice`)."""
+    below = launch.limit_notice(limit if isinstance(limit, int) else None)
+    for message in filter(None, [launch.alone_notice(), below]):
         if launch.is_main():
             print(f"logic-claims eval: notice: {message}", file=sys.stderr, flush=True)
-    return alone
+    return below is not None
 
 
 def _save(tracker: Any, results: dict[str, Any]) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from logic_claims.tasks import launch
+
 COMMAND = "lm-eval"
 DESCRIPTION = """\
 lm-eval's own command line with this project's hf-fast backend registered; every
@@ -26,8 +28,31 @@ examples:
       --model_args pretrained=$(logic-claims model path) --output_path runs/lm-eval"""
 
 
+def _limit(argv: list[str]) -> float | None:
+    """lm-eval's ``--limit``/``-L`` in ``argv`` (None: absent or not a number, lm-eval's to say)."""
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    parser.add_argument("--limit", "-L")
+    try:
+        return float(parser.parse_known_args(argv)[0].limit)
+    except (TypeError, ValueError, argparse.ArgumentError):
+        return None
+
+
 def run_lm_eval(argv: list[str]) -> int:
-    """lm-eval's CLI on ``argv`` after registering ``hf-fast``; its exit status."""
+    """lm-eval's CLI on ``argv`` after registering ``hf-fast``; its exit status.
+
+    Under ``accelerate launch``, a ``--limit`` below the number of processes is run by
+    process 0 alone, as a plain process (lm-eval fails on a process without documents);
+    the others end at once.
+    """
+    below = launch.limit_notice(_limit(argv))
+    for message in filter(None, [launch.alone_notice(), below]):
+        if launch.is_main():
+            print(f"logic-claims {COMMAND}: notice: {message}", file=sys.stderr, flush=True)
+    if below is not None:
+        if not launch.is_main():
+            return 0
+        launch.leave_launch()
     from lm_eval.__main__ import cli_evaluate
 
     from logic_claims.harness import fast_lm  # noqa: F401 (registers hf-fast)

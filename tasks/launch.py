@@ -94,3 +94,33 @@ def alone_notice(args: list[str] | None = None) -> str | None:
         f"accelerate launch asked for {asked} processes but started this one alone{how}; "
         f"{LAUNCH_HELP}"
     )
+
+
+def limit_notice(limit: float | None) -> str | None:
+    """A notice when lm-eval's ``limit`` (a count: 1 or more) is below the number of processes.
+
+    lm-eval gives process r documents r, r + N, ...: with fewer documents per task than
+    processes some get none, and lm-eval's evaluator fails on an empty share
+    (``task.build_requests() did not find any docs!``). Such a run is evaluated by
+    process 0 alone. A fraction (below 1) is left to lm-eval: its count depends on the task.
+    """
+    world = world_size()
+    if limit is None or world <= 1 or not 1 <= limit < world:
+        return None
+    return f"--limit {int(limit)} is below the {world} processes: process 0 evaluates alone"
+
+
+# What torchrun (under ``accelerate launch``) tells each process about the launch.
+LAUNCH_VARIABLES = (
+    "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "GROUP_WORLD_SIZE",
+    "ROLE_RANK", "ROLE_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
+)  # fmt: skip
+
+
+def leave_launch() -> None:
+    """Make this process a plain one: no rank, no world, no rendezvous (for process 0 alone).
+
+    Call it before any process group starts: Accelerate and lm-eval then see one process.
+    """
+    for name in LAUNCH_VARIABLES:
+        os.environ.pop(name, None)

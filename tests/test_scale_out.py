@@ -358,6 +358,48 @@ def test_limit_below_the_world_size_and_a_launch_that_starts_one_process(
     assert "asked for 2 processes but started this one alone (--cpu" in proc.stderr
 
 
+def cached_samples(config: Any) -> dict[str, list[dict[str, Any]]]:
+    """Every cached subtask's samples of a compare config, as lm-eval wrote them."""
+    from logic_claims.harness.compare.runner import load_job_samples, plan
+
+    return {k: v for job in plan(config) for k, v in load_job_samples(job, config).items()}
+
+
+@pytest.mark.slow
+def test_compare_under_two_processes_writes_the_report_of_one_once(
+    tiny_llama: Path, built_data: Path, tmp_path: Path
+) -> None:
+    from logic_claims.harness import compare
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(
+        f"name: tiny\ndata_dir: {built_data}\nlimit: 3\nbaseline: quantifier-rule\n"
+        f"defaults: {{model: {tiny_llama}, gen_kwargs: {{max_gen_toks: 4}}}}\nsystems:\n"
+        "  - {name: quantifier-rule}\n  - {name: tiny, tasks: [logic_claims_mc, logic_claims]}\n"
+    )
+    one = compare.load_config(path, tmp_path / "one")
+    one.cache = tmp_path / "cache-one"
+    compare.compare(one)
+    command = [*so.launch_prefix("ddp", 2, so.free_port()), "-m", "logic_claims.harness.cli"]
+    command += ["compare", "--config", str(path), "--out", str(tmp_path / "two")]
+    command += ["--cache", str(tmp_path / "cache-two")]
+    proc = subprocess.run(command, capture_output=True, text=True, env=so.one_thread_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # one process said, cached and wrote; the report is one process's, byte for byte
+    assert proc.stderr.count("compare: running tiny") == 1 and proc.stdout.count("wrote ") == 1
+    report = (tmp_path / "two" / "report.json").read_bytes()
+    assert report == (tmp_path / "one" / "report.json").read_bytes()
+    two = compare.load_config(path, tmp_path / "two")
+    two.cache = tmp_path / "cache-two"
+    assert sorted(p.name for p in two.cache.iterdir()) == sorted(
+        p.name for p in one.cache.iterdir()
+    )  # one entry per (system, task), nothing left aside
+    samples = cached_samples(two)
+    assert [len(s) for s in samples.values()] == [3] * 8  # 2 tasks x 4 quantifiers
+    result = so.compare_samples(cached_samples(one), samples)
+    assert result["mc_identical"] and result["generation_agreement"] == 1.0, result
+
+
 def test_hf_backend_on_several_cpu_processes_is_refused_in_one_line(tiny_llama: Path) -> None:
     """The refusal comes before any model or process group: the launcher's variables suffice."""
     import torch
@@ -377,12 +419,17 @@ def test_hf_backend_on_several_cpu_processes_is_refused_in_one_line(tiny_llama: 
     assert len(lines) == 1 and "--backend hf under 2 processes" in lines[0], proc.stderr
 
 
-def test_lm_eval_cli_runs_with_hf_fast_registered(tiny_llama: Path, tmp_path: Path) -> None:
+def lm_eval_args(tiny: Path, limit: str, out: Path) -> list[str]:
+    """``logic-claims lm-eval`` arguments: hf-fast on the tiny model, the MC task."""
     from logic_claims.tasks import TASKS_DIR
 
-    args = ["--model", "hf-fast", "--model_args", f"pretrained={tiny_llama}"]
-    args += ["--include_path", str(TASKS_DIR), "--tasks", "logic_claims_mc_all", "--limit", "2"]
-    args += ["--output_path", str(tmp_path / "out"), "--log_samples"]
+    args = ["--model", "hf-fast", "--model_args", f"pretrained={tiny}"]
+    args += ["--include_path", str(TASKS_DIR), "--tasks", "logic_claims_mc_all", "-L", limit]
+    return [*args, "--output_path", str(out), "--log_samples"]
+
+
+def test_lm_eval_cli_runs_with_hf_fast_registered(tiny_llama: Path, tmp_path: Path) -> None:
+    args = lm_eval_args(tiny_llama, "2", tmp_path / "out")
     proc = subprocess.run(
         [sys.executable, "-m", "logic_claims.harness.cli", "lm-eval", *args],
         capture_output=True,
@@ -392,6 +439,20 @@ def test_lm_eval_cli_runs_with_hf_fast_registered(tiny_llama: Path, tmp_path: Pa
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "logic_claims_mc_all" in proc.stdout
     assert [len(s) for s in so.read_samples(tmp_path / "out").values()] == [2]
+
+
+@pytest.mark.slow
+def test_lm_eval_cli_with_a_limit_below_the_world_size(tiny_llama: Path, tmp_path: Path) -> None:
+    """lm-eval failed on the process without a document (`build_requests() did not find any
+    docs!`); now process 0 evaluates alone, as `logic-claims eval` does."""
+    command = [*so.launch_prefix("ddp", 2, so.free_port()), "-m", "logic_claims.harness.cli"]
+    command += ["lm-eval", *lm_eval_args(tiny_llama, "1", tmp_path / "out")]
+    proc = subprocess.run(command, capture_output=True, text=True, env=so.one_thread_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "--limit 1 is below the 2 processes: process 0 evaluates alone" in proc.stderr
+    assert proc.stdout.count("|logic_claims_mc_all|") == 1
+    assert len(list((tmp_path / "out").rglob("results_*.json"))) == 1
+    assert [len(s) for s in so.read_samples(tmp_path / "out").values()] == [1]
 
 
 # --------------------------------------------------------------------------- --plan

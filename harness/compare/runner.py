@@ -9,7 +9,6 @@ then builds the report and writes ``report.md``, ``report.html``, ``report.json`
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from logic_claims.harness.compare.config import Config, System
 from logic_claims.harness.compare.results import build_report
 from logic_claims.harness.report import explorer
 from logic_claims.harness.report.compare import chart_png, render_html, render_markdown
-from logic_claims.tasks import data, retrieval
+from logic_claims.tasks import data, launch, retrieval
 from logic_claims.tasks.errors import InputError
 from logic_claims.tasks.io import LM_EVAL_SAMPLES_NAME, atomic_dir, read_jsonl
 
@@ -90,7 +89,7 @@ def _cached(directory: Path, key: str, system: System, task: str) -> bool:
     try:
         read_entry(directory, key)
     except StaleEntry as exc:
-        if directory.exists():
+        if directory.exists() and launch.is_main():
             print(
                 f"compare: cache entry {directory} ({system.name}, {task}): {exc}; recomputing",
                 file=sys.stderr,
@@ -100,11 +99,6 @@ def _cached(directory: Path, key: str, system: System, task: str) -> bool:
 
 
 # --------------------------------------------------------------------------- running
-
-
-def _rank() -> int:
-    """Process rank under ``accelerate launch``/torchrun (0 when run plainly)."""
-    return int(os.environ.get("RANK", "0") or 0)
 
 
 def _leaf_tasks(task: str, results: dict[str, Any]) -> list[str]:
@@ -156,7 +150,7 @@ def run_job(job: Job, config: Config) -> None:
             device=system.device,
             data_dir=config.data_dir,
         )
-        if _rank() != 0 or not results:
+        if not launch.is_main() or not results:
             return  # other data-parallel ranks: rank 0 writes the cache
         files = _sample_files(staging)
         for task in job.missing:
@@ -230,13 +224,14 @@ def compare(
         for j in jobs
         if len(j.missing) < len(j.system.tasks)
     ]
-    if dry_run:
+    if dry_run or not (runnable or launch.is_main()):  # the others of a launch: nothing to do
         return CompareResult({}, None, ran, cached)
     config.output = check_report_dir(config)  # before any model runs, not after
     for job in runnable:
-        print(f"compare: running {job.system.name}: {', '.join(job.missing)}", file=sys.stderr)
+        if launch.is_main():  # under accelerate launch every process runs every job
+            print(f"compare: running {job.system.name}: {', '.join(job.missing)}", file=sys.stderr)
         run_job(job, config)
-    if _rank() != 0:
+    if not launch.is_main():
         return CompareResult({}, None, ran, cached)
     if waiting:
         print(
