@@ -14,7 +14,8 @@ labels kept, the rest flipped at random, drawn once per judge) and, in the full 
 models available offline (``embedded-loglik``, ``embedded-generate``,
 ``gemma3-270m-loglik``) judging every item through ``annotate judge``'s code; their
 labels are cached under ``--cache`` keyed by the study files, model, method, prompt
-version and library versions.
+version and library versions. A log-likelihood judge also gives the rows of ``NAME:p``,
+its stored margin as a score (P(yes | yes or no)) instead of its verdict.
 
     python benchmarks/ppi_study.py --quick --json      # controls only (a minute or two)
     python benchmarks/ppi_study.py                      # adds SmolLM2's judges (~40 min)
@@ -212,6 +213,16 @@ def model_labels(
     return {k: np.array(v, float) for k, v in labels.items()}
 
 
+def probability_judge(name: str, labels: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The judge's stored margins as a score: ``NAME:p`` = P(yes | yes or no), the logistic
+    of the margin (log-likelihood judges only; PPI takes any prediction in [0, 1])."""
+    margins = [labels.get(f"{d}:margin") for d in DIMENSIONS]
+    if any(m is None or not np.isfinite(m).all() for m in margins):
+        return {}
+    probability = {d: 1 / (1 + np.exp(-m)) for d, m in zip(DIMENSIONS, margins, strict=True)}
+    return {f"{name}:p": probability}
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| judge | dimension | n | generics | draws | coverage | width ratio | lambda | ok |",
@@ -264,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             model = args.gemma if name.startswith("gemma") else MODEL_JUDGES[name][0]
             judges[name] = model_labels(name, study, args.data, args.cache, str(model))
+            judges.update(probability_judge(name, judges[name]))
     rows = run(study, judges, args.draws)
     print(json.dumps(rows, indent=2) if args.json else table(rows))
     print(f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
