@@ -185,6 +185,37 @@ def test_a_step_takes_the_same_examples_however_it_is_split(
 
 
 @pytest.mark.slow
+def test_two_machines_of_one_process_each_train_as_two_processes_on_one(
+    tiny_llama: Path, built_data: Path, ddp_runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """Two launchers on this host as machines 0 and 1 (``--num_machines 2 --machine_rank R
+    --main_process_ip``, the multi-node rendezvous over TCP): the adapter of two processes
+    on one machine, to the bit, written once, and neither says it was left alone."""
+    import torch
+    from safetensors.torch import load_file
+
+    out, port = tmp_path / "two-machines", so.free_port()
+    ov, launchers = overrides(tiny_llama, built_data, BATCH), []
+    for rank in (0, 1):
+        command = so.train_command("ddp", 2, port, "lora", ov, out)
+        at = command.index("--num_machines")
+        command[at : at + 2] = ["--num_machines", "2", "--machine_rank", str(rank),
+                                "--main_process_ip", "127.0.0.1"]  # fmt: skip
+        launchers.append(subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.PIPE, text=True,
+                                          env=so.one_thread_env()))  # fmt: skip
+    errors = [p.communicate(timeout=600)[1] for p in launchers]
+    assert [p.returncode for p in launchers] == [0, 0], [e[-2000:] for e in errors]
+    assert not any("notice: accelerate launch asked" in e for e in errors)
+    backend = json.loads((out / "train_config.json").read_text())["backend"]
+    assert backend["num_processes"] == 2 and backend["launch_notice"] is None
+    a = load_file(ddp_runs["lora"] / "adapter_model.safetensors")
+    b = load_file(out / "adapter_model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 12  # one writer
+
+
+@pytest.mark.slow
 def test_study_zero3_config_with_two_processes_equals_one_and_lm_eval_loads_it(
     tiny_llama: Path, built_data: Path, references: dict[str, Path], tmp_path: Path
 ) -> None:
