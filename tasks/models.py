@@ -125,7 +125,7 @@ def model_path(name: str = DEFAULT_MODEL) -> Path:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
     if EMBEDDED_MODELS[name].assembler:
-        gguf.unlink()  # assembled only to be converted; the package keeps the parts
+        gguf.unlink(missing_ok=True)  # assembled only to be converted; the parts stay
     return out
 
 
