@@ -23,7 +23,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 STUDY_CONFIG = REPO / "ds_zero3_cpu.yaml"  # the study's Accelerate config, unchanged
 BACKENDS = ("ddp", "zero2", "zero3")
-# What "equal" means for N processes of batch b against one process of batch N*b:
+# What "equal" means for N processes of batch b against one process taking the same steps
+# (the same backend accumulating N batches of b; docs/scaling.md):
 LOSS_RTOL = 1e-4  # the train loss of every step, relative
 WEIGHT_ATOL = 1e-5  # every weight of the final adapter, absolute
 LOGLIK_ATOL = 1e-5  # every log-likelihood of an evaluation, absolute
