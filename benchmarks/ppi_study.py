@@ -126,6 +126,11 @@ def run(study: dict[str, Any], judges: dict[str, dict[str, np.ndarray]], draws: 
     rows = []
     for j, (name, labels) in enumerate(judges.items()):
         for d, dim in enumerate(DIMENSIONS):
+            truth, judged = study["truth"][dim], labels[dim]
+            quality = {  # the judge against the people on all items (no sampling)
+                "judge_agreement": float(np.mean((judged >= 0.5) == (truth == 1))),
+                "judge_auc": stats.roc_auc(judged, truth == 1).statistic,
+            }
             for n in SIZES:
                 res = study_draws(
                     study["truth"][dim], labels[dim], study["cluster"], n, draws,
@@ -135,6 +140,7 @@ def run(study: dict[str, Any], judges: dict[str, dict[str, np.ndarray]], draws: 
                     "width_ratio"
                 ] <= 1 + 3 * max(res["width_ratio_mc_se"], 0.0)
                 rows.append({"judge": name, "dimension": dim, "n": n, "draws": draws} | res)
+                rows[-1] |= quality
                 rows[-1]["ok"] = bool(ok)
     return rows
 
@@ -226,12 +232,14 @@ def probability_judge(name: str, labels: dict[str, np.ndarray]) -> dict[str, Any
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| judge | dimension | n | generics | draws | coverage | width ratio | lambda | ok |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| judge | dimension | agreement | AUC | n | generics | draws | coverage | width ratio "
+        "| lambda | ok |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['judge']} | {r['dimension']} | {r['n']} | {r['generics']} | {r['draws']} "
+            f"| {r['judge']} | {r['dimension']} | {r['judge_agreement']:.3f} "
+            f"| {r['judge_auc']:.2f} | {r['n']} | {r['generics']} | {r['draws']} "
             f"| {r['coverage']:.3f} | {r['width_ratio']:.3f} | {r['lambda_mean']:.2f} "
             f"| {'yes' if r['ok'] else 'NO'} |"
         )
