@@ -148,6 +148,7 @@ def test_cluster_bootstrap_t_is_near_the_t_interval_for_a_normal_sample():
     every = stats.cluster_interval([1] * 80, np.repeat(np.arange(40), 2), rate=True, **how)
     assert every.confidence_interval == stats.wilson_interval(40, 40).confidence_interval
     assert every.confidence_interval.low == pytest.approx(0.9124, abs=1e-4)  # 40/40: Wilson
+    assert every.confidence_interval.high == 1.0  # the rate itself, not 1 ulp below it
     same = stats.cluster_interval([1, 0] * 20, np.repeat(np.arange(20), 2), **how)
     assert math.isnan(same.confidence_interval.low)
     assert same.withheld.startswith("every generic has the same mean (0.5)")

@@ -35,7 +35,9 @@ def wilson_interval(k: float, n: int, *, confidence_level: float = 0.95) -> Prop
     if n <= 0:
         return ProportionResult(math.nan, k, n, NAN_INTERVAL)
     low, high = proportion_confint(k, n, alpha=1 - confidence_level, method="wilson")
-    return ProportionResult(float(k / n), float(k), int(n), ConfidenceInterval(low, high))
+    rate = float(k / n)  # inside the score interval; at k = n rounding left it 1 ulp out
+    low, high = min(float(low), rate), max(float(high), rate)
+    return ProportionResult(rate, float(k), int(n), ConfidenceInterval(low, high))
 
 
 def t_interval(
