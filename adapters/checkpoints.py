@@ -195,14 +195,18 @@ def save_adapter(accelerator: Any, module: Any, out: Path, backend: dict[str, An
     if main:
         shutil.rmtree(tmp, ignore_errors=True)
     accelerator.wait_for_everyone()
+    # Only process 0 calls save_pretrained: PEFT creates the folder on every process,
+    # and a slower rank's folder appeared after process 0 had moved the files and
+    # removed it (a `.adapter.tmp` left behind, seen once in CI under load).
     if backend["name"] == "deepspeed":
         import deepspeed
 
         trainable = [p for p in peft_model.parameters() if p.requires_grad]
         with deepspeed.zero.GatheredParameters(trainable, modifier_rank=None):
-            peft_model.save_pretrained(tmp, is_main_process=main)
-    else:
-        peft_model.save_pretrained(tmp, is_main_process=main)
+            if main:
+                peft_model.save_pretrained(tmp)
+    elif main:
+        peft_model.save_pretrained(tmp)
     if main:
         names = ("adapter_model.safetensors", "README.md", "adapter_config.json")
         for name in names:
