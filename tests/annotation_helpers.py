@@ -270,3 +270,21 @@ def export_then_import(
     code, _, err = cli("annotate", "import", out, "--store", people, "--add-annotators",
                        capsys=capsys)  # fmt: skip
     return code, err, out
+
+
+def people_then_judge(tmp_path: Path, decide, info: dict) -> tuple[Path, Path]:
+    """A set of ``ANSWERS_A`` judged by people (ann and bob: six items each, factual
+    alternating, justified 1), then by the model judge ``robot`` deciding with ``decide``;
+    and a copy of the set as it was before the judge (people only)."""
+    from logic_claims.harness.judge import judge_store
+
+    path = new_store(tmp_path, {"A": ANSWERS_A}, annotators="ann,bob", per_item=2)
+    with Store.open(path) as store:
+        for rater in ("ann", "bob"):
+            for n, item in enumerate(store.queue(rater)[:6]):
+                store.rate(item, rater, "factual", str(n % 2))
+                store.rate(item, rater, "justified", "1")
+        people = tmp_path / "people.sqlite"
+        store.conn.execute("VACUUM INTO ?", (str(people),))
+    judge_store(path, decide, info, "robot")
+    return path, people

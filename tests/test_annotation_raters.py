@@ -15,13 +15,12 @@ from pathlib import Path
 import pytest
 import test_annotation_web as web
 from annotation_helpers import (
-    ANSWERS_A,
     cli,
     dump,
     export_then_import,
     make_store,
-    new_store,
     one_line_error,
+    people_then_judge,
 )
 
 from logic_claims.annotations.store import Store
@@ -115,18 +114,9 @@ def test_a_newer_or_broken_store_is_refused_and_left_as_it_was(
 
 
 def judged_store(tmp_path: Path) -> tuple[Path, Path]:
-    """A set judged by people (ann, bob) and a model judge ``robot``, and a copy of it as
-    it was before the judge (people only)."""
-    path = new_store(tmp_path, {"A": ANSWERS_A}, annotators="ann,bob", per_item=2)
-    with Store.open(path) as store:
-        for rater in ("ann", "bob"):
-            for n, item in enumerate(store.queue(rater)[:6]):
-                store.rate(item, rater, "factual", str(n % 2))
-                store.rate(item, rater, "justified", "1")
-        people = tmp_path / "people.sqlite"
-        store.conn.execute("VACUUM INTO ?", (str(people),))
-    judge_store(path, decide, INFO, "robot")
-    return path, people
+    """People (ann, bob), the judge ``robot`` (factual 1, justified 0), and the
+    people-only copy."""
+    return people_then_judge(tmp_path, decide, INFO)
 
 
 def test_people_paths_never_write_as_a_model_judge(

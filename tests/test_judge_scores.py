@@ -13,19 +13,17 @@ from pathlib import Path
 
 import pytest
 from annotation_helpers import (
-    ANSWERS_A,
     cli,
     export_then_import,
     judgments_of,
     make_store,
-    new_store,
     one_line_error,
+    people_then_judge,
 )
 
 from logic_claims.annotations.judge_prompt import judge_prompt, label_words, surface_forms
 from logic_claims.annotations.records import FACTUAL, JUSTIFIED
 from logic_claims.annotations.stats import roc_auc
-from logic_claims.annotations.store import Store
 from logic_claims.harness.judge import (
     JudgeSettings,
     Verdict,
@@ -77,20 +75,11 @@ def test_loglikelihood_sums_every_surface_form_and_records_the_margin(
 def scored_store(tmp_path: Path) -> tuple[Path, Path]:
     """People (ann, bob) and a judge ``robot`` whose margins rank the items; and the
     people-only copy."""
-    path = new_store(tmp_path, {"A": ANSWERS_A}, annotators="ann,bob", per_item=2)
-    with Store.open(path) as store:
-        for rater in ("ann", "bob"):
-            for n, item in enumerate(store.queue(rater)[:6]):
-                store.rate(item, rater, "factual", str(n % 2))
-                store.rate(item, rater, "justified", "1")
-        people = tmp_path / "people.sqlite"
-        store.conn.execute("VACUUM INTO ?", (str(people),))
 
     def decide(requests):
         return [Verdict("1" if len(a) % 2 else "0", len(a) / 10 - 2.5) for _, _, a in requests]
 
-    judge_store(path, decide, INFO, "robot")
-    return path, people
+    return people_then_judge(tmp_path, decide, INFO)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "labelstudio"])
